@@ -1,0 +1,112 @@
+//===- BlkRewOps.td - blkrew operation definitions --------*- tablegen -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Ops that read packed block-sparse weights. Both are in destination-passing
+// style and work on tensors (before bufferization) and on memrefs (after),
+// like linalg structured ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BLKREW_OPS
+#define BLKREW_OPS
+
+include "blkrew/Dialect/BlkRewDialect.td"
+include "blkrew/Dialect/BlkRewAttrs.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def BlkRew_IndexArray : AnyTypeOf<[1DTensorOf<[I32]>, MemRefRankOf<[I32], [1]>],
+    "1-D tensor or memref of i32">;
+def BlkRew_ValueArray : AnyTypeOf<[TensorRankOf<[AnyFloat], [2]>,
+                                   MemRefRankOf<[AnyFloat], [2]>],
+    "2-D tensor or memref of floats">;
+
+def BlkRew_TensorOrMemRef : AnyTypeOf<[AnyRankedTensor, AnyMemRef],
+    "ranked tensor or memref">;
+
+class BlkRew_PackedOp<string mnemonic, list<Trait> traits = []>
+    : BlkRew_Op<mnemonic, !listconcat(traits, [
+        DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+        DestinationStyleOpInterface])> {
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    /// True when the op works on tensors (it then has one result).
+    bool hasPureTensorSemantics() {
+      return ::llvm::isa<::mlir::RankedTensorType>(getInit().getType());
+    }
+  }];
+}
+
+def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
+  let summary = "Block-sparse x dense matmul, accumulating into `init`";
+  let description = [{
+    Computes `init[M, N] += W[M, K] * rhs[K, N]` where `W` is a block-sparse
+    matrix packed as described by `layout` (see `#blkrew.layout` and
+    `docs/format.md`):
+
+    * `row_ptr : [G + 1] x i32`, `G = ceil(M / p)`: the kept columns of row
+      group `g` are entries `row_ptr[g] .. row_ptr[g + 1]` of `col_idx`;
+    * `col_idx : [nnz] x i32`: kept column indices, strictly increasing
+      within a group, each in `[0, K)`;
+    * `values : [nnz, p]`: for each kept column, its `p` values in the group
+      (rows past `M` in the last group are padding and ignored).
+
+    With `perm` in the layout, packed row `r` is written to `init[perm[r]]`.
+    Constant packed arrays (`arith.constant`) are checked against the
+    layout by the verifier.
+
+    ```mlir
+    %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+        ins(%row_ptr, %col_idx, %values, %x
+            : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<4x8xf32>)
+        outs(%init : tensor<4x8xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins BlkRew_LayoutAttr:$layout,
+                       BlkRew_IndexArray:$row_ptr,
+                       BlkRew_IndexArray:$col_idx,
+                       BlkRew_ValueArray:$values,
+                       BlkRew_TensorOrMemRef:$rhs,
+                       BlkRew_TensorOrMemRef:$init);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $layout `ins` `(` $row_ptr `,` $col_idx `,` $values `,` $rhs `:`
+        type($row_ptr) `,` type($col_idx) `,` type($values) `,` type($rhs) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+}
+
+def BlkRew_ToDenseOp : BlkRew_PackedOp<"to_dense"> {
+  let summary = "Expand packed block-sparse weights into a dense matrix";
+  let description = [{
+    Overwrites `init[M, K]` with the dense matrix `W` that the packed arrays
+    describe (zeros where the pruner removed weights, rows in original order
+    when the layout carries `perm`). Used when a layer is left dense and as
+    the reference semantics of the packed format in tests.
+
+    ```mlir
+    %w = blkrew.to_dense #blkrew.layout<block = [2, 2], scheme = column>
+        ins(%row_ptr, %col_idx, %values
+            : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>)
+        outs(%init : tensor<4x4xf32>) -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins BlkRew_LayoutAttr:$layout,
+                       BlkRew_IndexArray:$row_ptr,
+                       BlkRew_IndexArray:$col_idx,
+                       BlkRew_ValueArray:$values,
+                       BlkRew_TensorOrMemRef:$init);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $layout `ins` `(` $row_ptr `,` $col_idx `,` $values `:`
+        type($row_ptr) `,` type($col_idx) `,` type($values) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+}
+
+#endif // BLKREW_OPS

@@ -1,0 +1,126 @@
+"""Run packed block-sparse matmuls through the reference lowering.
+
+Builds a small MLIR module around one ``blkrew.bsr_matmul``, lowers it with
+``blkrew-opt --blkrew-reference-to-llvm-pipeline`` and executes it with
+LLVM 22's ``mlir-runner``. It is the slow, obviously-correct path: tests and
+the demo compare it against PyTorch.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from blkrew.compiler.format import PackedMatrix
+from blkrew.compiler.opt import run_blkrew_opt
+
+__all__ = ["dense_attr", "bsr_matmul_module", "run_reference_matmul", "llvm_tool"]
+
+LLVM_ROOT = Path("/usr/lib/llvm-22")
+_MLIR_TYPES = {
+    np.dtype(np.float32): "f32",
+    np.dtype(np.float64): "f64",
+    np.dtype(np.int32): "i32",
+}
+
+
+def llvm_tool(name: str) -> Path:
+    """Path of an LLVM 22 tool (``mlir-runner``, ``llc``, ...)."""
+    path = LLVM_ROOT / "bin" / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: install LLVM/MLIR 22 with `make setup`"
+        )
+    return path
+
+
+def _tensor_type(array: np.ndarray) -> str:
+    dims = "x".join(str(d) for d in array.shape)
+    return f"tensor<{dims}x{_MLIR_TYPES[array.dtype]}>"
+
+
+def dense_attr(array: np.ndarray) -> str:
+    """An exact ``dense<"0x...">`` attribute with its tensor type."""
+    array = np.ascontiguousarray(array)
+    if array.dtype not in _MLIR_TYPES:
+        raise TypeError(f"unsupported dtype {array.dtype}")
+    if array.size == 0:
+        return f"dense<> : {_tensor_type(array)}"
+    blob = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+    return f'dense<"0x{blob.hex().upper()}"> : {_tensor_type(array)}'
+
+
+def bsr_matmul_module(packed: PackedMatrix, x: np.ndarray) -> str:
+    """A module whose ``main`` prints ``W @ x`` computed by bsr_matmul."""
+    x = np.ascontiguousarray(x, dtype=packed.values.dtype)
+    m, k = packed.shape
+    if x.ndim != 2 or x.shape[0] != k:
+        raise ValueError(f"x must have shape [{k}, N], got {list(x.shape)}")
+    n = x.shape[1]
+    elem = _MLIR_TYPES[packed.values.dtype]
+    out_ty = f"tensor<{m}x{n}x{elem}>"
+    rp, ci, v = packed.row_ptr, packed.col_idx, packed.values
+    return f"""
+func.func private @printMemrefF32(tensor<*xf32>)
+func.func @main() {{
+  %rp = arith.constant {dense_attr(rp)}
+  %ci = arith.constant {dense_attr(ci)}
+  %v = arith.constant {dense_attr(v)}
+  %x = arith.constant {dense_attr(x)}
+  %zero = arith.constant 0.0 : {elem}
+  %e = tensor.empty() : {out_ty}
+  %init = linalg.fill ins(%zero : {elem}) outs(%e : {out_ty}) -> {out_ty}
+  %y = blkrew.bsr_matmul {packed.layout_attr()}
+      ins(%rp, %ci, %v, %x : {_tensor_type(rp)}, {_tensor_type(ci)},
+                             {_tensor_type(v)}, {_tensor_type(x)})
+      outs(%init : {out_ty}) -> {out_ty}
+  %u = tensor.cast %y : {out_ty} to tensor<*x{elem}>
+  call @printMemrefF32(%u) : (tensor<*x{elem}>) -> ()
+  return
+}}
+"""
+
+
+_DATA_RE = re.compile(r"sizes = \[([0-9, ]*)\].*?data =\s*(.*?)(?=Unranked Memref|\Z)", re.S)
+
+
+def _parse_printed(stdout: str) -> list[np.ndarray]:
+    out = []
+    for sizes, data in _DATA_RE.findall(stdout):
+        shape = [int(s) for s in sizes.split(",") if s.strip()]
+        nums = re.findall(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)", data)
+        out.append(np.array([float(t) for t in nums], dtype=np.float32).reshape(shape))
+    return out
+
+
+def run_reference_matmul(packed: PackedMatrix, x: np.ndarray) -> np.ndarray:
+    """``W @ x`` through blkrew-opt's reference pipeline and mlir-runner."""
+    if packed.values.dtype != np.float32:
+        raise TypeError("the reference runner prints f32 results only")
+    llvm_ir = run_blkrew_opt(
+        bsr_matmul_module(packed, x), ["--blkrew-reference-to-llvm-pipeline"]
+    )
+    lib = LLVM_ROOT / "lib"
+    proc = subprocess.run(
+        [
+            str(llvm_tool("mlir-runner")),
+            "-e",
+            "main",
+            "-entry-point-result=void",
+            f"-shared-libs={lib / 'libmlir_runner_utils.so'}",
+            f"-shared-libs={lib / 'libmlir_c_runner_utils.so'}",
+        ],
+        input=llvm_ir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"mlir-runner failed:\n{proc.stderr}")
+    results = _parse_printed(proc.stdout)
+    if len(results) != 1:
+        raise RuntimeError(f"expected one printed result, got:\n{proc.stdout[:2000]}")
+    return results[0]

@@ -1,0 +1,33 @@
+//===- Passes.h - blkrew conversion passes ----------------------*- C++ -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BLKREW_CONVERSION_PASSES_H
+#define BLKREW_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace blkrew {
+
+#define GEN_PASS_DECL
+#include "blkrew/Conversion/Passes.h.inc"
+
+/// Patterns lowering memref-semantics blkrew ops to scf loops.
+void populateBlkRewToSCFConversionPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "blkrew/Conversion/Passes.h.inc"
+
+} // namespace blkrew
+} // namespace mlir
+
+#endif // BLKREW_CONVERSION_PASSES_H

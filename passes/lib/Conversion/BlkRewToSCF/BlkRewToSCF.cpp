@@ -1,0 +1,258 @@
+//===- BlkRewToSCF.cpp - Reference lowering of blkrew to loops -*- C++ -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Lowers blkrew ops on memrefs to scalar scf loops. This lowering expects
+// bufferized IR: blkrew ops on tensors are rejected with an error telling the
+// user to run one-shot-bufferize first. The loops follow the packed format
+// literally (group -> kept column -> row in group -> rhs column), which makes
+// this the reference against which faster lowerings are tested.
+//
+//===----------------------------------------------------------------------===//
+
+#include "blkrew/Conversion/Passes.h"
+#include "blkrew/Dialect/BlkRewOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#define DEBUG_TYPE "convert-blkrew-to-scf"
+
+namespace mlir::blkrew {
+#define GEN_PASS_DEF_CONVERTBLKREWTOSCF
+#include "blkrew/Conversion/Passes.h.inc"
+} // namespace mlir::blkrew
+
+using namespace mlir;
+using namespace mlir::blkrew;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// Loads `memref[indices]` (an i32 array) and converts it to `index`.
+static Value loadIndex(OpBuilder &b, Location loc, Value memref,
+                       ValueRange indices) {
+  Value v = memref::LoadOp::create(b, loc, memref, indices);
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+}
+
+/// Returns a memref holding the layout's permutation, as a private constant
+/// global in the enclosing module (one per distinct permutation).
+static Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout) {
+  ArrayRef<int64_t> perm = layout.getPerm();
+  auto module = op->getParentOfType<ModuleOp>();
+  auto type = MemRefType::get({static_cast<int64_t>(perm.size())},
+                              b.getI32Type());
+  SmallVector<int32_t> values(perm.begin(), perm.end());
+  auto init = DenseElementsAttr::get(
+      RankedTensorType::get(type.getShape(), b.getI32Type()),
+      ArrayRef<int32_t>(values));
+  // Reuse an existing global with the same contents.
+  memref::GlobalOp global;
+  for (auto g : module.getOps<memref::GlobalOp>())
+    if (g.getConstant() && g.getType() == type && g.getInitialValue() &&
+        *g.getInitialValue() == init &&
+        g.getSymName().starts_with("__blkrew_perm")) {
+      global = g;
+      break;
+    }
+  if (!global) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    global = memref::GlobalOp::create(
+        b, op->getLoc(), "__blkrew_perm", b.getStringAttr("private"), type,
+        init, /*constant=*/true, /*alignment=*/nullptr);
+    SymbolTable(module).insert(global);
+  }
+  return memref::GetGlobalOp::create(b, op->getLoc(), type,
+                                     global.getSymName());
+}
+
+/// Emits the loop nest shared by both ops: for every row group g, kept column
+/// j of the group and row r of the group that lies inside the matrix, calls
+/// `body(b, loc, j, r, originalRow, column)`.
+static void
+buildGroupNest(OpBuilder &b, Location loc, LayoutAttr layout, Value rowPtr,
+               Value colIdx, Value perm, Value rows,
+               function_ref<void(OpBuilder &, Location, Value, Value, Value,
+                                 Value)>
+                   body) {
+  int64_t p = layout.getGroupRows();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value cp = arith::ConstantIndexOp::create(b, loc, p);
+  // groups = ceil(rows / p)
+  Value groups = arith::CeilDivUIOp::create(b, loc, rows, cp);
+  scf::ForOp::create(
+      b, loc, c0, groups, c1, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value g, ValueRange) {
+        Value gNext = arith::AddIOp::create(b, loc, g, c1);
+        Value begin = loadIndex(b, loc, rowPtr, g);
+        Value end = loadIndex(b, loc, rowPtr, gNext);
+        Value rowBase = arith::MulIOp::create(b, loc, g, cp);
+        scf::ForOp::create(
+            b, loc, begin, end, c1, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value j, ValueRange) {
+              Value col = loadIndex(b, loc, colIdx, j);
+              scf::ForOp::create(
+                  b, loc, c0, cp, c1, ValueRange{},
+                  [&](OpBuilder &b, Location loc, Value r, ValueRange) {
+                    Value i = arith::AddIOp::create(b, loc, rowBase, r);
+                    Value inside = arith::CmpIOp::create(
+                        b, loc, arith::CmpIPredicate::ult, i, rows);
+                    scf::IfOp::create(
+                        b, loc, inside, [&](OpBuilder &b, Location loc) {
+                          Value row = perm ? loadIndex(b, loc, perm, i) : i;
+                          body(b, loc, j, r, row, col);
+                          scf::YieldOp::create(b, loc);
+                        });
+                    scf::YieldOp::create(b, loc);
+                  });
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "expected memref operands");
+    Location loc = op.getLoc();
+    LayoutAttr layout = op.getLayout();
+    Value init = adaptor.getInit(), rhs = adaptor.getRhs();
+    Value values = adaptor.getValues();
+    Value rows = memref::DimOp::create(rewriter, loc, init, 0);
+    Value cols = memref::DimOp::create(rewriter, loc, init, 1);
+    Value perm =
+        layout.getPerm().empty() ? Value() : getPermBuffer(rewriter, op, layout);
+    buildGroupNest(
+        rewriter, loc, layout, adaptor.getRowPtr(), adaptor.getColIdx(), perm,
+        rows,
+        [&](OpBuilder &b, Location loc, Value j, Value r, Value row,
+            Value col) {
+          Value w = memref::LoadOp::create(b, loc, values, ValueRange{j, r});
+          Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+          Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+          scf::ForOp::create(
+              b, loc, c0, cols, c1, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value n, ValueRange) {
+                Value x =
+                    memref::LoadOp::create(b, loc, rhs, ValueRange{col, n});
+                Value acc =
+                    memref::LoadOp::create(b, loc, init, ValueRange{row, n});
+                Value prod = arith::MulFOp::create(b, loc, w, x);
+                Value sum = arith::AddFOp::create(b, loc, acc, prod);
+                memref::StoreOp::create(b, loc, sum, init, ValueRange{row, n});
+                scf::YieldOp::create(b, loc);
+              });
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ToDenseToSCF : public OpConversionPattern<ToDenseOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(ToDenseOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "expected memref operands");
+    Location loc = op.getLoc();
+    LayoutAttr layout = op.getLayout();
+    Value init = adaptor.getInit(), values = adaptor.getValues();
+    Value rows = memref::DimOp::create(rewriter, loc, init, 0);
+    Value cols = memref::DimOp::create(rewriter, loc, init, 1);
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Type elemTy = cast<MemRefType>(init.getType()).getElementType();
+    Value zero = arith::ConstantOp::create(rewriter, loc, elemTy,
+                                           rewriter.getZeroAttr(elemTy));
+    // Pruned entries are zero: clear the destination first.
+    scf::ForOp::create(
+        rewriter, loc, c0, rows, c1, ValueRange{},
+        [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+          scf::ForOp::create(
+              b, loc, c0, cols, c1, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+                memref::StoreOp::create(b, loc, zero, init, ValueRange{i, k});
+                scf::YieldOp::create(b, loc);
+              });
+          scf::YieldOp::create(b, loc);
+        });
+    Value perm =
+        layout.getPerm().empty() ? Value() : getPermBuffer(rewriter, op, layout);
+    buildGroupNest(rewriter, loc, layout, adaptor.getRowPtr(),
+                   adaptor.getColIdx(), perm, rows,
+                   [&](OpBuilder &b, Location loc, Value j, Value r, Value row,
+                       Value col) {
+                     Value w = memref::LoadOp::create(b, loc, values,
+                                                      ValueRange{j, r});
+                     memref::StoreOp::create(b, loc, w, init,
+                                             ValueRange{row, col});
+                   });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+} // namespace
+
+void mlir::blkrew::populateBlkRewToSCFConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<BsrMatmulToSCF, ToDenseToSCF>(patterns.getContext());
+}
+
+//===----------------------------------------------------------------------===//
+// Pass
+//===----------------------------------------------------------------------===//
+
+namespace mlir::blkrew {
+namespace {
+struct ConvertBlkRewToSCFPass
+    : public impl::ConvertBlkRewToSCFBase<ConvertBlkRewToSCFPass> {
+  using ConvertBlkRewToSCFBase::ConvertBlkRewToSCFBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // Tensor-semantics ops cannot be lowered to loops on buffers; say what
+    // to do instead of failing to legalize.
+    WalkResult walk = module.walk([](Operation *op) {
+      auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+      if (dps && isa<BlkRewDialect>(op->getDialect()) &&
+          !dps.hasPureBufferSemantics()) {
+        op->emitError("convert-blkrew-to-scf expects memref operands; run "
+                      "one-shot-bufferize before it");
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<BlkRewDialect>();
+    target.addLegalDialect<arith::ArithDialect, memref::MemRefDialect,
+                           scf::SCFDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(&getContext());
+    populateBlkRewToSCFConversionPatterns(patterns);
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
+} // namespace mlir::blkrew

@@ -1,0 +1,54 @@
+//===- Pipelines.cpp - blkrew pass pipelines ------------------*- C++ -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Pipelines registered in blkrew-opt. Each step says why it is there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "blkrew/Pipelines/Pipelines.h"
+#include "blkrew/Conversion/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+static void addPipeline(OpPassManager &pm, StringRef pipeline) {
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (failed(parsePassPipeline(pipeline, pm, os)))
+    llvm::report_fatal_error(llvm::Twine("blkrew: bad built-in pipeline: ") +
+                             error);
+}
+
+void mlir::blkrew::buildReferenceToLLVMPipeline(OpPassManager &pm) {
+  // Tensors to buffers across function boundaries, with plain identity
+  // layouts so callers (runner, ctypes) see ordinary strided memrefs.
+  addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map}");
+  // Free what bufferization allocated.
+  addPipeline(pm, "buffer-deallocation-pipeline");
+  // Our ops: the reference loops (the thing this pipeline exists to run).
+  pm.addPass(createConvertBlkRewToSCF());
+  // Dense linalg ops that stayed dense: plain loops here; the optimizing
+  // CPU pipeline tiles and vectorizes them instead.
+  addPipeline(pm, "func.func(convert-linalg-to-loops),"
+                  "convert-bufferization-to-memref,lower-affine");
+  // Structured control flow and memrefs to the LLVM dialect.
+  addPipeline(pm, "convert-scf-to-cf,expand-strided-metadata,"
+                  "finalize-memref-to-llvm,convert-to-llvm,"
+                  "reconcile-unrealized-casts");
+}
+
+void mlir::blkrew::registerPipelines() {
+  PassPipelineRegistration<>(
+      "blkrew-reference-to-llvm-pipeline",
+      "Lower tensor-level blkrew/linalg IR to the LLVM dialect through the "
+      "reference scf loops (no tiling or vectorization)",
+      buildReferenceToLLVMPipeline);
+}
