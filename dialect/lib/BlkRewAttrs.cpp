@@ -25,10 +25,9 @@ using namespace mlir::blkrew;
 #define GET_ATTRDEF_CLASSES
 #include "blkrew/Dialect/BlkRewAttrs.cpp.inc"
 
-LogicalResult
-LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   ArrayRef<int64_t> block, PruneScheme scheme,
-                   ArrayRef<int64_t> perm) {
+LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 ArrayRef<int64_t> block, PruneScheme scheme,
+                                 ArrayRef<int64_t> perm) {
   if (block.size() != 2)
     return emitError() << "block must have two sizes [p, q], got "
                        << block.size();

@@ -75,8 +75,8 @@ static LogicalResult verifyPacked(Operation *op, LayoutAttr layout,
     Type t = cast<ShapedType>(v.getType()).getElementType();
     if (t != elemTy)
       return op->emitOpError("element type mismatch: values hold ")
-             << elemTy << " but an operand of type " << v.getType()
-             << " holds " << t;
+             << elemTy << " but an operand of type " << v.getType() << " holds "
+             << t;
   }
 
   int64_t p = layout.getGroupRows();
@@ -143,10 +143,10 @@ static LogicalResult verifyPacked(Operation *op, LayoutAttr layout,
 
 /// Memory effects of a packed op on memrefs: it reads every operand and
 /// writes its destination. On tensors it has none.
-static void
-getPackedEffects(Operation *op, OpOperand &init,
-                 SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-                     &effects) {
+static void getPackedEffects(
+    Operation *op, OpOperand &init,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
   for (OpOperand &operand : op->getOpOperands()) {
     if (!isa<MemRefType>(operand.get().getType()))
       continue;
@@ -172,10 +172,10 @@ LogicalResult BsrMatmulOp::verify() {
     return emitOpError("rhs has ")
            << rhsTy.getDimSize(1) << " columns but init has "
            << initTy.getDimSize(1);
-  int64_t rows = initTy.getRank() == 2 ? initTy.getDimSize(0)
-                                       : ShapedType::kDynamic;
-  return verifyPacked(*this, getLayout(), getRowPtr(), getColIdx(),
-                      getValues(), getInit(), rows, rhsTy.getDimSize(0),
+  int64_t rows =
+      initTy.getRank() == 2 ? initTy.getDimSize(0) : ShapedType::kDynamic;
+  return verifyPacked(*this, getLayout(), getRowPtr(), getColIdx(), getValues(),
+                      getInit(), rows, rhsTy.getDimSize(0),
                       {getRhs(), getInit()});
 }
 
@@ -196,8 +196,8 @@ LogicalResult ToDenseOp::verify() {
     rows = initTy.getDimSize(0);
     cols = initTy.getDimSize(1);
   }
-  return verifyPacked(*this, getLayout(), getRowPtr(), getColIdx(),
-                      getValues(), getInit(), rows, cols, {getInit()});
+  return verifyPacked(*this, getLayout(), getRowPtr(), getColIdx(), getValues(),
+                      getInit(), rows, cols, {getInit()});
 }
 
 void ToDenseOp::getEffects(

@@ -51,26 +51,34 @@ def main(argv: list[str] | None = None) -> int:
     x = rng.standard_normal((args.cols, args.batch)).astype(np.float32)
     packed = pack(w, block)
 
+    def row(label: str, text: str) -> None:
+        print(f"  {label:<17} : {text}")
+
     print("blkrew demo (foundation stage)")
-    print(f"  blkrew-opt        : {find_blkrew_opt()}")
-    print(f"  weight            : {args.rows}x{args.cols} f32, blocks {block[0]}x{block[1]}"
-          f", column scheme")
-    print(f"  kept weights      : {np.count_nonzero(w)} of {w.size}"
-          f" ({w.size / max(1, np.count_nonzero(w)):.2f}x compression)")
+    row("blkrew-opt", str(find_blkrew_opt()))
+    row("weight", f"{args.rows}x{args.cols} f32, {block[0]}x{block[1]} blocks, column")
+    kept = np.count_nonzero(w)
+    row(
+        "kept weights", f"{kept} of {w.size} ({w.size / max(1, kept):.2f}x compression)"
+    )
     packed_bytes = packed.values.nbytes + packed.col_idx.nbytes + packed.row_ptr.nbytes
-    print(f"  packed            : {packed.nnz_columns} column vectors of {block[0]},"
-          f" {packed_bytes} bytes vs {dense.nbytes} dense")
+    row(
+        "packed",
+        f"{packed.nnz_columns} column vectors of {block[0]}, "
+        f"{packed_bytes} bytes vs {dense.nbytes} dense",
+    )
     start = time.perf_counter()
     got = run_reference_matmul(packed, x)
     elapsed = time.perf_counter() - start
     want = (torch.from_numpy(w) @ torch.from_numpy(x)).numpy()
     err = float(np.max(np.abs(got - want)))
     ok = np.allclose(got, want, rtol=1e-4, atol=1e-4)
-    print("  pipeline          : blkrew-opt --blkrew-reference-to-llvm-pipeline | mlir-runner")
-    print(f"  compile + run     : {elapsed:.2f} s (reference scalar loops, JIT; not a speed figure)")
-    print(f"  vs torch W @ X    : max |diff| = {err:.2e} -> {'MATCH' if ok else 'MISMATCH'}")
-    print("  not yet           : model pruning (BLK-REW training) and blkrew.compile of a"
-          " PyTorch model; see docs/status.md")
+    row("pipeline", "blkrew-opt --blkrew-reference-to-llvm-pipeline | mlir-runner")
+    row(
+        "compile + run", f"{elapsed:.2f} s (reference scalar loops: not a speed figure)"
+    )
+    row("vs torch W @ X", f"max |diff| = {err:.2e} -> {'MATCH' if ok else 'MISMATCH'}")
+    row("not yet", "BLK-REW training of a model, blkrew.compile; see docs/status.md")
     return 0 if ok else 1
 
 

@@ -40,7 +40,9 @@ def test_column_pruning_packs_without_padding():
     w = block_column_pruned(rng, 64, 128, (8, 4), keep=0.125)
     packed = pack(w, (8, 4))
     # Every stored value is a real weight: column-pruned blocks pack exactly.
-    assert packed.values.size == np.count_nonzero(np.any(w.reshape(8, 8, 128) != 0, 1)) * 8
+    assert (
+        packed.values.size == np.count_nonzero(np.any(w.reshape(8, 8, 128) != 0, 1)) * 8
+    )
     assert packed.density == pytest.approx(np.count_nonzero(w) / w.size)
 
 

@@ -13,7 +13,8 @@ func.func @f(%x: tensor<4x8xf32>, %c: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %ci = arith.constant dense<[0, 3]> : tensor<2xi32>
   %v = arith.constant dense<1.0> : tensor<2x2xf32>
   %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
-      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<4x8xf32>)
+      ins(%rp, %ci, %v, %x
+          : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<4x8xf32>)
       outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
@@ -48,7 +49,9 @@ def test_invalid_ir_raises_with_diagnostic(tmp_path):
     with pytest.raises(blkrew.BlkRewOptError) as info:
         blkrew.run_blkrew_opt(INVALID, keep_dir=tmp_path)
     err = info.value
-    assert "col_idx[1] = 4 is out of range for a matrix with 4 columns" in err.diagnostics
+    assert (
+        "col_idx[1] = 4 is out of range for a matrix with 4 columns" in err.diagnostics
+    )
     assert err.returncode != 0
     # The message carries the diagnostic and a command that reproduces it.
     assert "out of range" in str(err)
@@ -69,7 +72,9 @@ def test_failing_pass_keeps_input_in_temp_dir():
 
 
 def test_parse_error_is_reported():
-    with pytest.raises(blkrew.BlkRewOptError, match="custom op 'blkrew.nope' is unknown"):
+    with pytest.raises(
+        blkrew.BlkRewOptError, match="custom op 'blkrew.nope' is unknown"
+    ):
         blkrew.run_blkrew_opt("func.func @f() { blkrew.nope return }")
 
 

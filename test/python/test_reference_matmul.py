@@ -6,7 +6,6 @@ import torch
 
 from blkrew.compiler.format import pack
 from blkrew.compiler.reference import run_reference_matmul
-
 from test_format import block_column_pruned
 
 
@@ -43,5 +42,8 @@ def test_unpruned_matches_dense():
     x = rng.standard_normal((8, 6)).astype(np.float32)
     got = run_reference_matmul(pack(w, (4, 4)), x)
     torch.testing.assert_close(
-        torch.from_numpy(got), torch.from_numpy(w) @ torch.from_numpy(x), rtol=1e-4, atol=1e-4
+        torch.from_numpy(got),
+        torch.from_numpy(w) @ torch.from_numpy(x),
+        rtol=1e-4,
+        atol=1e-4,
     )

@@ -31,7 +31,9 @@ class BlkRewOptError(RuntimeError):
         returncode: the process exit status.
     """
 
-    def __init__(self, diagnostics: str, command: str, input_path: str, returncode: int):
+    def __init__(
+        self, diagnostics: str, command: str, input_path: str, returncode: int
+    ):
         self.diagnostics = diagnostics
         self.command = command
         self.input_path = input_path
@@ -80,7 +82,11 @@ def run_blkrew_opt(
     temporary directory by default) so the printed command reproduces it.
     """
     tool = find_blkrew_opt()
-    workdir = Path(keep_dir) if keep_dir is not None else Path(tempfile.mkdtemp(prefix="blkrew-"))
+    workdir = (
+        Path(keep_dir)
+        if keep_dir is not None
+        else Path(tempfile.mkdtemp(prefix="blkrew-"))
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     input_path = workdir / "input.mlir"
     input_path.write_text(ir)

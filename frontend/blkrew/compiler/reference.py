@@ -84,7 +84,9 @@ func.func @main() {{
 """
 
 
-_DATA_RE = re.compile(r"sizes = \[([0-9, ]*)\].*?data =\s*(.*?)(?=Unranked Memref|\Z)", re.S)
+_DATA_RE = re.compile(
+    r"sizes = \[([0-9, ]*)\].*?data =\s*(.*?)(?=Unranked Memref|\Z)", re.S
+)
 
 
 def _parse_printed(stdout: str) -> list[np.ndarray]:

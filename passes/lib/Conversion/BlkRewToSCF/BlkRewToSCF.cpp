@@ -44,8 +44,8 @@ static Value loadIndex(OpBuilder &b, Location loc, Value memref,
 static Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout) {
   ArrayRef<int64_t> perm = layout.getPerm();
   auto module = op->getParentOfType<ModuleOp>();
-  auto type = MemRefType::get({static_cast<int64_t>(perm.size())},
-                              b.getI32Type());
+  auto type =
+      MemRefType::get({static_cast<int64_t>(perm.size())}, b.getI32Type());
   SmallVector<int32_t> values(perm.begin(), perm.end());
   auto init = DenseElementsAttr::get(
       RankedTensorType::get(type.getShape(), b.getI32Type()),
@@ -62,9 +62,9 @@ static Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout) {
   if (!global) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
-    global = memref::GlobalOp::create(
-        b, op->getLoc(), "__blkrew_perm", b.getStringAttr("private"), type,
-        init, /*constant=*/true, /*alignment=*/nullptr);
+    global = memref::GlobalOp::create(b, op->getLoc(), "__blkrew_perm",
+                                      b.getStringAttr("private"), type, init,
+                                      /*constant=*/true, /*alignment=*/nullptr);
     SymbolTable(module).insert(global);
   }
   return memref::GetGlobalOp::create(b, op->getLoc(), type,
@@ -74,12 +74,11 @@ static Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout) {
 /// Emits the loop nest shared by both ops: for every row group g, kept column
 /// j of the group and row r of the group that lies inside the matrix, calls
 /// `body(b, loc, j, r, originalRow, column)`.
-static void
-buildGroupNest(OpBuilder &b, Location loc, LayoutAttr layout, Value rowPtr,
-               Value colIdx, Value perm, Value rows,
-               function_ref<void(OpBuilder &, Location, Value, Value, Value,
-                                 Value)>
-                   body) {
+static void buildGroupNest(
+    OpBuilder &b, Location loc, LayoutAttr layout, Value rowPtr, Value colIdx,
+    Value perm, Value rows,
+    function_ref<void(OpBuilder &, Location, Value, Value, Value, Value)>
+        body) {
   int64_t p = layout.getGroupRows();
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -136,8 +135,8 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
     Value values = adaptor.getValues();
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
-    Value perm =
-        layout.getPerm().empty() ? Value() : getPermBuffer(rewriter, op, layout);
+    Value perm = layout.getPerm().empty() ? Value()
+                                          : getPermBuffer(rewriter, op, layout);
     buildGroupNest(
         rewriter, loc, layout, adaptor.getRowPtr(), adaptor.getColIdx(), perm,
         rows,
@@ -194,17 +193,16 @@ struct ToDenseToSCF : public OpConversionPattern<ToDenseOp> {
               });
           scf::YieldOp::create(b, loc);
         });
-    Value perm =
-        layout.getPerm().empty() ? Value() : getPermBuffer(rewriter, op, layout);
-    buildGroupNest(rewriter, loc, layout, adaptor.getRowPtr(),
-                   adaptor.getColIdx(), perm, rows,
-                   [&](OpBuilder &b, Location loc, Value j, Value r, Value row,
-                       Value col) {
-                     Value w = memref::LoadOp::create(b, loc, values,
-                                                      ValueRange{j, r});
-                     memref::StoreOp::create(b, loc, w, init,
-                                             ValueRange{row, col});
-                   });
+    Value perm = layout.getPerm().empty() ? Value()
+                                          : getPermBuffer(rewriter, op, layout);
+    buildGroupNest(
+        rewriter, loc, layout, adaptor.getRowPtr(), adaptor.getColIdx(), perm,
+        rows,
+        [&](OpBuilder &b, Location loc, Value j, Value r, Value row,
+            Value col) {
+          Value w = memref::LoadOp::create(b, loc, values, ValueRange{j, r});
+          memref::StoreOp::create(b, loc, w, init, ValueRange{row, col});
+        });
     rewriter.eraseOp(op);
     return success();
   }
