@@ -23,6 +23,10 @@ PAGES = {
         "dialect/include/blkrew/Dialect/BlkRewAttrs.td",
         "-gen-attrdef-doc",
     ),
+    "BlkRewTransformsPasses.md": (
+        "passes/include/blkrew/Transforms/Passes.td",
+        "-gen-pass-doc",
+    ),
     "BlkRewConversionPasses.md": (
         "passes/include/blkrew/Conversion/Passes.td",
         "-gen-pass-doc",

@@ -16,6 +16,7 @@
 #include "blkrew/Conversion/Passes.h"
 #include "blkrew/Dialect/BlkRewDialect.h"
 #include "blkrew/Pipelines/Pipelines.h"
+#include "blkrew/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -31,5 +32,6 @@ void mlir::blkrew::registerAllDialects(DialectRegistry &registry) {
 void mlir::blkrew::registerAllPasses() {
   mlir::registerAllPasses();
   registerBlkRewConversionPasses();
+  registerBlkRewTransformsPasses();
   registerPipelines();
 }

@@ -17,7 +17,13 @@ import numpy as np
 from blkrew.compiler.format import PackedMatrix
 from blkrew.compiler.opt import run_blkrew_opt
 
-__all__ = ["dense_attr", "bsr_matmul_module", "run_reference_matmul", "llvm_tool"]
+__all__ = [
+    "bsr_matmul_module",
+    "dense_attr",
+    "llvm_tool",
+    "run_reference_matmul",
+    "run_reference_module",
+]
 
 LLVM_ROOT = Path("/usr/lib/llvm-22")
 _MLIR_TYPES = {
@@ -98,13 +104,7 @@ def _parse_printed(stdout: str) -> list[np.ndarray]:
     return out
 
 
-def run_reference_matmul(packed: PackedMatrix, x: np.ndarray) -> np.ndarray:
-    """``W @ x`` through blkrew-opt's reference pipeline and mlir-runner."""
-    if packed.values.dtype != np.float32:
-        raise TypeError("the reference runner prints f32 results only")
-    llvm_ir = run_blkrew_opt(
-        bsr_matmul_module(packed, x), ["--blkrew-reference-to-llvm-pipeline"]
-    )
+def _run_runner(llvm_ir: str) -> list[np.ndarray]:
     lib = LLVM_ROOT / "lib"
     proc = subprocess.run(
         [
@@ -122,7 +122,64 @@ def run_reference_matmul(packed: PackedMatrix, x: np.ndarray) -> np.ndarray:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"mlir-runner failed:\n{proc.stderr}")
-    results = _parse_printed(proc.stdout)
+    return _parse_printed(proc.stdout)
+
+
+def run_reference_matmul(packed: PackedMatrix, x: np.ndarray) -> np.ndarray:
+    """``W @ x`` through blkrew-opt's reference pipeline and mlir-runner."""
+    if packed.values.dtype != np.float32:
+        raise TypeError("the reference runner prints f32 results only")
+    llvm_ir = run_blkrew_opt(
+        bsr_matmul_module(packed, x), ["--blkrew-reference-to-llvm-pipeline"]
+    )
+    results = _run_runner(llvm_ir)
     if len(results) != 1:
-        raise RuntimeError(f"expected one printed result, got:\n{proc.stdout[:2000]}")
+        raise RuntimeError(f"expected one printed result, got {len(results)}")
     return results[0]
+
+
+_SIGNATURE_RE = re.compile(r"func\.func @main\((.*?)\) -> \(?(.*?)\)? \{")
+
+
+def run_reference_module(
+    module: str, inputs: list[np.ndarray], passes: list[str] = ()
+) -> list[np.ndarray]:
+    """Runs the ``@main`` of a torch-mlir ``linalg-on-tensors`` module.
+
+    ``passes`` (blkrew-opt flags, e.g. ``--blkrew-sparsify=...``) run first,
+    then the reference pipeline; the results are printed by a generated
+    driver and parsed back. f32 inputs and results only.
+    """
+    match = _SIGNATURE_RE.search(module)
+    if match is None:
+        raise ValueError("no `func.func @main(...) -> ...` in the module")
+    result_types = [t.strip() for t in re.split(r",\s*(?=tensor<)", match.group(2))]
+    module = module.replace("func.func @main(", "func.func @forward(", 1)
+    lines = [
+        "  func.func private @printMemrefF32(tensor<*xf32>)",
+        "  func.func @main() {",
+    ]
+    args, arg_types = [], []
+    for i, x in enumerate(inputs):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        lines.append(f"    %in{i} = arith.constant {dense_attr(x)}")
+        args.append(f"%in{i}")
+        arg_types.append(_tensor_type(x))
+    outs = ", ".join(f"%out{i}" for i in range(len(result_types)))
+    lines.append(
+        f"    {outs} = call @forward({', '.join(args)}) : "
+        f"({', '.join(arg_types)}) -> ({', '.join(result_types)})"
+    )
+    for i, ty in enumerate(result_types):
+        lines.append(f"    %u{i} = tensor.cast %out{i} : {ty} to tensor<*xf32>")
+        lines.append(f"    call @printMemrefF32(%u{i}) : (tensor<*xf32>) -> ()")
+    lines += ["    return", "  }"]
+    # The driver goes inside the module, before its closing brace (the
+    # dialect_resources section, if any, follows the module).
+    end = module.rfind("\n}", 0, module.find("{-#") if "{-#" in module else None)
+    module = module[:end] + "\n" + "\n".join(lines) + module[end:]
+    llvm_ir = run_blkrew_opt(module, [*passes, "--blkrew-reference-to-llvm-pipeline"])
+    results = _run_runner(llvm_ir)
+    if len(results) != len(result_types):
+        raise RuntimeError(f"expected {len(result_types)} results, got {len(results)}")
+    return results

@@ -1,0 +1,35 @@
+//===- Passes.h - blkrew transformation passes ------------------*- C++ -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BLKREW_TRANSFORMS_PASSES_H
+#define BLKREW_TRANSFORMS_PASSES_H
+
+#include "blkrew/Dialect/BlkRewDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace blkrew {
+
+#define GEN_PASS_DECL
+#include "blkrew/Transforms/Passes.h.inc"
+
+/// Patterns rewriting constant-weight matmuls to blkrew.bsr_matmul.
+void populateSparsifyPatterns(RewritePatternSet &patterns, int64_t blockRows,
+                              int64_t blockCols, double maxDensity);
+
+#define GEN_PASS_REGISTRATION
+#include "blkrew/Transforms/Passes.h.inc"
+
+} // namespace blkrew
+} // namespace mlir
+
+#endif // BLKREW_TRANSFORMS_PASSES_H

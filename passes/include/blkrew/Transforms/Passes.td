@@ -1,0 +1,58 @@
+//===- Passes.td - blkrew transformation passes -----------*- tablegen -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BLKREW_TRANSFORMS_PASSES
+#define BLKREW_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
+  let summary = "Rewrite matmuls with constant block-sparse weights to blkrew ops";
+  let description = [{
+    Finds matrix products whose weight is a compile-time constant, reads the
+    weight, packs it in the blkrew format for the configured block shape and
+    rewrites the product to `blkrew.bsr_matmul` when the packed weight is
+    small enough to pay (`max-density`). Everything else is left unchanged.
+
+    Recognized forms (tensor semantics, static shapes):
+
+    * `linalg.matmul ins(%W, %B)` with `%W` constant: `W[M, K] x B[K, N]`
+      becomes one `blkrew.bsr_matmul`.
+    * `linalg.matmul ins(%X, %T)` with `%T = linalg.transpose %W` (permutation
+      `[1, 0]`) and `%W` constant: the `nn.Linear` form torch-mlir emits,
+      `X[N, K] x W[M, K]^T`. It becomes `(W x X^T)^T`: the activations and the
+      accumulator are transposed around a `blkrew.bsr_matmul`.
+
+    Weights may be `dense<...>` or `dense_resource<...>` f32 constants (the
+    latter is how torch-mlir stores parameters).
+
+    #### Input invariant
+
+    Tensor-level linalg IR, as imported by torch-mlir (`linalg-on-tensors`).
+
+    #### Output IR
+
+    Packed weights as three `arith.constant` tensors (`row_ptr`, `col_idx`,
+    `values`) feeding `blkrew.bsr_matmul` with a
+    `#blkrew.layout<block = [p, q], scheme = column>`; the dense weight
+    constant is left for DCE/canonicalization to remove.
+  }];
+  let options = [
+    Option<"blockRows", "block-rows", "int64_t", /*default=*/"8",
+           "Rows per packed group (p)">,
+    Option<"blockCols", "block-cols", "int64_t", /*default=*/"4",
+           "Block width the pruner used (q), recorded in the layout">,
+    Option<"maxDensity", "max-density", "double", /*default=*/"0.5",
+           "Rewrite only when stored values / dense size is at most this">
+  ];
+  let dependentDialects = ["::mlir::blkrew::BlkRewDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+#endif // BLKREW_TRANSFORMS_PASSES

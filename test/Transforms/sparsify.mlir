@@ -1,0 +1,85 @@
+// RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2" | FileCheck %s
+// RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2 max-density=0.2" | FileCheck %s --check-prefix=STRICT
+// RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=1 block-cols=2" | FileCheck %s --check-prefix=ROWS1
+
+// Constant weight on the left: one bsr_matmul, weight packed in 2-row
+// groups (group 0 keeps columns 0 and 3, group 1 keeps column 1).
+// CHECK-LABEL: func.func @constant_lhs(
+// CHECK-SAME:    %[[X:.*]]: tensor<4x8xf32>, %[[C:.*]]: tensor<4x8xf32>)
+// CHECK-DAG:     %[[RP:.*]] = arith.constant dense<[0, 2, 3]> : tensor<3xi32>
+// CHECK-DAG:     %[[CI:.*]] = arith.constant dense<[0, 3, 1]> : tensor<3xi32>
+// CHECK-DAG:     %[[V:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins(%[[RP]], %[[CI]], %[[V]], %[[X]] : {{.*}}) outs(%[[C]] : tensor<4x8xf32>)
+// CHECK-NOT:     linalg.matmul
+// CHECK:         return %[[Y]]
+// 6 of 16 values stored: above a 0.2 density limit, the matmul stays.
+// STRICT-LABEL: func.func @constant_lhs(
+// STRICT-NOT:    blkrew.bsr_matmul
+// STRICT:        linalg.matmul
+// One-row groups store exactly the nonzeros.
+// ROWS1-LABEL: func.func @constant_lhs(
+// ROWS1-DAG:     arith.constant dense<[0, 2, 4, 5, 6]> : tensor<5xi32>
+// ROWS1-DAG:     arith.constant dense<[0, 3, 0, 3, 1, 1]> : tensor<6xi32>
+// ROWS1:         blkrew.bsr_matmul <block = [1, 2], scheme = column>
+func.func @constant_lhs(%x: tensor<4x8xf32>, %c: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<[[1.0, 0.0, 0.0, 3.0], [2.0, 0.0, 0.0, 4.0],
+                             [0.0, 5.0, 0.0, 0.0], [0.0, 6.0, 0.0, 0.0]]> : tensor<4x4xf32>
+  %y = linalg.matmul ins(%w, %x : tensor<4x4xf32>, tensor<4x8xf32>)
+                     outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// nn.Linear as torch-mlir imports it: x[N, K] x transpose(W[M, K]), with
+// the weight in a dense_resource blob. Rewritten to (W x x^T)^T.
+// CHECK-LABEL: func.func @linear(
+// CHECK-SAME:    %[[X:.*]]: tensor<3x4xf32>, %[[C:.*]]: tensor<3x2xf32>)
+// CHECK-DAG:     %[[RP:.*]] = arith.constant dense<[0, 1]> : tensor<2xi32>
+// CHECK-DAG:     %[[CI:.*]] = arith.constant dense<2> : tensor<1xi32>
+// CHECK-DAG:     %[[V:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00]]> : tensor<1x2xf32>
+// CHECK:         %[[XT:.*]] = linalg.transpose ins(%[[X]] : tensor<3x4xf32>) outs(%{{.*}} : tensor<4x3xf32>) permutation = [1, 0]
+// CHECK:         %[[CT:.*]] = linalg.transpose ins(%[[C]] : tensor<3x2xf32>) outs(%{{.*}} : tensor<2x3xf32>) permutation = [1, 0]
+// CHECK:         %[[YT:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins(%[[RP]], %[[CI]], %[[V]], %[[XT]] : {{.*}}) outs(%[[CT]] : tensor<2x3xf32>)
+// CHECK:         %[[Y:.*]] = linalg.transpose ins(%[[YT]] : tensor<2x3xf32>) outs(%{{.*}} : tensor<3x2xf32>) permutation = [1, 0]
+// CHECK:         return %[[Y]]
+// 2 of 8 values stored: above 0.2, stays a transposed matmul.
+// STRICT-LABEL: func.func @linear(
+// STRICT-NOT:    blkrew.bsr_matmul
+// STRICT:        linalg.transpose
+// STRICT-NEXT:   linalg.matmul
+func.func @linear(%x: tensor<3x4xf32>, %c: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense_resource<w2x4> : tensor<2x4xf32>
+  %e = tensor.empty() : tensor<4x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x4xf32>) outs(%e : tensor<4x2xf32>) permutation = [1, 0]
+  %y = linalg.matmul ins(%x, %t : tensor<3x4xf32>, tensor<4x2xf32>)
+                     outs(%c : tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      // [[0, 0, 1, 0], [0, 0, 2, 0]] as little-endian f32, after the 4-byte
+      // alignment header torch-mlir writes.
+      w2x4: "0x0400000000000000000000000000803F0000000000000000000000000000004000000000"
+    }
+  }
+#-}
+
+// -----
+
+// Not rewritten: a weight that is not constant, a dense weight, a matmul with
+// user-defined (transposed) maps.
+// CHECK-LABEL: func.func @untouched(
+// CHECK-NOT:     blkrew.
+// CHECK-COUNT-2: linalg.matmul
+// CHECK-NOT:     blkrew.
+func.func @untouched(%w: tensor<4x4xf32>, %x: tensor<4x8xf32>, %c: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %y = linalg.matmul ins(%w, %x : tensor<4x4xf32>, tensor<4x8xf32>)
+                     outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %d = arith.constant dense<1.0> : tensor<4x4xf32>
+  %z = linalg.matmul ins(%d, %x : tensor<4x4xf32>, tensor<4x8xf32>)
+                     outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y, %z : tensor<4x8xf32>, tensor<4x8xf32>
+}
