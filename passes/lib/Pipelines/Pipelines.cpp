@@ -45,7 +45,45 @@ void mlir::blkrew::buildReferenceToLLVMPipeline(OpPassManager &pm) {
                   "reconcile-unrealized-casts");
 }
 
+void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
+                                    const CPUPipelineOptions &options) {
+  int64_t width = options.vectorWidth;
+  if (width <= 0)
+    width = options.target == "aarch64" ? 4 : 16;
+  // Clean up what the importer and blkrew-sparsify left (dead dense
+  // weights, transposes of fills) while still on tensors.
+  addPipeline(pm, "canonicalize,cse");
+  // Tensors to buffers; identity layouts at the boundary so the runtime
+  // passes plain contiguous memrefs.
+  addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map}");
+  // Results become caller-provided buffers: the runtime owns every buffer
+  // it sees, and a static result is computed in place.
+  addPipeline(pm, "buffer-results-to-out-params{hoist-static-allocs=true "
+                  "modify-public-functions=true}");
+  addPipeline(pm, "buffer-deallocation-pipeline");
+  // Our kernels: the register-tiled block-sparse matmul.
+  pm.addPass(createConvertBlkRewToVector(
+      ConvertBlkRewToVectorOptions{width, /*maxUnrollRows=*/32}));
+  // Dense linalg ops as loops; LLVM's loop and SLP vectorizers (clang -O3)
+  // vectorize them.
+  addPipeline(pm, "func.func(convert-linalg-to-loops),"
+                  "convert-bufferization-to-memref,lower-affine");
+  // tanh and friends have no LLVM intrinsic: expand them to exp-based
+  // formulas, which lower to llvm.exp.
+  addPipeline(pm, "func.func(math-expand-ops)");
+  addPipeline(pm, "convert-scf-to-cf,func.func(llvm-request-c-wrappers),"
+                  "convert-vector-to-llvm,expand-strided-metadata,"
+                  "finalize-memref-to-llvm,convert-math-to-llvm,"
+                  "convert-to-llvm,reconcile-unrealized-casts");
+}
+
 void mlir::blkrew::registerPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "blkrew-cpu-pipeline",
+      "Lower tensor-level blkrew/linalg IR to the LLVM dialect for a CPU "
+      "(register-tiled sparse kernels, C interface, results as out-params)",
+      buildCPUPipeline);
   PassPipelineRegistration<>(
       "blkrew-reference-to-llvm-pipeline",
       "Lower tensor-level blkrew/linalg IR to the LLVM dialect through the "

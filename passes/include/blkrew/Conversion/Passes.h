@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -23,6 +24,11 @@ namespace blkrew {
 
 /// Patterns lowering memref-semantics blkrew ops to scf loops.
 void populateBlkRewToSCFConversionPatterns(RewritePatternSet &patterns);
+
+/// Patterns lowering memref-semantics bsr_matmul to the vector kernel.
+void populateBlkRewToVectorConversionPatterns(RewritePatternSet &patterns,
+                                              int64_t vectorWidth,
+                                              int64_t maxUnrollRows);
 
 #define GEN_PASS_REGISTRATION
 #include "blkrew/Conversion/Passes.h.inc"

@@ -8,9 +8,28 @@
 #ifndef BLKREW_PIPELINES_PIPELINES_H
 #define BLKREW_PIPELINES_PIPELINES_H
 
+#include "mlir/Pass/PassOptions.h"
+
 namespace mlir {
 class OpPassManager;
 namespace blkrew {
+
+/// Options of the CPU pipeline.
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  PassOptions::Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Target CPU: host (x86-64) or aarch64 (NEON)"),
+      llvm::cl::init("host")};
+  PassOptions::Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes of the sparse kernel along N; 0 picks the "
+                     "target's (host 16, aarch64 4)"),
+      llvm::cl::init(0)};
+};
+
+/// Tensor-level IR (blkrew + linalg, after blkrew-sparsify) to the LLVM
+/// dialect for a CPU, with C interface wrappers and results as out-params.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
 /// Tensor-level blkrew + linalg IR to the LLVM dialect through the
 /// reference scf lowering (no tiling or vectorization).

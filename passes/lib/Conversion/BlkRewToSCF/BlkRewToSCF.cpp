@@ -13,9 +13,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "blkrew/Conversion/PackedUtils.h"
 #include "blkrew/Conversion/Passes.h"
 #include "blkrew/Dialect/BlkRewOps.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #define DEBUG_TYPE "convert-blkrew-to-scf"
@@ -31,45 +31,6 @@ using namespace mlir::blkrew;
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-/// Loads `memref[indices]` (an i32 array) and converts it to `index`.
-static Value loadIndex(OpBuilder &b, Location loc, Value memref,
-                       ValueRange indices) {
-  Value v = memref::LoadOp::create(b, loc, memref, indices);
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-}
-
-/// Returns a memref holding the layout's permutation, as a private constant
-/// global in the enclosing module (one per distinct permutation).
-static Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout) {
-  ArrayRef<int64_t> perm = layout.getPerm();
-  auto module = op->getParentOfType<ModuleOp>();
-  auto type =
-      MemRefType::get({static_cast<int64_t>(perm.size())}, b.getI32Type());
-  SmallVector<int32_t> values(perm.begin(), perm.end());
-  auto init = DenseElementsAttr::get(
-      RankedTensorType::get(type.getShape(), b.getI32Type()),
-      ArrayRef<int32_t>(values));
-  // Reuse an existing global with the same contents.
-  memref::GlobalOp global;
-  for (auto g : module.getOps<memref::GlobalOp>())
-    if (g.getConstant() && g.getType() == type && g.getInitialValue() &&
-        *g.getInitialValue() == init &&
-        g.getSymName().starts_with("__blkrew_perm")) {
-      global = g;
-      break;
-    }
-  if (!global) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    global = memref::GlobalOp::create(b, op->getLoc(), "__blkrew_perm",
-                                      b.getStringAttr("private"), type, init,
-                                      /*constant=*/true, /*alignment=*/nullptr);
-    SymbolTable(module).insert(global);
-  }
-  return memref::GetGlobalOp::create(b, op->getLoc(), type,
-                                     global.getSymName());
-}
 
 /// Emits the loop nest shared by both ops: for every row group g, kept column
 /// j of the group and row r of the group that lies inside the matrix, calls

@@ -1,0 +1,283 @@
+"""``blkrew.compile``: a PyTorch model to native block-sparse code.
+
+import (torch-mlir, linalg-on-tensors text) -> ``blkrew-opt``
+(``blkrew-sparsify``, ``blkrew-cpu-pipeline``) -> LLVM IR -> object ->
+a shared library (host, called in-process) or a static AArch64 executable
+(run under qemu-aarch64). The artifacts live in one folder with a manifest;
+``save``/``blkrew.load`` copy and check it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from blkrew.compiler import toolchain
+from blkrew.compiler.opt import run_blkrew_opt
+
+__all__ = ["CompileError", "CompiledModule", "compile", "load"]
+
+TARGETS = ("host", "aarch64")
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class CompileError(RuntimeError):
+    """The model could not be compiled; the message says which step and why."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def describe(self) -> str:
+        return f"{self.dtype}{list(self.shape)}"
+
+
+def _flatten_outputs(out) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        flat = []
+        for o in out:
+            flat.extend(_flatten_outputs(o))
+        return flat
+    raise CompileError(f"unsupported model output type {type(out).__name__}")
+
+
+def import_model(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor]) -> str:
+    """torch-mlir FX import to ``linalg-on-tensors`` MLIR text."""
+    try:
+        from torch_mlir import fx
+    except ImportError as e:  # pragma: no cover - torch-mlir is a dependency
+        raise CompileError("torch-mlir is not installed: run `make setup`") from e
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            module = fx.export_and_import(
+                model, *example_inputs, output_type="linalg-on-tensors"
+            )
+        except Exception as e:
+            raise CompileError(f"torch-mlir could not import the model: {e}") from e
+    return str(module)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _layers_summary(ir: str) -> dict:
+    """Counts of what blkrew-sparsify did, read from the sparsified IR."""
+    layouts = re.findall(r"blkrew\.bsr_matmul <block = \[(\d+), (\d+)\]", ir)
+    return {
+        "sparse_matmuls": len(layouts),
+        "dense_matmuls": len(re.findall(r"linalg\.(?:batch_)?matmul ", ir)),
+        "convolutions": len(re.findall(r"linalg\.(?:depthwise_)?conv_2d\w*", ir)),
+    }
+
+
+def compile(  # noqa: A001 - the public name is part of the API
+    model: torch.nn.Module,
+    example_inputs: Sequence[torch.Tensor] | torch.Tensor,
+    target: str = "host",
+    *,
+    block: tuple[int, int] = (8, 4),
+    max_density: float = 0.5,
+    vector_width: int = 0,
+    workdir: str | os.PathLike | None = None,
+) -> CompiledModule:
+    """Compiles ``model`` for inputs shaped like ``example_inputs``.
+
+    Args:
+        target: ``"host"`` (x86-64, loaded in-process) or ``"aarch64"``
+            (NEON; run under qemu-aarch64).
+        block: rows per packed group and block width (``blkrew-sparsify``).
+        max_density: layers whose packed weight stores more than this
+            fraction of the dense values stay dense.
+        vector_width: f32 lanes of the sparse kernel; 0 = the target's.
+        workdir: where the artifacts go (a new temporary folder by default).
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}: expected one of {TARGETS}")
+    if isinstance(example_inputs, torch.Tensor):
+        example_inputs = (example_inputs,)
+    example_inputs = tuple(example_inputs)
+    for i, x in enumerate(example_inputs):
+        if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
+            raise TypeError(f"example input {i} must be a float32 tensor")
+    p, q = block
+    if p <= 0 or q <= 0:
+        raise ValueError(f"block sizes must be positive, got {block}")
+    if not 0.0 <= max_density <= 1.0:
+        raise ValueError(f"max_density must be in [0, 1], got {max_density}")
+
+    model = model.eval()
+    with torch.no_grad():
+        outputs = _flatten_outputs(model(*example_inputs))
+    out_dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="blkrew-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings = {}
+
+    start = time.perf_counter()
+    imported = import_model(model, example_inputs)
+    # A C symbol named `main` would clash with the AArch64 harness.
+    imported = imported.replace("func.func @main(", "func.func @forward(", 1)
+    (out_dir / "imported.mlir").write_text(imported)
+    timings["import_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    sparsify = (
+        f"--blkrew-sparsify=block-rows={p} block-cols={q} max-density={max_density}"
+    )
+    sparse_ir = run_blkrew_opt(imported, [sparsify], keep_dir=out_dir / "repro")
+    pipeline = f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width}"
+    llvm_dialect = run_blkrew_opt(sparse_ir, [pipeline], keep_dir=out_dir / "repro")
+    timings["blkrew_opt_s"] = time.perf_counter() - start
+    shutil.rmtree(out_dir / "repro", ignore_errors=True)
+
+    start = time.perf_counter()
+    ll_path = out_dir / "model.ll"
+    ll_path.write_text(toolchain.translate_to_llvm_ir(llvm_dialect))
+    obj = out_dir / "model.o"
+    toolchain.compile_object(ll_path, obj, target)
+    inputs = [TensorSpec(tuple(x.shape)) for x in example_inputs]
+    output_specs = [TensorSpec(tuple(o.shape)) for o in outputs]
+    if target == "host":
+        artifact = out_dir / "model.so"
+        toolchain.link_shared_library(obj, artifact)
+    else:
+        from blkrew.runtime.qemu import write_harness
+
+        harness = out_dir / "harness.c"
+        write_harness(harness, inputs, output_specs)
+        artifact = out_dir / "model-aarch64"
+        toolchain.link_aarch64_executable(obj, harness, artifact)
+    timings["native_s"] = time.perf_counter() - start
+
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "target": target,
+        "artifact": artifact.name,
+        "entry": "_mlir_ciface_forward",
+        "inputs": [s.shape for s in inputs],
+        "outputs": [s.shape for s in output_specs],
+        "block": [p, q],
+        "max_density": max_density,
+        "layers": _layers_summary(sparse_ir),
+        "timings": timings,
+        "files": {
+            name: _sha256(out_dir / name) for name in (artifact.name, "imported.mlir")
+        },
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return CompiledModule(out_dir)
+
+
+class CompiledModule:
+    """A compiled model: call it with tensors like the original model."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+        manifest_path = self.directory / MANIFEST
+        if not manifest_path.is_file():
+            raise FileNotFoundError(f"{manifest_path} not found: not a blkrew artifact")
+        try:
+            self.manifest = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{manifest_path} is not valid JSON: {e}") from e
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{manifest_path}: format version {self.manifest.get('format_version')}"
+                f" is not {FORMAT_VERSION}; recompile the model"
+            )
+        for name, digest in self.manifest["files"].items():
+            path = self.directory / name
+            if not path.is_file():
+                raise ValueError(f"{path} listed in the manifest is missing")
+            if _sha256(path) != digest:
+                raise ValueError(
+                    f"{path} does not match its manifest hash: the folder was "
+                    "modified or mixed with another model's files"
+                )
+        self.target = self.manifest["target"]
+        self.input_specs = [TensorSpec(tuple(s)) for s in self.manifest["inputs"]]
+        self.output_specs = [TensorSpec(tuple(s)) for s in self.manifest["outputs"]]
+        self._runner = None
+
+    @property
+    def layers(self) -> dict:
+        """What blkrew-sparsify rewrote (sparse / dense matmuls, convs)."""
+        return dict(self.manifest["layers"])
+
+    def _check_inputs(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        if len(inputs) != len(self.input_specs):
+            raise TypeError(
+                f"expected {len(self.input_specs)} input(s) "
+                f"({', '.join(s.describe() for s in self.input_specs)}), "
+                f"got {len(inputs)}"
+            )
+        checked = []
+        for i, (x, spec) in enumerate(zip(inputs, self.input_specs, strict=True)):
+            if not isinstance(x, torch.Tensor):
+                raise TypeError(
+                    f"input {i} must be a torch.Tensor, got {type(x).__name__}"
+                )
+            if x.dtype != torch.float32:
+                raise TypeError(f"input {i} must be float32, got {x.dtype}")
+            if tuple(x.shape) != spec.shape:
+                raise ValueError(
+                    f"input {i} must have shape {list(spec.shape)} (the shape it was "
+                    f"compiled for), got {list(x.shape)}"
+                )
+            checked.append(x.detach().cpu().contiguous())
+        return checked
+
+    def __call__(self, *inputs: torch.Tensor):
+        inputs = self._check_inputs(inputs)
+        if self._runner is None:
+            if self.target == "host":
+                from blkrew.runtime.host import HostRunner
+
+                self._runner = HostRunner(
+                    self.directory / self.manifest["artifact"], self.manifest["entry"]
+                )
+            else:
+                from blkrew.runtime.qemu import QemuRunner
+
+                self._runner = QemuRunner(self.directory / self.manifest["artifact"])
+        outputs = [torch.empty(s.shape, dtype=torch.float32) for s in self.output_specs]
+        self._runner.run(inputs, outputs)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Copies the artifacts (library or executable, IR, manifest) to
+        ``directory``; ``blkrew.load(directory)`` loads them back."""
+        dest = Path(directory)
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in [*self.manifest["files"], MANIFEST]:
+            shutil.copy2(self.directory / name, dest / name)
+        return dest
+
+    def __repr__(self) -> str:
+        ins = ", ".join(s.describe() for s in self.input_specs)
+        return (
+            f"CompiledModule(target={self.target!r}, inputs=[{ins}], "
+            f"dir={self.directory})"
+        )
+
+
+def load(directory: str | os.PathLike) -> CompiledModule:
+    """Loads a folder written by :meth:`CompiledModule.save` (checks hashes)."""
+    return CompiledModule(directory)

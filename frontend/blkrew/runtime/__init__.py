@@ -1,0 +1,1 @@
+"""Running compiled blkrew artifacts: in-process (host) or under qemu."""

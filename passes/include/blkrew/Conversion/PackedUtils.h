@@ -1,0 +1,30 @@
+//===- PackedUtils.h - helpers for lowering packed blkrew ops ---*- C++ -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Shared by the lowerings of blkrew ops on memrefs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BLKREW_CONVERSION_PACKEDUTILS_H
+#define BLKREW_CONVERSION_PACKEDUTILS_H
+
+#include "blkrew/Dialect/BlkRewAttrs.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Value.h"
+
+namespace mlir::blkrew {
+
+/// Loads `memref[indices]` (an i32 array) and converts it to `index`.
+Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices);
+
+/// Returns a memref holding the layout's permutation, read from a private
+/// constant global of the enclosing module (one per distinct permutation).
+Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout);
+
+} // namespace mlir::blkrew
+
+#endif // BLKREW_CONVERSION_PACKEDUTILS_H

@@ -1,0 +1,51 @@
+//===- PackedUtils.cpp - helpers for lowering packed blkrew ops -*- C++ -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "blkrew/Conversion/PackedUtils.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+
+Value mlir::blkrew::loadIndex(OpBuilder &b, Location loc, Value memref,
+                              ValueRange indices) {
+  Value v = memref::LoadOp::create(b, loc, memref, indices);
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+}
+
+Value mlir::blkrew::getPermBuffer(OpBuilder &b, Operation *op,
+                                  LayoutAttr layout) {
+  ArrayRef<int64_t> perm = layout.getPerm();
+  auto module = op->getParentOfType<ModuleOp>();
+  auto type =
+      MemRefType::get({static_cast<int64_t>(perm.size())}, b.getI32Type());
+  SmallVector<int32_t> values(perm.begin(), perm.end());
+  auto init = DenseElementsAttr::get(
+      RankedTensorType::get(type.getShape(), b.getI32Type()),
+      ArrayRef<int32_t>(values));
+  // Reuse an existing global with the same contents.
+  memref::GlobalOp global;
+  for (auto g : module.getOps<memref::GlobalOp>())
+    if (g.getConstant() && g.getType() == type && g.getInitialValue() &&
+        *g.getInitialValue() == init &&
+        g.getSymName().starts_with("__blkrew_perm")) {
+      global = g;
+      break;
+    }
+  if (!global) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    global = memref::GlobalOp::create(b, op->getLoc(), "__blkrew_perm",
+                                      b.getStringAttr("private"), type, init,
+                                      /*constant=*/true, /*alignment=*/nullptr);
+    SymbolTable(module).insert(global);
+  }
+  return memref::GetGlobalOp::create(b, op->getLoc(), type,
+                                     global.getSymName());
+}

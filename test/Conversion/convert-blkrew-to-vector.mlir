@@ -1,0 +1,71 @@
+// RUN: blkrew-opt %s -convert-blkrew-to-vector=vector-width=4 -canonicalize -cse -split-input-file | FileCheck %s
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
+
+// The register tile: per row group and 4-wide slice of N, the 2 rows of the
+// group accumulate in 2 vectors carried through the loop over kept columns;
+// each kept column loads one rhs slice and one vector of the 2 weights.
+// CHECK-LABEL: func.func @bsr(
+// CHECK-SAME:    %[[RP:[^:]*]]: memref<4xi32>, %[[CI:[^:]*]]: memref<?xi32>, %[[V:[^:]*]]: memref<?x2xf32>, %[[X:[^:]*]]: memref<4x?xf32>, %[[C:[^:]*]]: memref<5x?xf32>)
+// CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG:     %[[N:.*]] = memref.dim %[[C]], %{{.*}} : memref<5x?xf32>
+// CHECK:         %[[TAIL:.*]] = arith.remui %[[N]], %[[C4]] : index
+// CHECK:         %[[FULL:.*]] = arith.subi %[[N]], %[[TAIL]] : index
+// CHECK:         scf.for %[[G:.*]] =
+// CHECK:           scf.for %[[N0:.*]] = %{{.*}} to %[[FULL]] step %[[C4]] {
+// CHECK:             %[[A0:.*]] = scf.if %{{.*}} -> (vector<4xf32>) {
+// CHECK:               vector.load %[[C]][%{{.*}}, %[[N0]]] : memref<5x?xf32>, vector<4xf32>
+// CHECK:             %[[A1:.*]] = scf.if %{{.*}} -> (vector<4xf32>) {
+// CHECK:             %[[ACC:.*]]:2 = scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[I0:.*]] = %[[A0]], %[[I1:.*]] = %[[A1]]) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK:               %[[K:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK:               %[[XV:.*]] = vector.load %[[X]][%[[K]], %[[N0]]] : memref<4x?xf32>, vector<4xf32>
+// CHECK:               %[[W:.*]] = vector.load %[[V]][%[[J]], %{{.*}}] : memref<?x2xf32>, vector<2xf32>
+// CHECK:               %[[W0:.*]] = vector.extract %[[W]][0]
+// CHECK:               %[[B0:.*]] = vector.broadcast %[[W0]] : f32 to vector<4xf32>
+// CHECK:               %[[F0:.*]] = vector.fma %[[B0]], %[[XV]], %[[I0]] : vector<4xf32>
+// CHECK:               %[[W1:.*]] = vector.extract %[[W]][1]
+// CHECK:               %[[B1:.*]] = vector.broadcast %[[W1]] : f32 to vector<4xf32>
+// CHECK:               %[[F1:.*]] = vector.fma %[[B1]], %[[XV]], %[[I1]] : vector<4xf32>
+// CHECK:               scf.yield %[[F0]], %[[F1]]
+// CHECK:             vector.store %[[ACC]]#0, %[[C]]
+// CHECK:             vector.store %[[ACC]]#1, %[[C]]
+// The tail of N uses masked loads and stores.
+// CHECK:           scf.if
+// CHECK:             %[[M:.*]] = vector.create_mask %[[TAIL]] : vector<4xi1>
+// CHECK:             vector.maskedload %[[X]][%{{.*}}, %[[FULL]]], %[[M]]
+// CHECK:             vector.maskedstore %[[C]][%{{.*}}, %[[FULL]]], %[[M]]
+// Groups taller than max-unroll-rows use the reference scalar loops.
+// FALLBACK-LABEL: func.func @bsr(
+// FALLBACK-NOT:   vector.fma
+// FALLBACK:       arith.mulf
+func.func @bsr(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+               %x: memref<4x?xf32>, %c: memref<5x?xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x?xf32>)
+      outs(%c : memref<5x?xf32>)
+  return
+}
+
+// -----
+
+// With a permutation, each tile row's destination is looked up once.
+// CHECK-LABEL: func.func @bsr_perm(
+// CHECK:         %[[P:.*]] = memref.get_global @__blkrew_perm : memref<2xi32>
+// CHECK:         memref.load %[[P]]
+// CHECK:         vector.fma
+// to_dense keeps its reference lowering.
+// CHECK-LABEL: func.func @to_dense(
+// CHECK-NOT:     vector.
+// CHECK:         memref.store
+func.func @bsr_perm(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                    %x: memref<4x8xf32>, %c: memref<2x8xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column, perm = [1, 0]>
+      ins(%rp, %ci, %v, %x : memref<2xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32>)
+      outs(%c : memref<2x8xf32>)
+  return
+}
+func.func @to_dense(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>, %d: memref<2x4xf32>) {
+  blkrew.to_dense #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v : memref<2xi32>, memref<?xi32>, memref<?x2xf32>)
+      outs(%d : memref<2x4xf32>)
+  return
+}

@@ -1,0 +1,25 @@
+// The CPU pipeline: results become out-params, a C interface wrapper is
+// emitted, the sparse kernel is vectorized at the target's width.
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline | FileCheck %s --check-prefix=HOST
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline=target=aarch64 | FileCheck %s --check-prefix=NEON
+
+// HOST-LABEL: llvm.func @forward(
+// HOST-NOT:     blkrew.
+// HOST:         llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// HOST-LABEL: llvm.func @_mlir_ciface_forward(
+// HOST-SAME:    %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// HOST:         llvm.call @forward(
+// NEON-LABEL: llvm.func @forward(
+// NEON:         llvm.intr.fmuladd({{.*}}) : (vector<4xf32>, vector<4xf32>, vector<4xf32>) -> vector<4xf32>
+func.func @forward(%x: tensor<4x32xf32>) -> tensor<4x32xf32> {
+  %rp = arith.constant dense<[0, 1, 2]> : tensor<3xi32>
+  %ci = arith.constant dense<[0, 3]> : tensor<2xi32>
+  %v = arith.constant dense<1.0> : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x32xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<4x32xf32>)
+      outs(%c : tensor<4x32xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}

@@ -1,0 +1,109 @@
+"""blkrew.compile end to end on small models: host (in-process) and AArch64
+(qemu), artifacts, save/load and the run-time checks."""
+
+import json
+import shutil
+
+import pytest
+import torch
+from torch import nn
+
+from blkrew.compiler.api import CompiledModule, compile, load
+from test_sparsify import column_prune_
+
+
+def pruned_mlp(seed=0):
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(40, 32), nn.ReLU(), nn.Linear(32, 10)).eval()
+    column_prune_(model[0].weight)
+    return model
+
+
+@pytest.fixture(scope="module")
+def host_mlp(tmp_path_factory):
+    model = pruned_mlp()
+    x = torch.randn(3, 40)
+    compiled = compile(
+        model, (x,), target="host", workdir=tmp_path_factory.mktemp("mlp")
+    )
+    return model, compiled
+
+
+@pytest.mark.parametrize("batch", [1, 6])
+@pytest.mark.parametrize("target", ["host", "aarch64"])
+def test_mlp_matches_torch(batch, target, tmp_path):
+    model = pruned_mlp(batch)
+    x = torch.randn(batch, 40)
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    assert compiled.layers["sparse_matmuls"] == 1  # the pruned layer
+    assert compiled.layers["dense_matmuls"] == 1  # the unpruned classifier
+    for _ in range(2):  # the same compiled module is reusable
+        x = torch.randn(batch, 40)
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_save_and_load(host_mlp, tmp_path):
+    model, compiled = host_mlp
+    saved = compiled.save(tmp_path / "out")
+    manifest = json.loads((saved / "manifest.json").read_text())
+    assert manifest["target"] == "host"
+    assert (saved / manifest["artifact"]).is_file()
+    again = load(saved)
+    x = torch.randn(3, 40)
+    torch.testing.assert_close(again(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_load_rejects_modified_artifact(host_mlp, tmp_path):
+    _, compiled = host_mlp
+    saved = compiled.save(tmp_path / "out")
+    with open(saved / "model.so", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ValueError, match="does not match its manifest hash"):
+        load(saved)
+
+
+def test_load_rejects_missing_file_and_foreign_folder(host_mlp, tmp_path):
+    _, compiled = host_mlp
+    saved = compiled.save(tmp_path / "out")
+    (saved / "imported.mlir").unlink()
+    with pytest.raises(ValueError, match="missing"):
+        load(saved)
+    with pytest.raises(FileNotFoundError, match="not a blkrew artifact"):
+        load(tmp_path)
+    shutil.rmtree(saved)
+
+
+def test_wrong_inputs_are_named(host_mlp):
+    _, compiled = host_mlp
+    with pytest.raises(
+        TypeError, match=r"expected 1 input\(s\) \(float32\[3, 40\]\), got 2"
+    ):
+        compiled(torch.randn(3, 40), torch.randn(3, 40))
+    with pytest.raises(ValueError, match=r"must have shape \[3, 40\].*got \[2, 40\]"):
+        compiled(torch.randn(2, 40))
+    with pytest.raises(TypeError, match="must be float32, got torch.float64"):
+        compiled(torch.randn(3, 40, dtype=torch.float64))
+
+
+def test_non_contiguous_input_is_accepted(host_mlp):
+    model, compiled = host_mlp
+    x = torch.randn(40, 3).t()
+    assert not x.is_contiguous()
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_bad_arguments():
+    model = pruned_mlp()
+    x = torch.randn(2, 40)
+    with pytest.raises(ValueError, match="unknown target 'riscv'"):
+        compile(model, x, target="riscv")
+    with pytest.raises(ValueError, match="block sizes must be positive"):
+        compile(model, x, block=(0, 4))
+    with pytest.raises(TypeError, match="float32"):
+        compile(model, x.double())
+
+
+def test_compiled_module_repr(host_mlp):
+    _, compiled = host_mlp
+    assert isinstance(compiled, CompiledModule)
+    assert "target='host'" in repr(compiled)
