@@ -83,3 +83,61 @@ func.func @untouched(%w: tensor<4x4xf32>, %x: tensor<4x8xf32>, %c: tensor<4x8xf3
                      outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y, %z : tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A convolution with a constant filter goes through im2col: the filter is
+// the matrix W[F, C*KH*KW] (row 0 keeps flat columns 0 and 17), the patches
+// are a strided copy of the input, the accumulator is viewed as [F, N*OH*OW].
+// CHECK-DAG:   #[[PATCH:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
+// CHECK-LABEL: func.func @conv(
+// CHECK-SAME:    %[[X:.*]]: tensor<1x2x5x5xf32>, %[[C:.*]]: tensor<1x2x2x2xf32>)
+// CHECK-DAG:     arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>
+// CHECK-DAG:     arith.constant dense<[0, 17]> : tensor<2xi32>
+// CHECK:         %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[PATCH]], {{.*}}]{{.*}} ins(%[[X]] : tensor<1x2x5x5xf32>) outs(%{{.*}} : tensor<2x3x3x1x2x2xf32>)
+// CHECK:         %[[B:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x3x3x1x2x2xf32> into tensor<18x4xf32>
+// CHECK:         %[[CT:.*]] = linalg.transpose ins(%[[C]] : tensor<1x2x2x2xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK:         %[[ACC:.*]] = tensor.collapse_shape %[[CT]] {{\[}}[0], [1, 2, 3]] : tensor<2x1x2x2xf32> into tensor<2x4xf32>
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins({{.*}}, %[[B]] : {{.*}}) outs(%[[ACC]] : tensor<2x4xf32>)
+// CHECK:         %[[E:.*]] = tensor.expand_shape %[[Y]] {{\[}}[0], [1, 2, 3]]
+// CHECK:         %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<2x1x2x2xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK:         return %[[R]]
+func.func @conv(%x: tensor<1x2x5x5xf32>, %c: tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32> {
+  %w = arith.constant dense<[[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]],
+                             [[[3.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]]> : tensor<2x2x3x3xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%c : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  return %y : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// The GRU/LSTM input projection as torch-mlir imports it: a batch_matmul of
+// x[T, B, I] with the transposed weight broadcast over time. Time and batch
+// fold into the dense dimension.
+// CHECK-LABEL: func.func @rnn_input_projection(
+// CHECK-SAME:    %[[X:.*]]: tensor<3x2x4xf32>, %[[C:.*]]: tensor<3x2x2xf32>)
+// CHECK:         %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : tensor<3x2x4xf32> into tensor<6x4xf32>
+// CHECK:         %[[C2:.*]] = tensor.collapse_shape %[[C]] {{\[}}[0, 1], [2]] : tensor<3x2x2xf32> into tensor<6x2xf32>
+// CHECK:         %[[XT:.*]] = linalg.transpose ins(%[[X2]] : tensor<6x4xf32>)
+// CHECK:         %[[CT:.*]] = linalg.transpose ins(%[[C2]] : tensor<6x2xf32>)
+// CHECK:         %[[YT:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins({{.*}}, %[[XT]] : {{.*}}) outs(%[[CT]] : tensor<2x6xf32>)
+// CHECK:         %[[Y:.*]] = linalg.transpose ins(%[[YT]] : tensor<2x6xf32>)
+// CHECK:         tensor.expand_shape %[[Y]] {{\[}}[0, 1], [2]] output_shape [3, 2, 2] : tensor<6x2xf32> into tensor<3x2x2xf32>
+// CHECK-NOT:     linalg.batch_matmul
+#bcast_in = affine_map<(d0, d1, d2) -> (d1, d2)>
+#bcast_out = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @rnn_input_projection(%x: tensor<3x2x4xf32>, %c: tensor<3x2x2xf32>) -> tensor<3x2x2xf32> {
+  %w = arith.constant dense<[[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 2.0, 0.0]]> : tensor<2x4xf32>
+  %e = tensor.empty() : tensor<4x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x4xf32>) outs(%e : tensor<4x2xf32>) permutation = [1, 0]
+  %e3 = tensor.empty() : tensor<3x4x2xf32>
+  %b = linalg.generic {indexing_maps = [#bcast_in, #bcast_out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%t : tensor<4x2xf32>) outs(%e3 : tensor<3x4x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<3x4x2xf32>
+  %y = linalg.batch_matmul ins(%x, %b : tensor<3x2x4xf32>, tensor<3x4x2xf32>)
+                           outs(%c : tensor<3x2x2xf32>) -> tensor<3x2x2xf32>
+  return %y : tensor<3x2x2xf32>
+}

@@ -107,3 +107,68 @@ def test_compiled_module_repr(host_mlp):
     _, compiled = host_mlp
     assert isinstance(compiled, CompiledModule)
     assert "target='host'" in repr(compiled)
+
+
+class SequenceClassifier(nn.Module):
+    """A GRU/LSTM over [batch, time, features], classifying the last step."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = cell(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.fc(y[:, -1])
+
+
+def small_cnn():
+    torch.manual_seed(0)
+    cnn = nn.Sequential(
+        nn.Conv2d(3, 16, 3, stride=2, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, 3, groups=16, padding=1),  # depthwise: stays dense
+        nn.Conv2d(16, 24, 3, padding=2, dilation=2),
+        nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(24, 10),
+    ).eval()
+    for conv in (cnn[0], cnn[4]):
+        column_prune_(conv.weight.data.view(conv.weight.shape[0], -1))
+    with torch.no_grad():
+        cnn[1].running_mean.uniform_(-1, 1)
+        cnn[1].running_var.uniform_(0.5, 2.0)
+    return cnn
+
+
+def small_rnn(cell):
+    torch.manual_seed(1)
+    model = SequenceClassifier(cell).eval()
+    for name, p in model.rnn.named_parameters():
+        if "weight" in name:  # every gate matrix, pruned on its own
+            for g in range(p.shape[0] // 16):
+                column_prune_(p.data[g * 16 : (g + 1) * 16])
+    return model
+
+
+@pytest.mark.parametrize("target", ["host", "aarch64"])
+def test_conv_net_matches_torch(target, tmp_path):
+    model = small_cnn()
+    x = torch.randn(2, 3, 17, 17)  # odd sizes: nothing divides evenly
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    assert compiled.layers["sparse_matmuls"] == 2  # both dense-filter convs
+    assert compiled.layers["convolutions"] == 1  # the depthwise one
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("cell", [nn.GRU, nn.LSTM])
+@pytest.mark.parametrize("target", ["host", "aarch64"])
+def test_rnn_matches_torch(cell, target, tmp_path):
+    model = small_rnn(cell)
+    x = torch.randn(3, 8, 8)
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    # The input projection (all steps at once) and the 8 recurrent steps.
+    assert compiled.layers["sparse_matmuls"] == 9
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)

@@ -34,10 +34,12 @@ using namespace mlir::blkrew;
 // Reading and packing constant weights
 //===----------------------------------------------------------------------===//
 
-/// The values of a 2-D f32 constant, row-major, if `v` is one.
-static std::optional<SmallVector<float>> readConstantF32(Value v) {
+/// The values of a static f32 constant of rank `rank`, row-major, if `v` is
+/// one.
+static std::optional<SmallVector<float>> readConstantF32(Value v,
+                                                         int64_t rank = 2) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
-  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+  if (!type || type.getRank() != rank || !type.hasStaticShape() ||
       !type.getElementType().isF32())
     return std::nullopt;
   Attribute attr;
@@ -143,6 +145,53 @@ static Value transpose2D(PatternRewriter &rewriter, Location loc, Value v) {
       ->getResult(0);
 }
 
+/// `x[N, K] x W[M, K]^T` accumulated into `init[N, M]`, as
+/// `(W x x^T)^T` so the kernel's dense dimension is N.
+static Value buildLinear(PatternRewriter &rewriter, Location loc,
+                         const PackedWeight &packed, Value x, Value init,
+                         int64_t blockRows, int64_t blockCols) {
+  Value xT = transpose2D(rewriter, loc, x);
+  Value initT = transpose2D(rewriter, loc, init);
+  Value resultT =
+      buildBsrMatmul(rewriter, loc, packed, xT, initT, blockRows, blockCols);
+  return transpose2D(rewriter, loc, resultT);
+}
+
+/// A `linalg.transpose` with permutation [1, 0] of a constant 2-D f32
+/// weight: returns the weight value.
+static Value getTransposedConstant(Value v) {
+  auto transpose = v.getDefiningOp<linalg::TransposeOp>();
+  if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+    return Value();
+  return transpose.getInput();
+}
+
+/// The source of a broadcast along a new leading dimension: either
+/// `linalg.broadcast ... dimensions = [0]` or the `linalg.generic` copy
+/// torch-mlir emits for it.
+static Value getLeadingBroadcastSource(Value v) {
+  if (auto bcast = v.getDefiningOp<linalg::BroadcastOp>())
+    return bcast.getDimensions() == ArrayRef<int64_t>{0} ? bcast.getInput()
+                                                         : Value();
+  auto generic = v.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 || !generic.isAllParallelLoops())
+    return Value();
+  Block &body = generic.getRegion().front();
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 || !yield ||
+      yield.getNumOperands() != 1 || yield.getOperand(0) != body.getArgument(0))
+    return Value();
+  MLIRContext *ctx = v.getContext();
+  AffineMap in = generic.getIndexingMapsArray()[0];
+  AffineMap out = generic.getIndexingMapsArray()[1];
+  AffineMap expected = AffineMap::get(
+      3, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)}, ctx);
+  if (!out.isIdentity() || in != expected)
+    return Value();
+  return generic.getDpsInputs()[0];
+}
+
 //===----------------------------------------------------------------------===//
 // Patterns
 //===----------------------------------------------------------------------===//
@@ -204,10 +253,9 @@ struct SparsifyTransposedRhs : public SparsifyMatmulBase {
     if (!isPlainTensorMatmul(op))
       return rewriter.notifyMatchFailure(op, "not a static f32 tensor matmul");
     Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
-    auto transpose = rhs.getDefiningOp<linalg::TransposeOp>();
-    if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+    Value w = getTransposedConstant(rhs);
+    if (!w)
       return rewriter.notifyMatchFailure(op, "rhs is not a 2-D transpose");
-    Value w = transpose.getInput();
     std::optional<SmallVector<float>> weight = readConstantF32(w);
     if (!weight)
       return rewriter.notifyMatchFailure(op, "transposed rhs is not constant");
@@ -217,14 +265,147 @@ struct SparsifyTransposedRhs : public SparsifyMatmulBase {
         *weight, type.getDimSize(0), type.getDimSize(1), blockRows, maxDensity);
     if (!packed)
       return rewriter.notifyMatchFailure(op, "weight too dense to pay");
-    Location loc = op.getLoc();
-    Value lhsT = transpose2D(rewriter, loc, lhs);
-    Value initT = transpose2D(rewriter, loc, op.getDpsInits()[0]);
-    Value resultT = buildBsrMatmul(rewriter, loc, *packed, lhsT, initT,
-                                   blockRows, blockCols);
-    rewriter.replaceOp(op, transpose2D(rewriter, loc, resultT));
+    rewriter.replaceOp(op,
+                       buildLinear(rewriter, op.getLoc(), *packed, lhs,
+                                   op.getDpsInits()[0], blockRows, blockCols));
     return success();
   }
+};
+
+/// The input projection of GRU/LSTM as torch-mlir imports it:
+/// `batch_matmul(x[T, B, I], broadcast(transpose(W[G, I])))`. Time and batch
+/// fold into one dense dimension: `(W x x[T*B, I]^T)^T`, reshaped back.
+struct SparsifyBroadcastBatchMatmul
+    : public OpRewritePattern<linalg::BatchMatmulOp> {
+  SparsifyBroadcastBatchMatmul(MLIRContext *ctx, int64_t blockRows,
+                               int64_t blockCols, double maxDensity)
+      : OpRewritePattern(ctx), blockRows(blockRows), blockCols(blockCols),
+        maxDensity(maxDensity) {}
+
+  LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.hasUserDefinedMaps())
+      return rewriter.notifyMatchFailure(op, "not a plain tensor batch_matmul");
+    Value x = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
+    Value init = op.getDpsInits()[0];
+    auto xType = dyn_cast<RankedTensorType>(x.getType());
+    auto initType = dyn_cast<RankedTensorType>(init.getType());
+    if (!xType || !initType || !xType.hasStaticShape() ||
+        !initType.hasStaticShape() || !xType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not static f32");
+    Value source = getLeadingBroadcastSource(rhs);
+    Value w = source ? getTransposedConstant(source) : Value();
+    if (!w)
+      return rewriter.notifyMatchFailure(op, "rhs is not a broadcast weight");
+    std::optional<SmallVector<float>> weight = readConstantF32(w);
+    if (!weight)
+      return rewriter.notifyMatchFailure(op, "weight is not constant");
+    auto type = cast<RankedTensorType>(w.getType());
+    std::optional<PackedWeight> packed = packIfSparse(
+        *weight, type.getDimSize(0), type.getDimSize(1), blockRows, maxDensity);
+    if (!packed)
+      return rewriter.notifyMatchFailure(op, "weight too dense to pay");
+    Location loc = op.getLoc();
+    SmallVector<ReassociationIndices> fold = {{0, 1}, {2}};
+    Value x2 = tensor::CollapseShapeOp::create(rewriter, loc, x, fold);
+    Value init2 = tensor::CollapseShapeOp::create(rewriter, loc, init, fold);
+    Value y2 =
+        buildLinear(rewriter, loc, *packed, x2, init2, blockRows, blockCols);
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, initType, y2, fold);
+    return success();
+  }
+
+  int64_t blockRows, blockCols;
+  double maxDensity;
+};
+
+/// `linalg.conv_2d_nchw_fchw` with a constant filter, through im2col: the
+/// filter is the matrix W[F, C*KH*KW]; the input patches form
+/// B[C*KH*KW, N*OH*OW]; `W x B` is the output with the batch after the
+/// filters, transposed back to NCHW.
+struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
+  SparsifyConv2D(MLIRContext *ctx, int64_t blockRows, int64_t blockCols,
+                 double maxDensity)
+      : OpRewritePattern(ctx), blockRows(blockRows), blockCols(blockCols),
+        maxDensity(maxDensity) {}
+
+  LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
+    Value init = op.getDpsInits()[0];
+    auto inType = dyn_cast<RankedTensorType>(input.getType());
+    auto fType = dyn_cast<RankedTensorType>(filter.getType());
+    auto outType = dyn_cast<RankedTensorType>(init.getType());
+    if (!inType || !fType || !outType || !inType.hasStaticShape() ||
+        !outType.hasStaticShape() || !inType.getElementType().isF32() ||
+        !outType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not static f32");
+    std::optional<SmallVector<float>> weight = readConstantF32(filter, 4);
+    if (!weight)
+      return rewriter.notifyMatchFailure(op, "filter is not constant");
+    int64_t f = fType.getDimSize(0), c = fType.getDimSize(1);
+    int64_t kh = fType.getDimSize(2), kw = fType.getDimSize(3);
+    int64_t n = outType.getDimSize(0), oh = outType.getDimSize(2);
+    int64_t ow = outType.getDimSize(3);
+    std::optional<PackedWeight> packed =
+        packIfSparse(*weight, f, c * kh * kw, blockRows, maxDensity);
+    if (!packed)
+      return rewriter.notifyMatchFailure(op, "filter too dense to pay");
+    auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
+    auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
+
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Type f32 = rewriter.getF32Type();
+    // im2col as a copy over (c, kh, kw, n, oh, ow), reading
+    // input[n, c, oh * sh + kh * dh, ow * sw + kw * dw].
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineMap inMap =
+        AffineMap::get(6, 0,
+                       {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
+                        d(5) * strides[1] + d(2) * dilations[1]},
+                       ctx);
+    AffineMap outMap = AffineMap::getMultiDimIdentityMap(6, ctx);
+    SmallVector<int64_t> colShape = {c, kh, kw, n, oh, ow};
+    Value colInit = tensor::EmptyOp::create(rewriter, loc, colShape, f32);
+    Value cols =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{colInit.getType()}, ValueRange{input},
+            ValueRange{colInit}, ArrayRef<AffineMap>{inMap, outMap},
+            SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+            /*doc=*/"", /*libraryCall=*/"",
+            [](OpBuilder &b, Location loc, ValueRange args) {
+              linalg::YieldOp::create(b, loc, args[0]);
+            })
+            ->getResult(0);
+    Value b = tensor::CollapseShapeOp::create(
+        rewriter, loc, cols,
+        ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+    // The accumulator as [F, N*OH*OW].
+    Value initT = tensor::EmptyOp::create(rewriter, loc,
+                                          ArrayRef<int64_t>{f, n, oh, ow}, f32);
+    Value initFN = linalg::TransposeOp::create(rewriter, loc, init, initT,
+                                               ArrayRef<int64_t>{1, 0, 2, 3})
+                       ->getResult(0);
+    SmallVector<ReassociationIndices> fold = {{0}, {1, 2, 3}};
+    Value acc = tensor::CollapseShapeOp::create(rewriter, loc, initFN, fold);
+    Value y =
+        buildBsrMatmul(rewriter, loc, *packed, b, acc, blockRows, blockCols);
+    Value yFN =
+        tensor::ExpandShapeOp::create(rewriter, loc, initT.getType(), y, fold);
+    Value outInit =
+        tensor::EmptyOp::create(rewriter, loc, outType.getShape(), f32);
+    rewriter.replaceOp(
+        op, linalg::TransposeOp::create(rewriter, loc, yFN, outInit,
+                                        ArrayRef<int64_t>{1, 0, 2, 3})
+                ->getResult(0));
+    return success();
+  }
+
+  int64_t blockRows, blockCols;
+  double maxDensity;
 };
 } // namespace
 
@@ -232,7 +413,8 @@ void mlir::blkrew::populateSparsifyPatterns(RewritePatternSet &patterns,
                                             int64_t blockRows,
                                             int64_t blockCols,
                                             double maxDensity) {
-  patterns.add<SparsifyConstantLhs, SparsifyTransposedRhs>(
+  patterns.add<SparsifyConstantLhs, SparsifyTransposedRhs,
+               SparsifyBroadcastBatchMatmul, SparsifyConv2D>(
       patterns.getContext(), blockRows, blockCols, maxDensity);
 }
 

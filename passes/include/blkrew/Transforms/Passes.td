@@ -26,6 +26,14 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
       `[1, 0]`) and `%W` constant: the `nn.Linear` form torch-mlir emits,
       `X[N, K] x W[M, K]^T`. It becomes `(W x X^T)^T`: the activations and the
       accumulator are transposed around a `blkrew.bsr_matmul`.
+    * `linalg.batch_matmul ins(%X, %B)` with `%B` a broadcast over the leading
+      dimension of such a transposed constant: the GRU/LSTM input projection
+      over all time steps. Time and batch fold into `N`.
+    * `linalg.conv_2d_nchw_fchw` with a constant filter (any stride,
+      dilation; padding is a separate `tensor.pad`), through im2col: the
+      filter is `W[F, C*KH*KW]`, the patches a strided copy
+      `B[C*KH*KW, N*OH*OW]`, the accumulator viewed as `[F, N*OH*OW]`.
+      Depthwise and grouped convolutions stay dense.
 
     Weights may be `dense<...>` or `dense_resource<...>` f32 constants (the
     latter is how torch-mlir stores parameters).
