@@ -1,5 +1,6 @@
 // RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2" | FileCheck %s
-// RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2 max-density=0.2" | FileCheck %s --check-prefix=STRICT
+// RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2 max-density=0.2 pack-dense=false" | FileCheck %s --check-prefix=STRICT
+// RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2 max-density=0.2" | FileCheck %s --check-prefix=DENSE
 // RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=1 block-cols=2" | FileCheck %s --check-prefix=ROWS1
 
 // Constant weight on the left: one bsr_matmul, weight packed in 2-row
@@ -12,10 +13,18 @@
 // CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins(%[[RP]], %[[CI]], %[[V]], %[[X]] : {{.*}}) outs(%[[C]] : tensor<4x8xf32>)
 // CHECK-NOT:     linalg.matmul
 // CHECK:         return %[[Y]]
-// 6 of 16 values stored: above a 0.2 density limit, the matmul stays.
+// 6 of 16 values stored: above a 0.2 density limit the layer is dense. It
+// stays a matmul with pack-dense=false...
 // STRICT-LABEL: func.func @constant_lhs(
 // STRICT-NOT:    blkrew.bsr_matmul
 // STRICT:        linalg.matmul
+// ... and is packed with every column kept otherwise, marked blkrew.dense.
+// DENSE-LABEL: func.func @constant_lhs(
+// DENSE-DAG:     arith.constant dense<[0, 4, 8]> : tensor<3xi32>
+// DENSE-DAG:     arith.constant dense<[0, 1, 2, 3, 0, 1, 2, 3]> : tensor<8xi32>
+// DENSE-NOT:     linalg.matmul
+// DENSE:         blkrew.bsr_matmul <block = [2, 2], scheme = column> {{.*}} {blkrew.dense}
+// DENSE-NEXT:    return
 // One-row groups store exactly the nonzeros.
 // ROWS1-LABEL: func.func @constant_lhs(
 // ROWS1-DAG:     arith.constant dense<[0, 2, 4, 5, 6]> : tensor<5xi32>
@@ -69,12 +78,14 @@ func.func @linear(%x: tensor<3x4xf32>, %c: tensor<3x2xf32>) -> tensor<3x2xf32> {
 
 // -----
 
-// Not rewritten: a weight that is not constant, a dense weight, a matmul with
-// user-defined (transposed) maps.
+// A weight that is not constant is not rewritten; a dense constant weight is
+// packed whole (blkrew.dense), or left alone with pack-dense=false.
 // CHECK-LABEL: func.func @untouched(
-// CHECK-NOT:     blkrew.
-// CHECK-COUNT-2: linalg.matmul
-// CHECK-NOT:     blkrew.
+// CHECK:         linalg.matmul ins(%arg0, %arg1
+// CHECK:         blkrew.bsr_matmul {{.*}} {blkrew.dense}
+// STRICT-LABEL: func.func @untouched(
+// STRICT-NOT:    blkrew.
+// STRICT-COUNT-2: linalg.matmul
 func.func @untouched(%w: tensor<4x4xf32>, %x: tensor<4x8xf32>, %c: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
   %y = linalg.matmul ins(%w, %x : tensor<4x4xf32>, tensor<4x8xf32>)
                      outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>

@@ -54,17 +54,21 @@ def test_pruned_mlp_matches_torch(batch):
     torch.testing.assert_close(torch.from_numpy(got), model(x), rtol=1e-4, atol=1e-4)
 
 
-def test_dense_layer_stays_dense_and_still_runs():
+@pytest.mark.parametrize("pack_dense", [True, False])
+def test_dense_layer_stays_dense_and_still_runs(pack_dense):
     torch.manual_seed(1)
     model = nn.Sequential(nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 4)).eval()
     column_prune_(model[0].weight, block=(8, 4))  # 1 in 4 kept: rewritten
     x = torch.randn(3, 16)
     module = import_linalg(model, x)
-    sparse_ir = blkrew.run_blkrew_opt(module, [SPARSIFY])
-    # The unpruned second layer is above the density limit: left as a matmul.
-    assert sparse_ir.count("blkrew.bsr_matmul") == 1
-    assert sparse_ir.count("linalg.matmul") == 1
-    (got,) = run_reference_module(module, [x.numpy()], [SPARSIFY])
+    sparsify = f"{SPARSIFY} pack-dense={str(pack_dense).lower()}"
+    sparse_ir = blkrew.run_blkrew_opt(module, [sparsify])
+    # The unpruned second layer is above the density limit: a dense layer,
+    # run by the kernel with every column kept, or left as a linalg matmul.
+    assert sparse_ir.count("{blkrew.dense}") == (1 if pack_dense else 0)
+    assert sparse_ir.count("blkrew.bsr_matmul") == (2 if pack_dense else 1)
+    assert sparse_ir.count("linalg.matmul") == (0 if pack_dense else 1)
+    (got,) = run_reference_module(module, [x.numpy()], [sparsify])
     torch.testing.assert_close(torch.from_numpy(got), model(x), rtol=1e-4, atol=1e-4)
 
 

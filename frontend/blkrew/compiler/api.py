@@ -79,10 +79,14 @@ def _sha256(path: Path) -> str:
 
 
 def _layers_summary(ir: str) -> dict:
-    """Counts of what blkrew-sparsify did, read from the sparsified IR."""
-    layouts = re.findall(r"blkrew\.bsr_matmul <block = \[(\d+), (\d+)\]", ir)
+    """Counts of what blkrew-sparsify did, read from the sparsified IR:
+    sparse kernels, dense layers run by the same kernel (``blkrew.dense``),
+    and what stayed linalg (matmuls, convolutions)."""
+    kernels = re.findall(r"blkrew\.bsr_matmul .*", ir)
+    dense = [k for k in kernels if "{blkrew.dense}" in k]
     return {
-        "sparse_matmuls": len(layouts),
+        "sparse_matmuls": len(kernels) - len(dense),
+        "dense_packed_matmuls": len(dense),
         "dense_matmuls": len(re.findall(r"linalg\.(?:batch_)?matmul ", ir)),
         "convolutions": len(re.findall(r"linalg\.(?:depthwise_)?conv_2d\w*", ir)),
     }
@@ -95,6 +99,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     *,
     block: tuple[int, int] = (8, 4),
     max_density: float = 0.5,
+    pack_dense: bool = True,
     vector_width: int = 0,
     workdir: str | os.PathLike | None = None,
 ) -> CompiledModule:
@@ -105,7 +110,10 @@ def compile(  # noqa: A001 - the public name is part of the API
             (NEON; run under qemu-aarch64).
         block: rows per packed group and block width (``blkrew-sparsify``).
         max_density: layers whose packed weight stores more than this
-            fraction of the dense values stay dense.
+            fraction of the dense values count as dense.
+        pack_dense: run dense constant-weight layers through the same
+            register-tiled kernel (every column kept); False leaves them to
+            the linalg loops.
         vector_width: f32 lanes of the sparse kernel; 0 = the target's.
         workdir: where the artifacts go (a new temporary folder by default).
     """
@@ -175,6 +183,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "outputs": [s.shape for s in output_specs],
         "block": [p, q],
         "max_density": max_density,
+        "pack_dense": pack_dense,
         "layers": _layers_summary(sparse_ir),
         "timings": timings,
         "files": {

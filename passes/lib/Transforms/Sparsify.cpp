@@ -59,9 +59,15 @@ static std::optional<SmallVector<float>> readConstantF32(Value v,
   return std::nullopt;
 }
 
+/// Marks a bsr_matmul whose weight was dense (every column stored).
+static constexpr llvm::StringLiteral kDenseAttrName = "blkrew.dense";
+
 namespace {
 /// A weight packed in the blkrew format (docs/format.md).
 struct PackedWeight {
+  /// True when every column is stored (the layer is dense; the kernel then
+  /// runs as a register-tiled dense GEMM).
+  bool dense = false;
   SmallVector<int32_t> rowPtr;
   SmallVector<int32_t> colIdx;
   SmallVector<float> values; // [colIdx.size(), p], row-major
@@ -71,13 +77,13 @@ struct PackedWeight {
 /// Packs the row-major `weight[rows, cols]` in groups of `p` rows: a column
 /// is kept in a group when any of the group's rows is nonzero in it.
 static PackedWeight pack(ArrayRef<float> weight, int64_t rows, int64_t cols,
-                         int64_t p) {
+                         int64_t p, bool keepAll = false) {
   PackedWeight packed;
   int64_t groups = (rows + p - 1) / p;
   packed.rowPtr.push_back(0);
   for (int64_t g = 0; g < groups; ++g) {
     for (int64_t k = 0; k < cols; ++k) {
-      bool kept = false;
+      bool kept = keepAll;
       for (int64_t r = g * p; r < std::min(rows, (g + 1) * p) && !kept; ++r)
         kept = weight[r * cols + k] != 0.0f;
       if (!kept)
@@ -91,19 +97,30 @@ static PackedWeight pack(ArrayRef<float> weight, int64_t rows, int64_t cols,
   return packed;
 }
 
-/// Packs a constant weight if the packed form stores at most `maxDensity`
-/// of the dense values; otherwise returns nothing (the layer stays dense).
-static std::optional<PackedWeight> packIfSparse(ArrayRef<float> weight,
-                                                int64_t rows, int64_t cols,
-                                                int64_t blockRows,
-                                                double maxDensity) {
-  PackedWeight packed = pack(weight, rows, cols, blockRows);
+/// What the patterns need from the pass options.
+struct SparsifyOptions {
+  int64_t blockRows, blockCols;
+  double maxDensity;
+  bool packDense;
+};
+
+/// Packs a constant weight. If the packed form would store more than
+/// `maxDensity` of the dense values, the layer is dense: it is packed with
+/// every column kept when `packDense` is set, and left alone otherwise.
+static std::optional<PackedWeight> packWeight(ArrayRef<float> weight,
+                                              int64_t rows, int64_t cols,
+                                              const SparsifyOptions &options) {
+  PackedWeight packed = pack(weight, rows, cols, options.blockRows);
   double density = static_cast<double>(packed.values.size()) /
                    static_cast<double>(std::max<int64_t>(1, rows * cols));
   LLVM_DEBUG(llvm::dbgs() << "blkrew-sparsify: " << rows << "x" << cols
                           << " weight, density " << density << "\n");
-  if (density > maxDensity)
+  if (density <= options.maxDensity)
+    return packed;
+  if (!options.packDense)
     return std::nullopt;
+  packed = pack(weight, rows, cols, options.blockRows, /*keepAll=*/true);
+  packed.dense = true;
   return packed;
 }
 
@@ -111,7 +128,8 @@ static std::optional<PackedWeight> packIfSparse(ArrayRef<float> weight,
 /// `init += weight x rhs`.
 static Value buildBsrMatmul(PatternRewriter &rewriter, Location loc,
                             const PackedWeight &packed, Value rhs, Value init,
-                            int64_t blockRows, int64_t blockCols) {
+                            const SparsifyOptions &options) {
+  int64_t blockRows = options.blockRows, blockCols = options.blockCols;
   auto i32 = rewriter.getI32Type();
   auto f32 = rewriter.getF32Type();
   int64_t nnz = packed.colIdx.size();
@@ -129,9 +147,11 @@ static Value buildBsrMatmul(PatternRewriter &rewriter, Location loc,
       DenseElementsAttr::get(vType, ArrayRef<float>(packed.values)));
   auto layout = LayoutAttr::get(rewriter.getContext(), {blockRows, blockCols},
                                 PruneScheme::Column, /*perm=*/{});
-  return BsrMatmulOp::create(rewriter, loc, init.getType(), layout, rp, ci, v,
-                             rhs, init)
-      .getResult();
+  auto op = BsrMatmulOp::create(rewriter, loc, init.getType(), layout, rp, ci,
+                                v, rhs, init);
+  if (packed.dense)
+    op->setAttr(kDenseAttrName, rewriter.getUnitAttr());
+  return op.getResult();
 }
 
 /// `linalg.transpose` of a 2-D tensor into a fresh `tensor.empty`.
@@ -149,11 +169,10 @@ static Value transpose2D(PatternRewriter &rewriter, Location loc, Value v) {
 /// `(W x x^T)^T` so the kernel's dense dimension is N.
 static Value buildLinear(PatternRewriter &rewriter, Location loc,
                          const PackedWeight &packed, Value x, Value init,
-                         int64_t blockRows, int64_t blockCols) {
+                         const SparsifyOptions &options) {
   Value xT = transpose2D(rewriter, loc, x);
   Value initT = transpose2D(rewriter, loc, init);
-  Value resultT =
-      buildBsrMatmul(rewriter, loc, packed, xT, initT, blockRows, blockCols);
+  Value resultT = buildBsrMatmul(rewriter, loc, packed, xT, initT, options);
   return transpose2D(rewriter, loc, resultT);
 }
 
@@ -199,10 +218,8 @@ static Value getLeadingBroadcastSource(Value v) {
 namespace {
 /// Common checks and options of the matmul patterns.
 struct SparsifyMatmulBase : public OpRewritePattern<linalg::MatmulOp> {
-  SparsifyMatmulBase(MLIRContext *ctx, int64_t blockRows, int64_t blockCols,
-                     double maxDensity)
-      : OpRewritePattern(ctx), blockRows(blockRows), blockCols(blockCols),
-        maxDensity(maxDensity) {}
+  SparsifyMatmulBase(MLIRContext *ctx, const SparsifyOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
 
   /// A plain matmul on static f32 tensors.
   static bool isPlainTensorMatmul(linalg::MatmulOp op) {
@@ -216,8 +233,7 @@ struct SparsifyMatmulBase : public OpRewritePattern<linalg::MatmulOp> {
     return true;
   }
 
-  int64_t blockRows, blockCols;
-  double maxDensity;
+  SparsifyOptions options;
 };
 
 /// W[M, K] (constant) x B[K, N] -> bsr_matmul.
@@ -233,13 +249,12 @@ struct SparsifyConstantLhs : public SparsifyMatmulBase {
     if (!weight)
       return rewriter.notifyMatchFailure(op, "lhs is not a constant");
     auto type = cast<RankedTensorType>(lhs.getType());
-    std::optional<PackedWeight> packed = packIfSparse(
-        *weight, type.getDimSize(0), type.getDimSize(1), blockRows, maxDensity);
+    std::optional<PackedWeight> packed =
+        packWeight(*weight, type.getDimSize(0), type.getDimSize(1), options);
     if (!packed)
       return rewriter.notifyMatchFailure(op, "weight too dense to pay");
     rewriter.replaceOp(op, buildBsrMatmul(rewriter, op.getLoc(), *packed, rhs,
-                                          op.getDpsInits()[0], blockRows,
-                                          blockCols));
+                                          op.getDpsInits()[0], options));
     return success();
   }
 };
@@ -261,13 +276,12 @@ struct SparsifyTransposedRhs : public SparsifyMatmulBase {
       return rewriter.notifyMatchFailure(op, "transposed rhs is not constant");
     auto type = cast<RankedTensorType>(w.getType());
     // Decide before creating any IR: a pattern that fails must not change it.
-    std::optional<PackedWeight> packed = packIfSparse(
-        *weight, type.getDimSize(0), type.getDimSize(1), blockRows, maxDensity);
+    std::optional<PackedWeight> packed =
+        packWeight(*weight, type.getDimSize(0), type.getDimSize(1), options);
     if (!packed)
       return rewriter.notifyMatchFailure(op, "weight too dense to pay");
-    rewriter.replaceOp(op,
-                       buildLinear(rewriter, op.getLoc(), *packed, lhs,
-                                   op.getDpsInits()[0], blockRows, blockCols));
+    rewriter.replaceOp(op, buildLinear(rewriter, op.getLoc(), *packed, lhs,
+                                       op.getDpsInits()[0], options));
     return success();
   }
 };
@@ -277,10 +291,8 @@ struct SparsifyTransposedRhs : public SparsifyMatmulBase {
 /// fold into one dense dimension: `(W x x[T*B, I]^T)^T`, reshaped back.
 struct SparsifyBroadcastBatchMatmul
     : public OpRewritePattern<linalg::BatchMatmulOp> {
-  SparsifyBroadcastBatchMatmul(MLIRContext *ctx, int64_t blockRows,
-                               int64_t blockCols, double maxDensity)
-      : OpRewritePattern(ctx), blockRows(blockRows), blockCols(blockCols),
-        maxDensity(maxDensity) {}
+  SparsifyBroadcastBatchMatmul(MLIRContext *ctx, const SparsifyOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
 
   LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -301,22 +313,20 @@ struct SparsifyBroadcastBatchMatmul
     if (!weight)
       return rewriter.notifyMatchFailure(op, "weight is not constant");
     auto type = cast<RankedTensorType>(w.getType());
-    std::optional<PackedWeight> packed = packIfSparse(
-        *weight, type.getDimSize(0), type.getDimSize(1), blockRows, maxDensity);
+    std::optional<PackedWeight> packed =
+        packWeight(*weight, type.getDimSize(0), type.getDimSize(1), options);
     if (!packed)
       return rewriter.notifyMatchFailure(op, "weight too dense to pay");
     Location loc = op.getLoc();
     SmallVector<ReassociationIndices> fold = {{0, 1}, {2}};
     Value x2 = tensor::CollapseShapeOp::create(rewriter, loc, x, fold);
     Value init2 = tensor::CollapseShapeOp::create(rewriter, loc, init, fold);
-    Value y2 =
-        buildLinear(rewriter, loc, *packed, x2, init2, blockRows, blockCols);
+    Value y2 = buildLinear(rewriter, loc, *packed, x2, init2, options);
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, initType, y2, fold);
     return success();
   }
 
-  int64_t blockRows, blockCols;
-  double maxDensity;
+  SparsifyOptions options;
 };
 
 /// `linalg.conv_2d_nchw_fchw` with a constant filter, through im2col: the
@@ -324,10 +334,8 @@ struct SparsifyBroadcastBatchMatmul
 /// B[C*KH*KW, N*OH*OW]; `W x B` is the output with the batch after the
 /// filters, transposed back to NCHW.
 struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
-  SparsifyConv2D(MLIRContext *ctx, int64_t blockRows, int64_t blockCols,
-                 double maxDensity)
-      : OpRewritePattern(ctx), blockRows(blockRows), blockCols(blockCols),
-        maxDensity(maxDensity) {}
+  SparsifyConv2D(MLIRContext *ctx, const SparsifyOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
 
   LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp op,
                                 PatternRewriter &rewriter) const override {
@@ -350,7 +358,7 @@ struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     int64_t n = outType.getDimSize(0), oh = outType.getDimSize(2);
     int64_t ow = outType.getDimSize(3);
     std::optional<PackedWeight> packed =
-        packIfSparse(*weight, f, c * kh * kw, blockRows, maxDensity);
+        packWeight(*weight, f, c * kh * kw, options);
     if (!packed)
       return rewriter.notifyMatchFailure(op, "filter too dense to pay");
     auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
@@ -391,8 +399,7 @@ struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
                        ->getResult(0);
     SmallVector<ReassociationIndices> fold = {{0}, {1, 2, 3}};
     Value acc = tensor::CollapseShapeOp::create(rewriter, loc, initFN, fold);
-    Value y =
-        buildBsrMatmul(rewriter, loc, *packed, b, acc, blockRows, blockCols);
+    Value y = buildBsrMatmul(rewriter, loc, *packed, b, acc, options);
     Value yFN =
         tensor::ExpandShapeOp::create(rewriter, loc, initT.getType(), y, fold);
     Value outInit =
@@ -404,18 +411,18 @@ struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     return success();
   }
 
-  int64_t blockRows, blockCols;
-  double maxDensity;
+  SparsifyOptions options;
 };
 } // namespace
 
 void mlir::blkrew::populateSparsifyPatterns(RewritePatternSet &patterns,
                                             int64_t blockRows,
                                             int64_t blockCols,
-                                            double maxDensity) {
+                                            double maxDensity, bool packDense) {
+  SparsifyOptions options{blockRows, blockCols, maxDensity, packDense};
   patterns.add<SparsifyConstantLhs, SparsifyTransposedRhs,
                SparsifyBroadcastBatchMatmul, SparsifyConv2D>(
-      patterns.getContext(), blockRows, blockCols, maxDensity);
+      patterns.getContext(), options);
 }
 
 //===----------------------------------------------------------------------===//
@@ -443,7 +450,8 @@ struct BlkRewSparsifyPass
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    populateSparsifyPatterns(patterns, blockRows, blockCols, maxDensity);
+    populateSparsifyPatterns(patterns, blockRows, blockCols, maxDensity,
+                             packDense);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -24,7 +24,8 @@ namespace blkrew {
 
 /// Patterns rewriting constant-weight matmuls to blkrew.bsr_matmul.
 void populateSparsifyPatterns(RewritePatternSet &patterns, int64_t blockRows,
-                              int64_t blockCols, double maxDensity);
+                              int64_t blockCols, double maxDensity,
+                              bool packDense);
 
 #define GEN_PASS_REGISTRATION
 #include "blkrew/Transforms/Passes.h.inc"

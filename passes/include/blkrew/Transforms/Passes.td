@@ -15,8 +15,12 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
   let description = [{
     Finds matrix products whose weight is a compile-time constant, reads the
     weight, packs it in the blkrew format for the configured block shape and
-    rewrites the product to `blkrew.bsr_matmul` when the packed weight is
-    small enough to pay (`max-density`). Everything else is left unchanged.
+    rewrites the product to `blkrew.bsr_matmul`. A weight whose packed form
+    stores more than `max-density` of the dense values counts as dense: with
+    `pack-dense` (the default) it is packed with every column kept and marked
+    `blkrew.dense`, so dense layers run the same register-tiled kernel (a
+    dense GEMM with regular, sequential weight reads); without it the product
+    is left to the linalg path. Products that do not match stay unchanged.
 
     Recognized forms (tensor semantics, static shapes):
 
@@ -55,7 +59,10 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
     Option<"blockCols", "block-cols", "int64_t", /*default=*/"4",
            "Block width the pruner used (q), recorded in the layout">,
     Option<"maxDensity", "max-density", "double", /*default=*/"0.5",
-           "Rewrite only when stored values / dense size is at most this">
+           "Above this fraction of stored values a layer counts as dense">,
+    Option<"packDense", "pack-dense", "bool", /*default=*/"true",
+           "Run dense constant-weight layers through the same kernel, every "
+           "column kept (marked blkrew.dense); false leaves them to linalg">
   ];
   let dependentDialects = ["::mlir::blkrew::BlkRewDialect",
                            "::mlir::arith::ArithDialect",
