@@ -2,6 +2,9 @@
 // emitted, the sparse kernel is vectorized at the target's width.
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline | FileCheck %s --check-prefix=HOST
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=target=aarch64 | FileCheck %s --check-prefix=NEON
+// RUN: not blkrew-opt %s --blkrew-cpu-pipeline=target=riscv 2>&1 | FileCheck %s --check-prefix=BADTARGET
+
+// BADTARGET: for the --target option: Cannot find option named 'riscv'
 
 // HOST-LABEL: llvm.func @forward(
 // HOST-NOT:     blkrew.

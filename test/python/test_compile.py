@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from blkrew.compiler.api import CompiledModule, compile, load
+from blkrew.compiler.api import CompiledModule, CompileError, compile, load
 from test_sparsify import column_prune_
 
 
@@ -173,3 +173,18 @@ def test_rnn_matches_torch(cell, target, tmp_path):
     # The input projection (all steps at once) and the 8 recurrent steps.
     assert compiled.layers["sparse_matmuls"] == 9
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+class Sorts(nn.Module):
+    def forward(self, x):
+        return torch.sort(x).values
+
+
+def test_unsupported_op_is_named(tmp_path):
+    # torch.sort imports as tm_tensor.sort, which blkrew-opt does not know.
+    with pytest.raises(
+        CompileError, match="could not compile the model: .*tm_tensor.sort"
+    ):
+        compile(Sorts(), torch.randn(2, 8), workdir=tmp_path)
+    # The failing input is kept, with the command line that reproduces it.
+    assert (tmp_path / "repro" / "input.mlir").is_file()

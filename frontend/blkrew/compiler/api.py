@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from blkrew.compiler import toolchain
-from blkrew.compiler.opt import run_blkrew_opt
+from blkrew.compiler.opt import BlkRewOptError, run_blkrew_opt
 
 __all__ = ["CompileError", "CompiledModule", "compile", "load"]
 
@@ -149,9 +149,20 @@ def compile(  # noqa: A001 - the public name is part of the API
     sparsify = (
         f"--blkrew-sparsify=block-rows={p} block-cols={q} max-density={max_density}"
     )
-    sparse_ir = run_blkrew_opt(imported, [sparsify], keep_dir=out_dir / "repro")
     pipeline = f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width}"
-    llvm_dialect = run_blkrew_opt(sparse_ir, [pipeline], keep_dir=out_dir / "repro")
+    try:
+        sparse_ir = run_blkrew_opt(imported, [sparsify], keep_dir=out_dir / "repro")
+        llvm_dialect = run_blkrew_opt(sparse_ir, [pipeline], keep_dir=out_dir / "repro")
+    except BlkRewOptError as e:
+        # Lead with the first diagnostic: it names the op that failed.
+        first = (
+            next((ln for ln in e.diagnostics.splitlines() if "error:" in ln), "")
+            .split("error:", 1)[-1]
+            .strip()
+        )
+        raise CompileError(
+            f"blkrew-opt could not compile the model: {first}\n{e}"
+        ) from e
     timings["blkrew_opt_s"] = time.perf_counter() - start
     shutil.rmtree(out_dir / "repro", ignore_errors=True)
 

@@ -49,7 +49,7 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   int64_t width = options.vectorWidth;
   if (width <= 0)
-    width = options.target == "aarch64" ? 4 : 16;
+    width = options.target == CPUTarget::AArch64 ? 4 : 16;
   // Clean up what the importer and blkrew-sparsify left (dead dense
   // weights, transposes of fills) while still on tensors.
   addPipeline(pm, "canonicalize,cse");

@@ -14,12 +14,17 @@ namespace mlir {
 class OpPassManager;
 namespace blkrew {
 
+/// CPUs the CPU pipeline targets.
+enum class CPUTarget { Host, AArch64 };
+
 /// Options of the CPU pipeline.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
-  PassOptions::Option<std::string> target{
-      *this, "target",
-      llvm::cl::desc("Target CPU: host (x86-64) or aarch64 (NEON)"),
-      llvm::cl::init("host")};
+  PassOptions::Option<CPUTarget> target{
+      *this, "target", llvm::cl::desc("Target CPU"),
+      llvm::cl::init(CPUTarget::Host),
+      llvm::cl::values(
+          clEnumValN(CPUTarget::Host, "host", "the x86-64 host"),
+          clEnumValN(CPUTarget::AArch64, "aarch64", "AArch64 with NEON"))};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes of the sparse kernel along N; 0 picks the "
