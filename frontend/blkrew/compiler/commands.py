@@ -1,0 +1,142 @@
+"""``blkrew compile`` and ``blkrew run``: the compiler on the command line.
+
+    blkrew compile --model digits-cnn --checkpoint out/prune/model.pt \\
+        --target host --batch 1 --out out/compiled
+    blkrew run out/compiled --input x.npy --output y.npy
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from blkrew.prune import MASK_SUFFIX
+
+__all__ = [
+    "configure_compile",
+    "configure_run",
+    "load_checkpoint",
+    "run_compile",
+    "run_run",
+]
+
+
+def load_checkpoint(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
+    """Loads a state_dict written by ``blkrew prune`` (or plain PyTorch) into
+    ``model``. Pruning masks stored beside the weights are applied to them
+    and dropped, so the model is a plain module with zeros in its weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a state_dict")
+    for key in [k for k in state if k.endswith(MASK_SUFFIX)]:
+        mask = state.pop(key)
+        weight = key[: -len(MASK_SUFFIX)]
+        if weight not in state:
+            raise ValueError(f"{path}: mask {key} has no weight {weight}")
+        state[weight] = state[weight] * mask.to(state[weight].dtype)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"{path} does not fit the model: missing {sorted(missing)}, "
+            f"unexpected {sorted(unexpected)}"
+        )
+    return model
+
+
+def _parse_block(text: str) -> tuple[int, int]:
+    try:
+        p, q = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"block must look like 8x4, got {text!r}"
+        ) from None
+    return p, q
+
+
+def configure_compile(p: argparse.ArgumentParser) -> None:
+    from blkrew.models import MODELS
+
+    p.add_argument("--model", required=True, choices=sorted(MODELS), help="zoo model")
+    p.add_argument(
+        "--checkpoint", help="state_dict to load (e.g. blkrew prune's model.pt)"
+    )
+    p.add_argument("--target", default="host", choices=["host", "aarch64"])
+    p.add_argument("--batch", type=int, default=1, help="batch size compiled for")
+    p.add_argument("--block", type=_parse_block, default=(8, 4), help="PxQ, e.g. 8x4")
+    p.add_argument("--max-density", type=float, default=0.5)
+    p.add_argument("--out", type=Path, required=True, help="artifact folder")
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    from blkrew.compiler.api import compile
+    from blkrew.models import example_input, get_model
+
+    model = get_model(args.model).eval()
+    if args.checkpoint:
+        load_checkpoint(model, args.checkpoint)
+    if args.batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    x = example_input(args.model, batch=args.batch)
+    start = time.perf_counter()
+    compiled = compile(
+        model,
+        x,
+        target=args.target,
+        block=args.block,
+        max_density=args.max_density,
+        workdir=args.out,
+    )
+    print(
+        f"compiled {args.model} for {args.target} in "
+        f"{time.perf_counter() - start:.1f} s -> {compiled.directory}"
+    )
+    for key, value in compiled.layers.items():
+        print(f"  {key:22s} {value}")
+    with torch.no_grad():
+        err = (compiled(x) - model(x)).abs().max().item()
+    print(f"  max |compiled - torch| on a random input: {err:.2e}")
+    return 0
+
+
+def configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("artifact", type=Path, help="folder written by blkrew compile")
+    p.add_argument(
+        "--input",
+        type=Path,
+        action="append",
+        help=".npy input (repeat for several); random if omitted",
+    )
+    p.add_argument("--output", type=Path, help=".npy file for the (first) output")
+    p.add_argument("--repeat", type=int, default=1, help="runs to time (median)")
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from blkrew.compiler.api import load
+
+    compiled = load(args.artifact)
+    if args.input:
+        inputs = [torch.from_numpy(np.load(p).astype(np.float32)) for p in args.input]
+    else:
+        gen = torch.Generator().manual_seed(0)
+        inputs = [torch.randn(s.shape, generator=gen) for s in compiled.input_specs]
+    times = []
+    for _ in range(max(1, args.repeat)):
+        start = time.perf_counter()
+        out = compiled(*inputs)
+        times.append(time.perf_counter() - start)
+    first = out if isinstance(out, torch.Tensor) else out[0]
+    print(f"{compiled!r}")
+    print(f"  output {list(first.shape)}: min {first.min():.4g} max {first.max():.4g}")
+    median_ms = sorted(times)[len(times) // 2] * 1e3
+    print(f"  median of {len(times)} run(s): {median_ms:.3f} ms")
+    if args.output:
+        np.save(args.output, first.numpy())
+        print(f"  wrote {args.output}")
+    return 0
