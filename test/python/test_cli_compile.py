@@ -9,6 +9,19 @@ from blkrew.compiler.commands import load_checkpoint
 from blkrew.models import get_model
 
 
+def compile_cmd(checkpoint, out, *extra):
+    return [
+        "compile",
+        "--model",
+        "digits-cnn",
+        "--checkpoint",
+        str(checkpoint),
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
 @pytest.fixture(scope="module")
 def pruned_checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("prune")
@@ -43,21 +56,7 @@ def test_checkpoint_masks_are_applied(pruned_checkpoint):
 def test_compile_then_run(pruned_checkpoint, target, tmp_path, capsys):
     art = tmp_path / "art"
     assert (
-        main(
-            [
-                "compile",
-                "--model",
-                "digits-cnn",
-                "--checkpoint",
-                str(pruned_checkpoint),
-                "--target",
-                target,
-                "--batch",
-                "2",
-                "--out",
-                str(art),
-            ]
-        )
+        main(compile_cmd(pruned_checkpoint, art, "--target", target, "--batch", "2"))
         == 0
     )
     printed = capsys.readouterr().out
@@ -86,18 +85,5 @@ def test_compile_then_run(pruned_checkpoint, target, tmp_path, capsys):
 def test_bad_input_is_one_line_error(tmp_path, capsys):
     assert main(["run", str(tmp_path)]) == 2
     assert "not a blkrew artifact" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "compile",
-                "--model",
-                "digits-cnn",
-                "--checkpoint",
-                str(tmp_path / "nope.pt"),
-                "--out",
-                str(tmp_path / "o"),
-            ]
-        )
-        == 2
-    )
+    assert main(compile_cmd(tmp_path / "nope.pt", tmp_path / "o")) == 2
     assert "does not exist" in capsys.readouterr().err

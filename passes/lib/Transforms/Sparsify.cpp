@@ -124,6 +124,22 @@ static std::optional<PackedWeight> packWeight(ArrayRef<float> weight,
   return packed;
 }
 
+/// Reads the constant weight `w` (a 2-D matrix, or a conv filter
+/// [F, C, KH, KW] viewed as [F, C*KH*KW]) and packs it. Nothing when `w` is
+/// not a static f32 constant or the layer is left to linalg.
+static std::optional<PackedWeight>
+packConstant(Value w, const SparsifyOptions &options) {
+  auto type = dyn_cast<RankedTensorType>(w.getType());
+  if (!type || type.getRank() < 2 || !type.hasStaticShape() ||
+      type.getDimSize(0) == 0)
+    return std::nullopt;
+  std::optional<SmallVector<float>> weight = readConstantF32(w, type.getRank());
+  if (!weight)
+    return std::nullopt;
+  int64_t rows = type.getDimSize(0);
+  return packWeight(*weight, rows, type.getNumElements() / rows, options);
+}
+
 /// Creates the three packed constants and the bsr_matmul computing
 /// `init += weight x rhs`.
 static Value buildBsrMatmul(PatternRewriter &rewriter, Location loc,
@@ -245,14 +261,9 @@ struct SparsifyConstantLhs : public SparsifyMatmulBase {
     if (!isPlainTensorMatmul(op))
       return rewriter.notifyMatchFailure(op, "not a static f32 tensor matmul");
     Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
-    std::optional<SmallVector<float>> weight = readConstantF32(lhs);
-    if (!weight)
-      return rewriter.notifyMatchFailure(op, "lhs is not a constant");
-    auto type = cast<RankedTensorType>(lhs.getType());
-    std::optional<PackedWeight> packed =
-        packWeight(*weight, type.getDimSize(0), type.getDimSize(1), options);
+    std::optional<PackedWeight> packed = packConstant(lhs, options);
     if (!packed)
-      return rewriter.notifyMatchFailure(op, "weight too dense to pay");
+      return rewriter.notifyMatchFailure(op, "lhs is not a packable constant");
     rewriter.replaceOp(op, buildBsrMatmul(rewriter, op.getLoc(), *packed, rhs,
                                           op.getDpsInits()[0], options));
     return success();
@@ -269,17 +280,11 @@ struct SparsifyTransposedRhs : public SparsifyMatmulBase {
       return rewriter.notifyMatchFailure(op, "not a static f32 tensor matmul");
     Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
     Value w = getTransposedConstant(rhs);
-    if (!w)
-      return rewriter.notifyMatchFailure(op, "rhs is not a 2-D transpose");
-    std::optional<SmallVector<float>> weight = readConstantF32(w);
-    if (!weight)
-      return rewriter.notifyMatchFailure(op, "transposed rhs is not constant");
-    auto type = cast<RankedTensorType>(w.getType());
     // Decide before creating any IR: a pattern that fails must not change it.
     std::optional<PackedWeight> packed =
-        packWeight(*weight, type.getDimSize(0), type.getDimSize(1), options);
+        w ? packConstant(w, options) : std::nullopt;
     if (!packed)
-      return rewriter.notifyMatchFailure(op, "weight too dense to pay");
+      return rewriter.notifyMatchFailure(op, "rhs is not a transposed weight");
     rewriter.replaceOp(op, buildLinear(rewriter, op.getLoc(), *packed, lhs,
                                        op.getDpsInits()[0], options));
     return success();
@@ -307,16 +312,10 @@ struct SparsifyBroadcastBatchMatmul
       return rewriter.notifyMatchFailure(op, "not static f32");
     Value source = getLeadingBroadcastSource(rhs);
     Value w = source ? getTransposedConstant(source) : Value();
-    if (!w)
-      return rewriter.notifyMatchFailure(op, "rhs is not a broadcast weight");
-    std::optional<SmallVector<float>> weight = readConstantF32(w);
-    if (!weight)
-      return rewriter.notifyMatchFailure(op, "weight is not constant");
-    auto type = cast<RankedTensorType>(w.getType());
     std::optional<PackedWeight> packed =
-        packWeight(*weight, type.getDimSize(0), type.getDimSize(1), options);
+        w ? packConstant(w, options) : std::nullopt;
     if (!packed)
-      return rewriter.notifyMatchFailure(op, "weight too dense to pay");
+      return rewriter.notifyMatchFailure(op, "rhs is not a broadcast weight");
     Location loc = op.getLoc();
     SmallVector<ReassociationIndices> fold = {{0, 1}, {2}};
     Value x2 = tensor::CollapseShapeOp::create(rewriter, loc, x, fold);
@@ -350,17 +349,13 @@ struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
         !outType.hasStaticShape() || !inType.getElementType().isF32() ||
         !outType.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not static f32");
-    std::optional<SmallVector<float>> weight = readConstantF32(filter, 4);
-    if (!weight)
-      return rewriter.notifyMatchFailure(op, "filter is not constant");
+    std::optional<PackedWeight> packed = packConstant(filter, options);
+    if (!packed)
+      return rewriter.notifyMatchFailure(op, "filter is not a constant");
     int64_t f = fType.getDimSize(0), c = fType.getDimSize(1);
     int64_t kh = fType.getDimSize(2), kw = fType.getDimSize(3);
     int64_t n = outType.getDimSize(0), oh = outType.getDimSize(2);
     int64_t ow = outType.getDimSize(3);
-    std::optional<PackedWeight> packed =
-        packWeight(*weight, f, c * kh * kw, options);
-    if (!packed)
-      return rewriter.notifyMatchFailure(op, "filter too dense to pay");
     auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
     auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
 

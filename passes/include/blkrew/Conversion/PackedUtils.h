@@ -15,6 +15,7 @@
 #include "blkrew/Dialect/BlkRewAttrs.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
+#include "mlir/Support/LLVM.h"
 
 namespace mlir::blkrew {
 
@@ -24,6 +25,11 @@ Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices);
 /// Returns a memref holding the layout's permutation, read from a private
 /// constant global of the enclosing module (one per distinct permutation).
 Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout);
+
+/// Fails, with an error telling the user to run one-shot-bufferize first,
+/// when a blkrew op in `module` still works on tensors: lowerings to loops
+/// on buffers cannot handle them.
+LogicalResult verifyBufferized(Operation *module, StringRef passName);
 
 } // namespace mlir::blkrew
 

@@ -187,19 +187,7 @@ struct ConvertBlkRewToSCFPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Tensor-semantics ops cannot be lowered to loops on buffers; say what
-    // to do instead of failing to legalize.
-    WalkResult walk = module.walk([](Operation *op) {
-      auto dps = dyn_cast<DestinationStyleOpInterface>(op);
-      if (dps && isa<BlkRewDialect>(op->getDialect()) &&
-          !dps.hasPureBufferSemantics()) {
-        op->emitError("convert-blkrew-to-scf expects memref operands; run "
-                      "one-shot-bufferize before it");
-        return WalkResult::interrupt();
-      }
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
+    if (failed(verifyBufferized(module, "convert-blkrew-to-scf")))
       return signalPassFailure();
 
     ConversionTarget target(getContext());

@@ -198,17 +198,7 @@ struct ConvertBlkRewToVectorPass
                        "max-unroll-rows must be positive");
       return signalPassFailure();
     }
-    WalkResult walk = module.walk([](Operation *op) {
-      auto dps = dyn_cast<DestinationStyleOpInterface>(op);
-      if (dps && isa<BlkRewDialect>(op->getDialect()) &&
-          !dps.hasPureBufferSemantics()) {
-        op->emitError("convert-blkrew-to-vector expects memref operands; run "
-                      "one-shot-bufferize before it");
-        return WalkResult::interrupt();
-      }
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
+    if (failed(verifyBufferized(module, "convert-blkrew-to-vector")))
       return signalPassFailure();
 
     ConversionTarget target(getContext());

@@ -6,10 +6,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "blkrew/Conversion/PackedUtils.h"
+#include "blkrew/Dialect/BlkRewDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 
 using namespace mlir;
 
@@ -48,4 +50,19 @@ Value mlir::blkrew::getPermBuffer(OpBuilder &b, Operation *op,
   }
   return memref::GetGlobalOp::create(b, op->getLoc(), type,
                                      global.getSymName());
+}
+
+LogicalResult mlir::blkrew::verifyBufferized(Operation *module,
+                                             StringRef passName) {
+  WalkResult walk = module->walk([&](Operation *op) {
+    auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+    if (dps && isa<BlkRewDialect>(op->getDialect()) &&
+        !dps.hasPureBufferSemantics()) {
+      op->emitError(passName) << " expects memref operands; run "
+                                 "one-shot-bufferize before it";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
 }
