@@ -1,5 +1,6 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector=vector-width=4 -canonicalize -cse -split-input-file | FileCheck %s
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true" -split-input-file | FileCheck %s --check-prefix=PAR
 
 // The register tile: per row group and 4-wide slice of N, the 2 rows of the
 // group accumulate in 2 vectors carried through the loop over kept columns;
@@ -33,6 +34,12 @@
 // CHECK:             %[[M:.*]] = vector.create_mask %[[TAIL]] : vector<4xi1>
 // CHECK:             vector.maskedload %[[X]][%{{.*}}, %[[FULL]]], %[[M]]
 // CHECK:             vector.maskedstore %[[C]][%{{.*}}, %[[FULL]]], %[[M]]
+// With parallel=true the loop over row groups (which write disjoint rows)
+// is an scf.parallel around the same tile code.
+// PAR-LABEL: func.func @bsr(
+// PAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
+// PAR:           scf.for
+// PAR:             vector.fma
 // Groups taller than max-unroll-rows use the reference scalar loops.
 // FALLBACK-LABEL: func.func @bsr(
 // FALLBACK-NOT:   vector.fma
@@ -67,5 +74,20 @@ func.func @to_dense(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
   blkrew.to_dense #blkrew.layout<block = [2, 2], scheme = column>
       ins(%rp, %ci, %v : memref<2xi32>, memref<?xi32>, memref<?x2xf32>)
       outs(%d : memref<2x4xf32>)
+  return
+}
+
+// -----
+
+// Memrefs whose rows are not contiguous cannot use vector loads: the
+// reference loops are used instead.
+// CHECK-LABEL: func.func @strided(
+// CHECK-NOT:     vector.
+// CHECK:         arith.mulf
+func.func @strided(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                   %x: memref<4x8xf32, strided<[16, 2]>>, %c: memref<2x8xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<2xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32, strided<[16, 2]>>)
+      outs(%c : memref<2x8xf32>)
   return
 }

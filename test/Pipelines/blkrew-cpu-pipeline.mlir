@@ -2,6 +2,7 @@
 // emitted, the sparse kernel is vectorized at the target's width.
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline | FileCheck %s --check-prefix=HOST
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=target=aarch64 | FileCheck %s --check-prefix=NEON
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=OMP
 // RUN: not blkrew-opt %s --blkrew-cpu-pipeline=target=riscv 2>&1 | FileCheck %s --check-prefix=BADTARGET
 
 // BADTARGET: for the --target option: Cannot find option named 'riscv'
@@ -12,6 +13,12 @@
 // HOST-LABEL: llvm.func @_mlir_ciface_forward(
 // HOST-SAME:    %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // HOST:         llvm.call @forward(
+// With parallel=true the row groups are an OpenMP worksharing loop.
+// OMP-LABEL: llvm.func @forward(
+// OMP:         omp.parallel {
+// OMP:           omp.wsloop {
+// OMP:             omp.loop_nest
+// OMP:               llvm.intr.fmuladd
 // NEON-LABEL: llvm.func @forward(
 // NEON:         llvm.intr.fmuladd({{.*}}) : (vector<4xf32>, vector<4xf32>, vector<4xf32>) -> vector<4xf32>
 func.func @forward(%x: tensor<4x32xf32>) -> tensor<4x32xf32> {

@@ -188,3 +188,21 @@ def test_unsupported_op_is_named(tmp_path):
         compile(Sorts(), torch.randn(2, 8), workdir=tmp_path)
     # The failing input is kept, with the command line that reproduces it.
     assert (tmp_path / "repro" / "input.mlir").is_file()
+
+
+@pytest.mark.parametrize("threads", [None, 2])
+def test_parallel_kernels_match_torch(threads, tmp_path):
+    model = pruned_mlp(7)
+    x = torch.randn(33, 40)
+    compiled = compile(model, x, threads=threads, workdir=tmp_path)
+    assert compiled.manifest["parallel"] is True
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_threads_are_checked():
+    model = pruned_mlp()
+    x = torch.randn(2, 40)
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        compile(model, x, threads=0)
+    with pytest.raises(ValueError, match="only the host"):
+        compile(model, x, target="aarch64", threads=2)

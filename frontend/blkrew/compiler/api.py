@@ -101,6 +101,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     max_density: float = 0.5,
     pack_dense: bool = True,
     vector_width: int = 0,
+    threads: int | None = None,
     workdir: str | os.PathLike | None = None,
 ) -> CompiledModule:
     """Compiles ``model`` for inputs shaped like ``example_inputs``.
@@ -115,6 +116,9 @@ def compile(  # noqa: A001 - the public name is part of the API
             register-tiled kernel (every column kept); False leaves them to
             the linalg loops.
         vector_width: f32 lanes of the sparse kernel; 0 = the target's.
+        threads: host only. The sparse kernels run their row groups on
+            OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
+            a number fixes the count, 1 compiles single-threaded code.
         workdir: where the artifacts go (a new temporary folder by default).
     """
     if target not in TARGETS:
@@ -130,6 +134,14 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(f"block sizes must be positive, got {block}")
     if not 0.0 <= max_density <= 1.0:
         raise ValueError(f"max_density must be in [0, 1], got {max_density}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    if target == "aarch64" and threads not in (None, 1):
+        raise ValueError(
+            "threads > 1 needs an OpenMP runtime for the target; only the host "
+            "has one here"
+        )
+    parallel = target == "host" and threads != 1
 
     model = model.eval()
     with torch.no_grad():
@@ -149,7 +161,10 @@ def compile(  # noqa: A001 - the public name is part of the API
     sparsify = (
         f"--blkrew-sparsify=block-rows={p} block-cols={q} max-density={max_density}"
     )
-    pipeline = f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width}"
+    pipeline = (
+        f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
+        f"parallel={str(parallel).lower()}"
+    )
     try:
         sparse_ir = run_blkrew_opt(imported, [sparsify], keep_dir=out_dir / "repro")
         llvm_dialect = run_blkrew_opt(sparse_ir, [pipeline], keep_dir=out_dir / "repro")
@@ -175,7 +190,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     output_specs = [TensorSpec(tuple(o.shape)) for o in outputs]
     if target == "host":
         artifact = out_dir / "model.so"
-        toolchain.link_shared_library(obj, artifact)
+        toolchain.link_shared_library(obj, artifact, openmp=parallel)
     else:
         from blkrew.runtime.qemu import write_harness
 
@@ -195,6 +210,8 @@ def compile(  # noqa: A001 - the public name is part of the API
         "block": [p, q],
         "max_density": max_density,
         "pack_dense": pack_dense,
+        "parallel": parallel,
+        "threads": threads,
         "layers": _layers_summary(sparse_ir),
         "timings": timings,
         "files": {
@@ -271,7 +288,9 @@ class CompiledModule:
                 from blkrew.runtime.host import HostRunner
 
                 self._runner = HostRunner(
-                    self.directory / self.manifest["artifact"], self.manifest["entry"]
+                    self.directory / self.manifest["artifact"],
+                    self.manifest["entry"],
+                    threads=self.manifest.get("threads"),
                 )
             else:
                 from blkrew.runtime.qemu import QemuRunner

@@ -78,8 +78,9 @@ def compile_object(ll_path: Path, obj_path: Path, target: str) -> None:
     )
 
 
-def link_shared_library(obj_path: Path, so_path: Path) -> None:
-    """Links a host object into a shared library loadable with ctypes."""
+def link_shared_library(obj_path: Path, so_path: Path, openmp: bool = False) -> None:
+    """Links a host object into a shared library loadable with ctypes (with
+    LLVM's OpenMP runtime when the kernels are parallel)."""
     lib = LLVM_ROOT / "lib"
     _run(
         [
@@ -91,6 +92,7 @@ def link_shared_library(obj_path: Path, so_path: Path) -> None:
             f"-L{lib}",
             f"-Wl,-rpath,{lib}",
             "-lmlir_c_runner_utils",
+            *(["-lomp"] if openmp else []),
             "-lm",
         ]
     )

@@ -63,8 +63,13 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                   "modify-public-functions=true}");
   addPipeline(pm, "buffer-deallocation-pipeline");
   // Our kernels: the register-tiled block-sparse matmul.
-  pm.addPass(createConvertBlkRewToVector(
-      ConvertBlkRewToVectorOptions{width, /*maxUnrollRows=*/32}));
+  pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
+      width, /*maxUnrollRows=*/32, options.parallel}));
+  // Parallel row groups become an OpenMP worksharing loop; canonicalize
+  // inlines the alloca scope it wraps the body in (the kernel allocates
+  // nothing), which scf-to-cf could not lower.
+  if (options.parallel)
+    addPipeline(pm, "convert-scf-to-openmp,canonicalize");
   // Dense linalg ops as loops; LLVM's loop and SLP vectorizers (clang -O3)
   // vectorize them.
   addPipeline(pm, "func.func(convert-linalg-to-loops),"

@@ -28,7 +28,8 @@ void populateBlkRewToSCFConversionPatterns(RewritePatternSet &patterns);
 /// Patterns lowering memref-semantics bsr_matmul to the vector kernel.
 void populateBlkRewToVectorConversionPatterns(RewritePatternSet &patterns,
                                               int64_t vectorWidth,
-                                              int64_t maxUnrollRows);
+                                              int64_t maxUnrollRows,
+                                              bool parallel);
 
 #define GEN_PASS_REGISTRATION
 #include "blkrew/Conversion/Passes.h.inc"

@@ -64,7 +64,8 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
 
     #### Output IR
 
-    `scf.for` loops over groups and `N` slices, an `scf.for` over kept columns
+    `scf.for` (or, with `parallel`, `scf.parallel`) over groups, `scf.for`
+    over `N` slices, an `scf.for` over kept columns
     carrying the `p` accumulators, `vector.load`/`vector.maskedload`,
     `vector.broadcast`, `vector.fma`, `vector.store`/`vector.maskedstore`.
   }];
@@ -72,7 +73,10 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
            "f32 lanes per vector along N (16 for AVX-512, 4 for NEON)">,
     Option<"maxUnrollRows", "max-unroll-rows", "int64_t", /*default=*/"32",
-           "Largest group height kept in registers">
+           "Largest group height kept in registers">,
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Emit the loop over row groups as scf.parallel (groups write "
+           "disjoint rows)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",

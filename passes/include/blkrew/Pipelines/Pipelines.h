@@ -30,6 +30,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("f32 lanes of the sparse kernel along N; 0 picks the "
                      "target's (host 16, aarch64 4)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run the row groups of each sparse kernel on OpenMP "
+                     "threads (link with libomp; OMP_NUM_THREADS applies)"),
+      llvm::cl::init(false)};
 };
 
 /// Tensor-level IR (blkrew + linalg, after blkrew-sparsify) to the LLVM

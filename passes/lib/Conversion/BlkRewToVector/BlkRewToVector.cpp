@@ -30,9 +30,9 @@ using namespace mlir::blkrew;
 namespace {
 struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   BsrMatmulToVector(MLIRContext *ctx, int64_t vectorWidth,
-                    int64_t maxUnrollRows)
+                    int64_t maxUnrollRows, bool parallel)
       : OpConversionPattern(ctx, /*benefit=*/2), vectorWidth(vectorWidth),
-        maxUnrollRows(maxUnrollRows) {}
+        maxUnrollRows(maxUnrollRows), parallel(parallel) {}
 
   LogicalResult
   matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
@@ -43,6 +43,10 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     int64_t p = layout.getGroupRows();
     if (p > maxUnrollRows)
       return rewriter.notifyMatchFailure(op, "group too tall for registers");
+    // Vector loads and stores need rows that are contiguous in memory.
+    for (Value v : {adaptor.getInit(), adaptor.getRhs(), adaptor.getValues()})
+      if (!cast<MemRefType>(v.getType()).isLastDimUnitStride())
+        return rewriter.notifyMatchFailure(op, "innermost stride is not 1");
     Location loc = op.getLoc();
     Value init = adaptor.getInit(), rhs = adaptor.getRhs();
     Value values = adaptor.getValues(), rowPtr = adaptor.getRowPtr();
@@ -152,37 +156,50 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       }
     };
 
-    scf::ForOp::create(
-        rewriter, loc, c0, groups, c1, ValueRange{},
-        [&](OpBuilder &b, Location loc, Value g, ValueRange) {
-          scf::ForOp::create(
-              b, loc, c0, fullEnd, cv, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                emitTile(b, loc, g, n0, Value());
-                scf::YieldOp::create(b, loc);
-              });
-          Value hasTail =
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, tail, c0);
-          scf::IfOp::create(b, loc, hasTail, [&](OpBuilder &b, Location loc) {
-            Value mask =
-                vector::CreateMaskOp::create(b, loc, maskTy, ValueRange{tail});
-            emitTile(b, loc, g, fullEnd, mask);
-            scf::YieldOp::create(b, loc);
-          });
-          scf::YieldOp::create(b, loc);
-        });
+    // One row group: its N slices, then the masked tail.
+    auto emitGroup = [&](OpBuilder &b, Location loc, Value g) {
+      scf::ForOp::create(b, loc, c0, fullEnd, cv, ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                           emitTile(b, loc, g, n0, Value());
+                           scf::YieldOp::create(b, loc);
+                         });
+      Value hasTail =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, tail, c0);
+      scf::IfOp::create(b, loc, hasTail, [&](OpBuilder &b, Location loc) {
+        Value mask =
+            vector::CreateMaskOp::create(b, loc, maskTy, ValueRange{tail});
+        emitTile(b, loc, g, fullEnd, mask);
+        scf::YieldOp::create(b, loc);
+      });
+    };
+    // Row groups write disjoint rows of init, so they may run in parallel.
+    if (parallel) {
+      scf::ParallelOp::create(rewriter, loc, ValueRange{c0}, ValueRange{groups},
+                              ValueRange{c1},
+                              [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                                emitGroup(b, loc, ivs[0]);
+                              });
+    } else {
+      scf::ForOp::create(rewriter, loc, c0, groups, c1, ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value g, ValueRange) {
+                           emitGroup(b, loc, g);
+                           scf::YieldOp::create(b, loc);
+                         });
+    }
     rewriter.eraseOp(op);
     return success();
   }
 
   int64_t vectorWidth, maxUnrollRows;
+  bool parallel;
 };
 } // namespace
 
 void mlir::blkrew::populateBlkRewToVectorConversionPatterns(
-    RewritePatternSet &patterns, int64_t vectorWidth, int64_t maxUnrollRows) {
+    RewritePatternSet &patterns, int64_t vectorWidth, int64_t maxUnrollRows,
+    bool parallel) {
   patterns.add<BsrMatmulToVector>(patterns.getContext(), vectorWidth,
-                                  maxUnrollRows);
+                                  maxUnrollRows, parallel);
 }
 
 namespace mlir::blkrew {
@@ -206,7 +223,7 @@ struct ConvertBlkRewToVectorPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateBlkRewToVectorConversionPatterns(patterns, vectorWidth,
-                                             maxUnrollRows);
+                                             maxUnrollRows, parallel);
     // Fallback for to_dense and very tall groups.
     populateBlkRewToSCFConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
