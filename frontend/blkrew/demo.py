@@ -103,12 +103,17 @@ def main(argv: list[str] | None = None) -> int:
 
     print("== 3. compiling (torch-mlir -> blkrew-opt -> LLVM)")
     x1 = test_ds[0][0].unsqueeze(0)
-    sparse_host = compile(pruned, x1, target="host", workdir=out / "compiled-host")
-    dense_host = compile(dense, x1, target="host", workdir=out / "compiled-dense")
+    # One thread everywhere, so the latencies compare like with like.
+    sparse_host = compile(
+        pruned, x1, target="host", threads=1, workdir=out / "compiled-host"
+    )
+    dense_host = compile(
+        dense, x1, target="host", threads=1, workdir=out / "compiled-dense"
+    )
     sparse_arm = compile(pruned, x1, target="aarch64", workdir=out / "compiled-aarch64")
 
     print("== 4. running the test set through the compiled host module")
-    torch.set_num_threads(1)  # the compiled code is single-threaded
+    torch.set_num_threads(1)  # as the compiled modules
     xs = [x.unsqueeze(0) for x, _ in test_ds]
     ys = torch.tensor([int(y) for _, y in test_ds])
     with torch.no_grad():
