@@ -23,7 +23,8 @@ namespace mlir::blkrew {
 Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices);
 
 /// Returns a memref holding the layout's permutation, read from a private
-/// constant global of the enclosing module (one per distinct permutation).
+/// constant global of the enclosing module (one per distinct permutation);
+/// null when the layout has no permutation.
 Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout);
 
 /// Fails, with an error telling the user to run one-shot-bufferize first,

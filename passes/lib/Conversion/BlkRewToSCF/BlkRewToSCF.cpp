@@ -96,8 +96,7 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
     Value values = adaptor.getValues();
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
-    Value perm = layout.getPerm().empty() ? Value()
-                                          : getPermBuffer(rewriter, op, layout);
+    Value perm = getPermBuffer(rewriter, op, layout);
     buildGroupNest(
         rewriter, loc, layout, adaptor.getRowPtr(), adaptor.getColIdx(), perm,
         rows,
@@ -154,8 +153,7 @@ struct ToDenseToSCF : public OpConversionPattern<ToDenseOp> {
               });
           scf::YieldOp::create(b, loc);
         });
-    Value perm = layout.getPerm().empty() ? Value()
-                                          : getPermBuffer(rewriter, op, layout);
+    Value perm = getPermBuffer(rewriter, op, layout);
     buildGroupNest(
         rewriter, loc, layout, adaptor.getRowPtr(), adaptor.getColIdx(), perm,
         rows,

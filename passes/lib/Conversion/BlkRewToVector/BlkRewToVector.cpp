@@ -62,8 +62,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value c0 = cst(0), c1 = cst(1), cp = cst(p), cv = cst(vectorWidth);
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
-    Value perm = layout.getPerm().empty() ? Value()
-                                          : getPermBuffer(rewriter, op, layout);
+    Value perm = getPermBuffer(rewriter, op, layout);
     Value zeroVec = arith::ConstantOp::create(
         rewriter, loc, vecTy,
         DenseElementsAttr::get(vecTy, rewriter.getZeroAttr(elemTy)));

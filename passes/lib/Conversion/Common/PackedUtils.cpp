@@ -24,6 +24,8 @@ Value mlir::blkrew::loadIndex(OpBuilder &b, Location loc, Value memref,
 Value mlir::blkrew::getPermBuffer(OpBuilder &b, Operation *op,
                                   LayoutAttr layout) {
   ArrayRef<int64_t> perm = layout.getPerm();
+  if (perm.empty())
+    return Value();
   auto module = op->getParentOfType<ModuleOp>();
   auto type =
       MemRefType::get({static_cast<int64_t>(perm.size())}, b.getI32Type());
