@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch_mlir import fx  # a dependency: make setup installs it
 
 import blkrew
 from blkrew.compiler.reference import run_reference_module
-
-fx = pytest.importorskip("torch_mlir.fx", reason="torch-mlir is not installed")
 
 
 def column_prune_(weight: torch.Tensor, block=(8, 4), keep_every=4):
