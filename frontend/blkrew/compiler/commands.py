@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from blkrew.prune import MASK_SUFFIX
+from blkrew.prune import MASK_SUFFIX, parse_block
 
 __all__ = [
     "configure_compile",
@@ -50,14 +50,12 @@ def load_checkpoint(model: torch.nn.Module, path: str | Path) -> torch.nn.Module
     return model
 
 
-def _parse_block(text: str) -> tuple[int, int]:
+def _block_arg(text: str) -> tuple[int, int]:
+    """``--block``: the pruner's own parser, reported the argparse way."""
     try:
-        p, q = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"block must look like 8x4, got {text!r}"
-        ) from None
-    return p, q
+        return parse_block(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def configure_compile(p: argparse.ArgumentParser) -> None:
@@ -69,7 +67,7 @@ def configure_compile(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--target", default="host", choices=["host", "aarch64"])
     p.add_argument("--batch", type=int, default=1, help="batch size compiled for")
-    p.add_argument("--block", type=_parse_block, default=(8, 4), help="PxQ, e.g. 8x4")
+    p.add_argument("--block", type=_block_arg, default=(8, 4), help="PxQ, e.g. 8x4")
     p.add_argument("--max-density", type=float, default=0.5)
     p.add_argument("--out", type=Path, required=True, help="artifact folder")
 

@@ -2,45 +2,33 @@
 
 Builds a small MLIR module around one ``blkrew.bsr_matmul``, lowers it with
 ``blkrew-opt --blkrew-reference-to-llvm-pipeline`` and executes it with
-LLVM 22's ``mlir-runner``. It is the slow, obviously-correct path: tests and
-the demo compare it against PyTorch.
+LLVM 22's ``mlir-runner``. It is the slow, obviously-correct path the tests
+compare against PyTorch.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 
 from blkrew.compiler.format import PackedMatrix
 from blkrew.compiler.opt import run_blkrew_opt
+from blkrew.compiler.toolchain import LLVM_ROOT, llvm_tool
 
 __all__ = [
     "bsr_matmul_module",
     "dense_attr",
-    "llvm_tool",
     "run_reference_matmul",
     "run_reference_module",
 ]
 
-LLVM_ROOT = Path("/usr/lib/llvm-22")
 _MLIR_TYPES = {
     np.dtype(np.float32): "f32",
     np.dtype(np.float64): "f64",
     np.dtype(np.int32): "i32",
 }
-
-
-def llvm_tool(name: str) -> Path:
-    """Path of an LLVM 22 tool (``mlir-runner``, ``llc``, ...)."""
-    path = LLVM_ROOT / "bin" / name
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found: install LLVM/MLIR 22 with `make setup`"
-        )
-    return path
 
 
 def _tensor_type(array: np.ndarray) -> str:

@@ -12,24 +12,33 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from blkrew.compiler.reference import LLVM_ROOT, llvm_tool
-
 __all__ = [
-    "AARCH64_SYSROOT",
+    "LLVM_ROOT",
     "ToolchainError",
     "compile_object",
     "link_aarch64_executable",
     "link_shared_library",
+    "llvm_tool",
     "require",
     "translate_to_llvm_ir",
 ]
 
-AARCH64_SYSROOT = Path("/usr/aarch64-linux-gnu")
+LLVM_ROOT = Path("/usr/lib/llvm-22")
 TARGET_FLAGS = {
     # The host artifact is for this machine: use all of its vector units.
     "host": ["-march=native"],
     "aarch64": ["--target=aarch64-linux-gnu", "-march=armv8-a+simd"],
 }
+
+
+def llvm_tool(name: str) -> Path:
+    """Path of an LLVM 22 tool (``mlir-runner``, ``clang``, ...)."""
+    path = LLVM_ROOT / "bin" / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: install LLVM/MLIR 22 with `make setup`"
+        )
+    return path
 
 
 class ToolchainError(RuntimeError):

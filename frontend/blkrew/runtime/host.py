@@ -22,7 +22,7 @@ class HostRunner:
         self.library = ctypes.CDLL(str(library))
         if threads is not None:
             # The same libomp the library linked (same soname: one runtime).
-            from blkrew.compiler.reference import LLVM_ROOT
+            from blkrew.compiler.toolchain import LLVM_ROOT
 
             omp = ctypes.CDLL(str(LLVM_ROOT / "lib" / "libomp.so.5"))
             omp.omp_set_num_threads(ctypes.c_int(threads))
