@@ -1,9 +1,11 @@
 """``blkrew.compile``: a PyTorch model to native block-sparse code.
 
 import (torch-mlir, linalg-on-tensors text) -> ``blkrew-opt``
-(``blkrew-sparsify``, ``blkrew-cpu-pipeline``) -> LLVM IR -> object ->
-a shared library (host, called in-process) or a static AArch64 executable
-(run under qemu-aarch64). The artifacts live in one folder with a manifest;
+(``blkrew-sparsify``, then ``blkrew-cpu-pipeline`` or
+``blkrew-spirv-pipeline``) -> for CPUs: LLVM IR -> object -> a shared
+library (host, called in-process) or a static AArch64 executable (run under
+qemu-aarch64); for mobile GPUs: SPIR-V kernels plus a dispatch plan, run
+through Vulkan. The artifacts live in one folder with a manifest;
 ``save``/``blkrew.load`` copy and check it.
 """
 
@@ -28,7 +30,7 @@ from blkrew.compiler.opt import BlkRewOptError, run_blkrew_opt
 
 __all__ = ["CompileError", "CompiledModule", "compile", "load"]
 
-TARGETS = ("host", "aarch64")
+TARGETS = ("host", "aarch64", "spirv")
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
@@ -74,6 +76,52 @@ def import_model(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor])
     return str(module)
 
 
+# What blkrew-attach-spirv-target assumes of the device (see its docs).
+SPIRV_TARGET_ENV = (
+    "Vulkan 1.1 / SPIR-V 1.3, Shader capability only (no Int64, Float64, "
+    "Float16); workgroups of 64 invocations (limit 128, [128, 128, 64]); "
+    "at most 65535 workgroups per grid dimension; at most 8 storage buffers "
+    "per kernel; 32-bit indices"
+)
+
+
+def plan_summary(plan: dict) -> dict:
+    """Kernel and dispatch counts of a Vulkan plan, and the largest grid."""
+    grids = [d["grid"] for d in plan["dispatches"]]
+    workgroups = [g[0] * g[1] * g[2] for g in grids]
+    return {
+        "kernels": len(plan["kernels"]),
+        "dispatches": len(grids),
+        "workgroups_total": sum(workgroups),
+        "workgroups_max": max(workgroups, default=0),
+        "buffers": len(plan["buffers"]),
+        "buffer_bytes": sum(b["bytes"] for b in plan["buffers"]),
+    }
+
+
+def _quote_option(path: Path) -> str:
+    """A path as a (double-quoted) MLIR pass-option value."""
+    text = str(path)
+    if '"' in text:
+        raise CompileError(f"workdir {text!r} contains a double quote")
+    return f'"{text}"'
+
+
+def _run_opt(ir: str, args: list[str], out_dir: Path) -> str:
+    try:
+        return run_blkrew_opt(ir, args, keep_dir=out_dir / "repro")
+    except BlkRewOptError as e:
+        # Lead with the first diagnostic: it names the op that failed.
+        first = (
+            next((ln for ln in e.diagnostics.splitlines() if "error:" in ln), "")
+            .split("error:", 1)[-1]
+            .strip()
+        )
+        raise CompileError(
+            f"blkrew-opt could not compile the model: {first}\n{e}"
+        ) from e
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -107,15 +155,18 @@ def compile(  # noqa: A001 - the public name is part of the API
     """Compiles ``model`` for inputs shaped like ``example_inputs``.
 
     Args:
-        target: ``"host"`` (x86-64, loaded in-process) or ``"aarch64"``
-            (NEON; run under qemu-aarch64).
+        target: ``"host"`` (x86-64, loaded in-process), ``"aarch64"``
+            (NEON; run under qemu-aarch64) or ``"spirv"`` (Vulkan compute
+            kernels for a mobile GPU; run through the Vulkan loader, e.g. on
+            lavapipe).
         block: rows per packed group and block width (``blkrew-sparsify``).
         max_density: layers whose packed weight stores more than this
             fraction of the dense values count as dense.
         pack_dense: run dense constant-weight layers through the same
             register-tiled kernel (every column kept); False leaves them to
             the linalg loops.
-        vector_width: f32 lanes of the sparse kernel; 0 = the target's.
+        vector_width: f32 lanes of the sparse kernel; 0 = the target's
+            (CPU targets only).
         threads: host only. The sparse kernels run their row groups on
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
             a number fixes the count, 1 compiles single-threaded code.
@@ -136,6 +187,8 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(f"max_density must be in [0, 1], got {max_density}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
+    if target == "spirv" and (threads is not None or vector_width):
+        raise ValueError("threads and vector_width apply to the CPU targets only")
     if target == "aarch64" and threads not in (None, 1):
         raise ValueError(
             "threads > 1 needs an OpenMP runtime for the target; only the host "
@@ -161,44 +214,58 @@ def compile(  # noqa: A001 - the public name is part of the API
     sparsify = (
         f"--blkrew-sparsify=block-rows={p} block-cols={q} max-density={max_density}"
     )
-    pipeline = (
-        f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
-        f"parallel={str(parallel).lower()}"
-    )
-    try:
-        sparse_ir = run_blkrew_opt(imported, [sparsify], keep_dir=out_dir / "repro")
-        llvm_dialect = run_blkrew_opt(sparse_ir, [pipeline], keep_dir=out_dir / "repro")
-    except BlkRewOptError as e:
-        # Lead with the first diagnostic: it names the op that failed.
-        first = (
-            next((ln for ln in e.diagnostics.splitlines() if "error:" in ln), "")
-            .split("error:", 1)[-1]
-            .strip()
-        )
-        raise CompileError(
-            f"blkrew-opt could not compile the model: {first}\n{e}"
-        ) from e
-    timings["blkrew_opt_s"] = time.perf_counter() - start
-    shutil.rmtree(out_dir / "repro", ignore_errors=True)
-
-    start = time.perf_counter()
-    ll_path = out_dir / "model.ll"
-    ll_path.write_text(toolchain.translate_to_llvm_ir(llvm_dialect))
-    obj = out_dir / "model.o"
-    toolchain.compile_object(ll_path, obj, target)
+    sparse_ir = _run_opt(imported, [sparsify], out_dir)
     inputs = [TensorSpec(tuple(x.shape)) for x in example_inputs]
     output_specs = [TensorSpec(tuple(o.shape)) for o in outputs]
-    if target == "host":
-        artifact = out_dir / "model.so"
-        toolchain.link_shared_library(obj, artifact, openmp=parallel)
+    extra = {}
+    if target == "spirv":
+        _run_opt(
+            sparse_ir,
+            [
+                "--blkrew-spirv-pipeline",
+                f"--blkrew-export-vulkan=output-dir={_quote_option(out_dir)}",
+            ],
+            out_dir,
+        )
+        timings["blkrew_opt_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        plan = json.loads((out_dir / "plan.json").read_text())
+        kernel_files = [k["file"] for k in plan["kernels"]]
+        validated = [toolchain.validate_spirv(out_dir / f) for f in kernel_files]
+        timings["spirv_val_s"] = time.perf_counter() - start
+        artifact = out_dir / "plan.json"
+        files = ["plan.json", plan["constants"], *kernel_files]
+        extra["spirv"] = {
+            "target_env": SPIRV_TARGET_ENV,
+            "spirv_val": all(validated),
+            **plan_summary(plan),
+        }
     else:
-        from blkrew.runtime.qemu import write_harness
+        pipeline = (
+            f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
+            f"parallel={str(parallel).lower()}"
+        )
+        llvm_dialect = _run_opt(sparse_ir, [pipeline], out_dir)
+        timings["blkrew_opt_s"] = time.perf_counter() - start
 
-        harness = out_dir / "harness.c"
-        write_harness(harness, inputs, output_specs)
-        artifact = out_dir / "model-aarch64"
-        toolchain.link_aarch64_executable(obj, harness, artifact)
-    timings["native_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        ll_path = out_dir / "model.ll"
+        ll_path.write_text(toolchain.translate_to_llvm_ir(llvm_dialect))
+        obj = out_dir / "model.o"
+        toolchain.compile_object(ll_path, obj, target)
+        if target == "host":
+            artifact = out_dir / "model.so"
+            toolchain.link_shared_library(obj, artifact, openmp=parallel)
+        else:
+            from blkrew.runtime.qemu import write_harness
+
+            harness = out_dir / "harness.c"
+            write_harness(harness, inputs, output_specs)
+            artifact = out_dir / "model-aarch64"
+            toolchain.link_aarch64_executable(obj, harness, artifact)
+        timings["native_s"] = time.perf_counter() - start
+        files = [artifact.name]
+    shutil.rmtree(out_dir / "repro", ignore_errors=True)
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -213,10 +280,9 @@ def compile(  # noqa: A001 - the public name is part of the API
         "parallel": parallel,
         "threads": threads,
         "layers": _layers_summary(sparse_ir),
+        **extra,
         "timings": timings,
-        "files": {
-            name: _sha256(out_dir / name) for name in (artifact.name, "imported.mlir")
-        },
+        "files": {name: _sha256(out_dir / name) for name in [*files, "imported.mlir"]},
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return CompiledModule(out_dir)
@@ -254,6 +320,17 @@ class CompiledModule:
         self._runner = None
 
     @property
+    def device_name(self) -> str | None:
+        """The Vulkan device a ``spirv`` model runs on (None for CPU targets)."""
+        if self.target != "spirv":
+            return None
+        if self._runner is None:
+            from blkrew.runtime.vulkan import VulkanRunner
+
+            self._runner = VulkanRunner(self.directory)
+        return self._runner.device_name
+
+    @property
     def layers(self) -> dict:
         """What blkrew-sparsify rewrote (sparse / dense matmuls, convs)."""
         return dict(self.manifest["layers"])
@@ -284,7 +361,11 @@ class CompiledModule:
     def __call__(self, *inputs: torch.Tensor):
         inputs = self._check_inputs(inputs)
         if self._runner is None:
-            if self.target == "host":
+            if self.target == "spirv":
+                from blkrew.runtime.vulkan import VulkanRunner
+
+                self._runner = VulkanRunner(self.directory)
+            elif self.target == "host":
                 from blkrew.runtime.host import HostRunner
 
                 self._runner = HostRunner(

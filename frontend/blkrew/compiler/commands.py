@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from blkrew.compiler.api import TARGETS
 from blkrew.prune import MASK_SUFFIX, parse_block
 
 __all__ = [
@@ -65,7 +66,7 @@ def configure_compile(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint", help="state_dict to load (e.g. blkrew prune's model.pt)"
     )
-    p.add_argument("--target", default="host", choices=["host", "aarch64"])
+    p.add_argument("--target", default="host", choices=list(TARGETS))
     p.add_argument("--batch", type=int, default=1, help="batch size compiled for")
     p.add_argument("--block", type=_block_arg, default=(8, 4), help="PxQ, e.g. 8x4")
     p.add_argument("--max-density", type=float, default=0.5)
@@ -97,6 +98,13 @@ def run_compile(args: argparse.Namespace) -> int:
     )
     for key, value in compiled.layers.items():
         print(f"  {key:22s} {value}")
+    spirv = compiled.manifest.get("spirv")
+    if spirv:
+        print(
+            f"  SPIR-V: {spirv['kernels']} kernels, {spirv['dispatches']} dispatches "
+            f"({spirv['workgroups_total']} workgroups), spirv-val "
+            f"{'passed' if spirv['spirv_val'] else 'not run (spirv-val missing)'}"
+        )
     with torch.no_grad():
         err = (compiled(x) - model(x)).abs().max().item()
     print(f"  max |compiled - torch| on a random input: {err:.2e}")
@@ -133,7 +141,11 @@ def run_run(args: argparse.Namespace) -> int:
     print(f"{compiled!r}")
     print(f"  output {list(first.shape)}: min {first.min():.4g} max {first.max():.4g}")
     median_ms = sorted(times)[len(times) // 2] * 1e3
-    print(f"  median of {len(times)} run(s): {median_ms:.3f} ms")
+    where = ""
+    if compiled.target == "spirv":
+        # lavapipe is Mesa's CPU driver: its times are not GPU figures.
+        where = f" on Vulkan device {compiled.device_name!r}"
+    print(f"  median of {len(times)} run(s){where}: {median_ms:.3f} ms")
     if args.output:
         np.save(args.output, first.numpy())
         print(f"  wrote {args.output}")

@@ -122,3 +122,14 @@ def link_aarch64_executable(obj_path: Path, harness_c: Path, exe_path: Path) -> 
             "-lm",
         ]
     )
+
+
+def validate_spirv(path: Path) -> bool:
+    """Runs ``spirv-val`` for the Vulkan 1.1 environment on a SPIR-V binary.
+    Returns False when spirv-val is not installed (``make setup`` installs
+    it); raises when the module is invalid."""
+    tool = shutil.which("spirv-val")
+    if tool is None:
+        return False
+    _run([tool, "--target-env", "vulkan1.1", str(path)])
+    return True

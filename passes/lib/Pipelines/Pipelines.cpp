@@ -83,7 +83,45 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                   "convert-to-llvm,reconcile-unrealized-casts");
 }
 
+void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
+                                      const SPIRVPipelineOptions &options) {
+  addPipeline(pm, "canonicalize,cse");
+  // Buffers as on the CPU: identity layouts at the boundary, results as
+  // caller-provided buffers. No deallocation: the runner owns every buffer
+  // for the lifetime of the compiled model.
+  addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map}");
+  addPipeline(pm, "buffer-results-to-out-params{hoist-static-allocs=true "
+                  "modify-public-functions=true}");
+  // Every op becomes a parallel loop nest with one iteration per output
+  // element; reductions stay sequential inside the iteration.
+  pm.addPass(createConvertBlkRewToParallelLoops());
+  addPipeline(pm, "func.func(convert-linalg-to-parallel-loops),canonicalize");
+  // Workgroup tiles, mapped to blocks and threads, then to gpu.launch.
+  pm.addPass(createBlkRewMapLoopsToGPU(BlkRewMapLoopsToGPUOptions{
+      options.workgroupSize, /*maxWorkgroupCount=*/65535}));
+  addPipeline(pm, "func.func(convert-parallel-loops-to-gpu)");
+  // Views (reshapes, slices of padded buffers) fold into the kernels'
+  // indexing, so kernels bind whole buffers; then affine index maps become
+  // arith, which SPIR-V conversion understands.
+  addPipeline(pm, "fold-memref-alias-ops,lower-affine,canonicalize,cse");
+  addPipeline(pm, "gpu-launch-sink-index-computations,gpu-kernel-outlining");
+  pm.addPass(createBlkRewAttachSPIRVTarget(
+      BlkRewAttachSPIRVTargetOptions{options.maxStorageBuffers}));
+  // Kernels to SPIR-V with 32-bit indices (no Int64 on mobile); the ABI
+  // lowering emits the entry points, update-vce the minimal requirements.
+  addPipeline(pm, "arith-expand,convert-math-to-spirv,"
+                  "convert-gpu-to-spirv{use-64bit-index=false},"
+                  "spirv.module(spirv-lower-abi-attrs,spirv-update-vce)");
+}
+
 void mlir::blkrew::registerPipelines() {
+  PassPipelineRegistration<SPIRVPipelineOptions>(
+      "blkrew-spirv-pipeline",
+      "Lower tensor-level blkrew/linalg IR to SPIR-V kernels for a mobile "
+      "Vulkan GPU plus a host function of gpu.launch_func "
+      "(blkrew-export-vulkan writes them out for the runner)",
+      buildSPIRVPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "blkrew-cpu-pipeline",
       "Lower tensor-level blkrew/linalg IR to the LLVM dialect for a CPU "

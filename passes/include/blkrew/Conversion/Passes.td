@@ -84,4 +84,123 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU / SPIR-V path
+//===----------------------------------------------------------------------===//
+
+def ConvertBlkRewToParallelLoops
+    : Pass<"convert-blkrew-to-parallel-loops", "ModuleOp"> {
+  let summary = "Lower bufferized blkrew ops to scf.parallel nests for GPUs";
+  let description = [{
+    The GPU form of the packed format: every output element is one
+    parallel iteration, so the loops map onto workgroups and invocations.
+
+    For `bsr_matmul`: `scf.parallel` over (row group `g`, row of the group
+    `r`, column `n` of `rhs`); each iteration reads its group's bounds from
+    `row_ptr` and runs an `scf.for` over the group's kept columns, carrying
+    the accumulator in a register and storing `init[perm(g*p+r), n]` once.
+    Iterations of neighbouring `n` read the same `col_idx`/`values` entries
+    and consecutive `rhs` elements, which is what a GPU coalesces. A
+    weight with no kept column (statically empty `col_idx`) adds nothing and
+    is erased.
+
+    For `to_dense`: a parallel zero fill of `init`, then a parallel loop
+    over (group, row) scattering the kept values.
+
+    #### Input invariant
+
+    blkrew ops on memrefs (run `one-shot-bufferize` first).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def BlkRewMapLoopsToGPU : Pass<"blkrew-map-loops-to-gpu", "ModuleOp"> {
+  let summary = "Tile every parallel loop nest into workgroups and map it to "
+                "the GPU";
+  let description = [{
+    Prepares bufferized, loop-level IR for `convert-parallel-loops-to-gpu`:
+    after it, every outermost `scf.parallel` of a function carries GPU
+    mapping attributes and every `memref.copy` has become such a loop, so
+    the host side is left with allocations, globals, views and launches.
+
+    Each outermost parallel loop (static bounds required) is tiled with
+    `scf::tileParallelLoop` so that one tile holds at most
+    `workgroup-size` iterations: powers of two handed out from the innermost
+    (contiguous) dimension outwards, at most three dimensions. Tiles map to
+    workgroups (`block_x` = innermost tiled dimension), iterations within a
+    tile to invocations (`thread_x` = innermost). Dimensions beyond the
+    three a grid has, nested parallel loops and tile dimensions of size
+    one run sequentially inside the kernel.
+
+    `cf.assert` inside the loops is dropped: a GPU kernel cannot abort.
+    (torch-mlir emits them for preconditions such as a non-zero batch-norm
+    variance, which the CPU targets keep checking.) `arith.truncf` of a
+    constant is folded, rounding to nearest even as the CPU does at run
+    time: torch-mlir builds the batch-norm epsilon as an f64 constant, and
+    mobile GPUs have no `Float64`.
+  }];
+  let options = [
+    Option<"workgroupSize", "workgroup-size", "int64_t", /*default=*/"64",
+           "Invocations per workgroup (a power of two)">,
+    Option<"maxWorkgroupCount", "max-workgroup-count", "int64_t",
+           /*default=*/"65535",
+           "Largest number of workgroups in one grid dimension">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def BlkRewAttachSPIRVTarget : Pass<"blkrew-attach-spirv-target", "ModuleOp"> {
+  let summary = "Attach the mobile Vulkan target environment and kernel ABIs";
+  let description = [{
+    Sets `spirv.target_env` on the module to a mobile Vulkan 1.1 class
+    device (SPIR-V 1.3, `Shader` only: no `Int64`, `Float64` or `Float16`;
+    the Vulkan minimum limits that Mali and Adreno parts meet: 128
+    invocations and 16 KiB of shared memory per workgroup) and gives every
+    `gpu.func` kernel a `spirv.entry_point_abi` whose workgroup size is the
+    block size of its launches (which must be constant and agree).
+    Fails when a kernel needs more storage buffers than
+    `max-storage-buffers` (descriptors per stage) or a workgroup larger
+    than the target allows.
+  }];
+  let options = [
+    Option<"maxStorageBuffers", "max-storage-buffers", "int64_t",
+           /*default=*/"8",
+           "Storage buffers one kernel may bind (Mali Bifrost reports 8)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::spirv::SPIRVDialect"];
+}
+
+def BlkRewExportVulkan : Pass<"blkrew-export-vulkan", "ModuleOp"> {
+  let summary = "Write the SPIR-V kernels and a dispatch plan for the "
+                "Vulkan runner";
+  let description = [{
+    Reads a module lowered by `blkrew-spirv-pipeline` and writes, into
+    `output-dir`:
+
+    - `kernel<i>.spv`: each `spirv.module`, serialized;
+    - `constants.bin`: the contents of every `memref.global` the host
+      function reads, back to back;
+    - `plan.json`: the buffers (function arguments, allocations and
+      globals, with byte sizes and offsets into `constants.bin`), the
+      kernels (file, entry point, workgroup size, bindings) and the host
+      function's launches in order (kernel, workgroup counts, the buffer
+      bound to each binding).
+
+    The host function may only allocate, read globals and launch kernels;
+    anything else (a view passed to a kernel, a dynamic size, a host-side
+    loop) is reported as an error. The module itself is left unchanged.
+  }];
+  let options = [
+    Option<"outputDir", "output-dir", "std::string", /*default=*/"",
+           "Folder to write the plan, kernels and constants into">,
+    Option<"function", "function", "std::string", /*default=*/"\"forward\"",
+           "The host function to export">
+  ];
+}
+
 #endif // BLKREW_CONVERSION_PASSES

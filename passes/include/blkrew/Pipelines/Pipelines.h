@@ -43,6 +43,19 @@ void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
 /// Tensor-level blkrew + linalg IR to the LLVM dialect through the
 /// reference scf lowering (no tiling or vectorization).
+struct SPIRVPipelineOptions : public PassPipelineOptions<SPIRVPipelineOptions> {
+  PassOptions::Option<int64_t> workgroupSize{
+      *this, "workgroup-size",
+      llvm::cl::desc("Invocations per workgroup (a power of two, at most "
+                     "128)"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> maxStorageBuffers{
+      *this, "max-storage-buffers",
+      llvm::cl::desc("Storage buffers one kernel may bind"), llvm::cl::init(8)};
+};
+
+void buildSPIRVPipeline(OpPassManager &pm, const SPIRVPipelineOptions &options);
+
 void buildReferenceToLLVMPipeline(OpPassManager &pm);
 
 /// Registers the blkrew pipelines with the global registry.
