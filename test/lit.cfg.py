@@ -23,9 +23,15 @@ config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
-tool_dirs = [config.blkrew_tools_dir, config.llvm_tools_dir]
+# Our tools and LLVM's first; then PATH for spirv-val (spirv-tools).
+tool_dirs = [
+    config.blkrew_tools_dir,
+    config.llvm_tools_dir,
+    *config.environment["PATH"].split(os.pathsep),
+]
 tools = [
     "blkrew-opt",
     ToolSubst("mlir-runner", unresolved="fatal"),
+    ToolSubst("spirv-val", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -98,9 +98,9 @@ struct BlkRewAttachSPIRVTargetPass
         return WalkResult::interrupt();
       }
       if (static_cast<int64_t>(kernel.getNumArguments()) > maxStorageBuffers) {
-        kernel.emitOpError()
-            << "binds " << kernel.getNumArguments()
-            << " storage buffers; the target allows " << maxStorageBuffers;
+        kernel.emitOpError() << "binds " << kernel.getNumArguments()
+                             << " storage buffers; the target allows "
+                             << static_cast<int64_t>(maxStorageBuffers);
         return WalkResult::interrupt();
       }
       return WalkResult::advance();

@@ -106,7 +106,7 @@ struct BlkRewMapLoopsToGPUPass
     ModuleOp module = getOperation();
     if (workgroupSize <= 0 || !llvm::isPowerOf2_64(workgroupSize)) {
       module.emitError() << "workgroup-size must be a power of two, got "
-                         << workgroupSize;
+                         << static_cast<int64_t>(workgroupSize);
       return signalPassFailure();
     }
     // Assertions inside device loops cannot abort a kernel.
@@ -191,7 +191,8 @@ LogicalResult BlkRewMapLoopsToGPUPass::mapLoop(scf::ParallelOp loop) {
     if (count > maxWorkgroupCount)
       return outer.emitOpError()
              << "needs " << count << " workgroups along dimension " << d
-             << ", more than the target's " << maxWorkgroupCount;
+             << ", more than the target's "
+             << static_cast<int64_t>(maxWorkgroupCount);
     outerMap[d] = mapTo(ctx, blocks[next++]);
   }
   if (failed(gpu::setMappingAttr(outer, outerMap)) ||

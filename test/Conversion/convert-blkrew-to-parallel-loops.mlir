@@ -1,0 +1,94 @@
+// RUN: blkrew-opt %s -convert-blkrew-to-parallel-loops -split-input-file | FileCheck %s
+
+// One parallel iteration per output element (group, row of the group, rhs
+// column); the kept columns of the group are a sequential reduction with the
+// accumulator carried in a register and stored once.
+// CHECK-LABEL: func.func @bsr_matmul(
+// CHECK-SAME:    %[[RP:[^:]*]]: memref<4xi32>, %[[CI:[^:]*]]: memref<?xi32>, %[[V:[^:]*]]: memref<?x2xf32>, %[[X:[^:]*]]: memref<4x3xf32>, %[[C:[^:]*]]: memref<5x3xf32>)
+// CHECK-DAG:     %[[M:.*]] = memref.dim %[[C]], %{{.*}} : memref<5x3xf32>
+// CHECK-DAG:     %[[N:.*]] = memref.dim %[[C]], %{{.*}} : memref<5x3xf32>
+// CHECK-DAG:     %[[P:.*]] = arith.constant 2 : index
+// CHECK:         %[[G:.*]] = arith.ceildivui %[[M]], %[[P]] : index
+// CHECK:         scf.parallel (%[[GI:.*]], %[[R:.*]], %[[NI:.*]]) = ({{.*}}) to (%[[G]], %[[P]], %[[N]])
+// CHECK:           %[[I:.*]] = arith.addi %{{.*}}, %[[R]] : index
+// CHECK:           %[[IN:.*]] = arith.cmpi ult, %[[I]], %[[M]] : index
+// CHECK:           scf.if %[[IN]] {
+// CHECK:             %[[B:.*]] = memref.load %[[RP]][%[[GI]]] : memref<4xi32>
+// CHECK:             %[[BI:.*]] = arith.index_cast %[[B]] : i32 to index
+// CHECK:             %[[E:.*]] = memref.load %[[RP]][%{{.*}}] : memref<4xi32>
+// CHECK:             %[[EI:.*]] = arith.index_cast %[[E]] : i32 to index
+// CHECK:             %[[A0:.*]] = memref.load %[[C]][%[[I]], %[[NI]]]
+// CHECK:             %[[SUM:.*]] = scf.for %[[J:.*]] = %[[BI]] to %[[EI]] step %{{.*}} iter_args(%[[ACC:.*]] = %[[A0]]) -> (f32) {
+// CHECK:               %[[K:.*]] = memref.load %[[CI]][%[[J]]] : memref<?xi32>
+// CHECK:               %[[KI:.*]] = arith.index_cast %[[K]] : i32 to index
+// CHECK:               %[[W:.*]] = memref.load %[[V]][%[[J]], %[[R]]] : memref<?x2xf32>
+// CHECK:               %[[XV:.*]] = memref.load %[[X]][%[[KI]], %[[NI]]] : memref<4x3xf32>
+// CHECK:               %[[PR:.*]] = arith.mulf %[[W]], %[[XV]] : f32
+// CHECK:               %[[S:.*]] = arith.addf %[[ACC]], %[[PR]] : f32
+// CHECK:               scf.yield %[[S]] : f32
+// CHECK:             memref.store %[[SUM]], %[[C]][%[[I]], %[[NI]]]
+// CHECK-NOT:     blkrew.
+func.func @bsr_matmul(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                      %x: memref<4x3xf32>, %c: memref<5x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<5x3xf32>)
+  return
+}
+
+// -----
+
+// A permuted layout reads the original row from a constant global.
+// CHECK:       memref.global "private" constant @__blkrew_perm{{.*}} : memref<4xi32> = dense<[2, 0, 3, 1]>
+// CHECK-LABEL: func.func @permuted(
+// CHECK:         %[[PERM:.*]] = memref.get_global @__blkrew_perm
+// CHECK:         scf.parallel
+// CHECK:           scf.if
+// CHECK:             %[[ROW:.*]] = memref.load %[[PERM]][%{{.*}}] : memref<4xi32>
+// CHECK:             %[[ROWI:.*]] = arith.index_cast %[[ROW]] : i32 to index
+// CHECK:             scf.for
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[ROWI]], %{{.*}}]
+func.func @permuted(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                    %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column, perm = [2, 0, 3, 1]>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}
+
+// -----
+
+// Nothing kept: init += 0, no loops at all.
+// CHECK-LABEL: func.func @empty(
+// CHECK-NEXT:    return
+func.func @empty(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf32>,
+                 %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<0xi32>, memref<0x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}
+
+// -----
+
+// to_dense: a parallel zero fill, then one iteration per (group, row)
+// scattering the group's kept values.
+// CHECK-LABEL: func.func @to_dense(
+// CHECK-SAME:    %[[RP:[^:]*]]: memref<3xi32>, %[[CI:[^:]*]]: memref<?xi32>, %[[V:[^:]*]]: memref<?x2xf32>, %[[D:[^:]*]]: memref<4x6xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         scf.parallel (%[[I:.*]], %[[K:.*]]) =
+// CHECK:           memref.store %[[Z]], %[[D]][%[[I]], %[[K]]]
+// CHECK:         scf.parallel (%[[G:.*]], %[[R:.*]]) =
+// CHECK:           scf.if
+// CHECK:             scf.for %[[J:.*]] =
+// CHECK:               %[[COL:.*]] = memref.load %[[CI]][%[[J]]]
+// CHECK:               %[[COLI:.*]] = arith.index_cast %[[COL]] : i32 to index
+// CHECK:               %[[W:.*]] = memref.load %[[V]][%[[J]], %[[R]]]
+// CHECK:               memref.store %[[W]], %[[D]][%{{.*}}, %[[COLI]]]
+func.func @to_dense(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                    %d: memref<4x6xf32>) {
+  blkrew.to_dense #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v : memref<3xi32>, memref<?xi32>, memref<?x2xf32>)
+      outs(%d : memref<4x6xf32>)
+  return
+}

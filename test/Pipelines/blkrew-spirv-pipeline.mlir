@@ -1,0 +1,56 @@
+// RUN: blkrew-opt %s -blkrew-spirv-pipeline | FileCheck %s
+
+// The whole model becomes a host function of launches (one per op: the
+// fill, the block-sparse matmul, the ReLU) and one SPIR-V module per
+// kernel, under the mobile Vulkan target environment.
+// CHECK:       module attributes {gpu.container_module, spirv.target_env = #spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan
+// CHECK-LABEL: func.func @forward(
+// CHECK-SAME:    %[[X:.*]]: memref<6x3xf32>, %[[OUT:.*]]: memref<4x3xf32>) {
+// CHECK-DAG:     %[[RP:.*]] = memref.get_global @{{.*}} : memref<3xi32>
+// CHECK-DAG:     %[[V:.*]] = memref.get_global @{{.*}} : memref<3x2xf32>
+// CHECK:         gpu.launch_func @[[FILL:.*]]::@forward_kernel {{.*}} args(%[[OUT]] : memref<4x3xf32>)
+// CHECK:         gpu.launch_func @[[SPMM:.*]]::@forward_kernel {{.*}} args(%[[RP]] : memref<3xi32>, %[[OUT]] : memref<4x3xf32>, %{{.*}} : memref<3xi32>, %[[V]] : memref<3x2xf32>, %[[X]] : memref<6x3xf32>)
+// CHECK:         gpu.launch_func @[[RELU:.*]]::@forward_kernel {{.*}} args(%[[OUT]] : memref<4x3xf32>)
+// CHECK-NEXT:    return
+
+// Kernels bind whole buffers as storage buffers and index with i32.
+// CHECK:       spirv.module @__spv__[[FILL]] Logical GLSL450
+// CHECK:         spirv.GlobalVariable @forward_kernel_arg_0 bind(0, 0) : !spirv.ptr<!spirv.struct<(!spirv.array<12 x f32, stride=4> [0])>, StorageBuffer>
+// CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel
+// CHECK:         spirv.ExecutionMode @forward_kernel "LocalSize", 4, 4, 1
+
+// The sparse kernel: a loop over the group's kept columns, bounds read from
+// row_ptr (binding 0), column indices from col_idx (binding 2).
+// CHECK:       spirv.module @__spv__[[SPMM]] Logical GLSL450
+// CHECK-COUNT-5: spirv.GlobalVariable @forward_kernel_arg_{{[0-4]}} bind(0, {{[0-4]}})
+// CHECK:         spirv.mlir.loop
+// CHECK:           spirv.AccessChain %forward_kernel_arg_2_addr
+// CHECK:           spirv.FMul
+// CHECK:           spirv.FAdd
+// CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel
+// CHECK:         spirv.ExecutionMode @forward_kernel "LocalSize", 4, 2, 2
+
+// arith-expand spells maximumf (NaN-propagating) as compare and select.
+// CHECK:       spirv.module @__spv__[[RELU]] Logical GLSL450
+// CHECK:         spirv.FUnordGreaterThan
+// CHECK:         spirv.Select
+// CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel
+#map = affine_map<(d0, d1) -> (d0, d1)>
+func.func @forward(%x: tensor<6x3xf32>) -> tensor<4x3xf32> {
+  %rp = arith.constant dense<[0, 2, 3]> : tensor<3xi32>
+  %ci = arith.constant dense<[1, 4, 0]> : tensor<3xi32>
+  %v = arith.constant dense<[[1.0, 2.0], [3.0, -4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x3xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x3xf32>) -> tensor<4x3xf32>
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<6x3xf32>)
+      outs(%init : tensor<4x3xf32>) -> tensor<4x3xf32>
+  %r = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<4x3xf32>) outs(%e : tensor<4x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
