@@ -52,7 +52,7 @@ def test_checkpoint_masks_are_applied(pruned_checkpoint):
     assert not any(name.endswith("_blkrew_mask") for name, _ in model.named_buffers())
 
 
-@pytest.mark.parametrize("target", ["host", "aarch64"])
+@pytest.mark.parametrize("target", ["host", "aarch64", "spirv"])
 def test_compile_then_run(pruned_checkpoint, target, tmp_path, capsys):
     art = tmp_path / "art"
     assert (

@@ -30,7 +30,7 @@ def host_mlp(tmp_path_factory):
 
 
 @pytest.mark.parametrize("batch", [1, 6])
-@pytest.mark.parametrize("target", ["host", "aarch64"])
+@pytest.mark.parametrize("target", ["host", "aarch64", "spirv"])
 def test_mlp_matches_torch(batch, target, tmp_path):
     model = pruned_mlp(batch)
     x = torch.randn(batch, 40)
@@ -154,7 +154,7 @@ def small_rnn(cell):
     return model
 
 
-@pytest.mark.parametrize("target", ["host", "aarch64"])
+@pytest.mark.parametrize("target", ["host", "aarch64", "spirv"])
 def test_conv_net_matches_torch(target, tmp_path):
     model = small_cnn()
     x = torch.randn(2, 3, 17, 17)  # odd sizes: nothing divides evenly
@@ -165,7 +165,7 @@ def test_conv_net_matches_torch(target, tmp_path):
 
 
 @pytest.mark.parametrize("cell", [nn.GRU, nn.LSTM])
-@pytest.mark.parametrize("target", ["host", "aarch64"])
+@pytest.mark.parametrize("target", ["host", "aarch64", "spirv"])
 def test_rnn_matches_torch(cell, target, tmp_path):
     model = small_rnn(cell)
     x = torch.randn(3, 8, 8)
