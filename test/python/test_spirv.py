@@ -43,9 +43,10 @@ def test_small_models(name, batch, tmp_path):
 def test_cifar_models(name, tmp_path):
     compiled = check(name, 1, tmp_path)
     spirv = compiled.manifest["spirv"]
-    # One kernel per launch; every kernel validated at compile time.
+    # Launches of the same computation share a kernel; every kernel was
+    # validated at compile time.
     assert spirv["spirv_val"] is True
-    assert spirv["kernels"] == spirv["dispatches"] > 0
+    assert 0 < spirv["kernels"] <= spirv["dispatches"]
 
 
 @pytest.mark.skipif(shutil.which("spirv-val") is None, reason="spirv-tools missing")

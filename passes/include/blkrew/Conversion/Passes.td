@@ -182,7 +182,8 @@ def BlkRewExportVulkan : Pass<"blkrew-export-vulkan", "ModuleOp"> {
     Reads a module lowered by `blkrew-spirv-pipeline` and writes, into
     `output-dir`:
 
-    - `kernel<i>.spv`: each `spirv.module`, serialized;
+    - `kernel<i>.spv`: each distinct `spirv.module`, serialized (launches
+      whose modules serialize to the same words share one kernel);
     - `constants.bin`: the contents of every `memref.global` the host
       function reads, back to back;
     - `plan.json`: the buffers (function arguments, allocations and

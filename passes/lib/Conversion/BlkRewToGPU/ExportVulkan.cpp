@@ -134,6 +134,8 @@ void BlkRewExportVulkanPass::runOnOperation() {
   llvm::json::Array dispatches;
   // Kernels in order of first launch: (gpu module, function) -> index.
   llvm::StringMap<int64_t> kernelIndex;
+  // Serialized SPIR-V -> kernel index.
+  llvm::StringMap<int64_t> kernelOfBinary;
   llvm::json::Array kernels;
   SymbolTable symbols(module);
 
@@ -211,8 +213,8 @@ void BlkRewExportVulkanPass::runOnOperation() {
       std::string key = (launch.getKernelModuleName().getValue() +
                          "::" + launch.getKernelName().getValue())
                             .str();
-      auto [it, inserted] = kernelIndex.try_emplace(key, kernels.size());
-      if (inserted) {
+      auto it = kernelIndex.find(key);
+      if (it == kernelIndex.end()) {
         std::string spvName =
             ("__spv__" + launch.getKernelModuleName().getValue()).str();
         auto spv = symbols.lookup<spirv::ModuleOp>(spvName);
@@ -226,21 +228,30 @@ void BlkRewExportVulkanPass::runOnOperation() {
           spv.emitError("could not be serialized");
           return signalPassFailure();
         }
-        std::string file = "kernel" + std::to_string(kernels.size()) + ".spv";
-        SmallString<256> path(outputDir);
-        llvm::sys::path::append(path, file);
-        if (llvm::sys::fs::create_directories(outputDir) ||
-            failed(writeFile(
-                module, path,
-                ArrayRef<char>(reinterpret_cast<const char *>(words.data()),
-                               words.size() * sizeof(uint32_t)))))
-          return signalPassFailure();
-        kernels.push_back(llvm::json::Object{
-            {"file", file},
-            {"entry", launch.getKernelName().getValue()},
-            {"workgroup_size", toJSON(block)},
-            {"bindings", static_cast<int64_t>(bindings.size())},
-        });
+        // Outlining makes one module per launch; launches of the same
+        // computation (the same ReLU on equal shapes, ...) serialize to the
+        // same words (entry point and workgroup size included) and share
+        // one kernel, so the runner builds one pipeline for them.
+        StringRef bytes(reinterpret_cast<const char *>(words.data()),
+                        words.size() * sizeof(uint32_t));
+        auto [binary, isNew] =
+            kernelOfBinary.try_emplace(bytes, kernels.size());
+        it = kernelIndex.try_emplace(key, binary->second).first;
+        if (isNew) {
+          std::string file = "kernel" + std::to_string(kernels.size()) + ".spv";
+          SmallString<256> path(outputDir);
+          llvm::sys::path::append(path, file);
+          if (llvm::sys::fs::create_directories(outputDir) ||
+              failed(writeFile(module, path,
+                               ArrayRef<char>(bytes.data(), bytes.size()))))
+            return signalPassFailure();
+          kernels.push_back(llvm::json::Object{
+              {"file", file},
+              {"entry", launch.getKernelName().getValue()},
+              {"workgroup_size", toJSON(block)},
+              {"bindings", static_cast<int64_t>(bindings.size())},
+          });
+        }
       }
       dispatches.push_back(
           llvm::json::Object{{"kernel", it->second},
