@@ -17,13 +17,15 @@ APT_PACKAGES := \
   spirv-tools mesa-vulkan-drivers libvulkan-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup apt venv build install test lit pytest demo bench-prune docs format lint clean
+.PHONY: help setup apt venv build install test lit pytest demo bench bench-spirv bench-prune docs format lint clean
 
 help:
 	@echo "make demo    set up, then run the main job"
 	@echo "make test    set up, then run lit + pytest"
 	@echo "make setup   apt packages, .venv, C++ build, Python package (idempotent)"
 	@echo "make build   rebuild the C++ (blkrew-opt) only"
+	@echo "make bench   benchmarks into bench/results/ (today: the SPIR-V target)"
+	@echo "make bench-spirv  SPIR-V kernels, launches and Vulkan run times per zoo model"
 	@echo "make bench-prune  BLK-REW quality table on digits (bench/results/)"
 	@echo "make docs    regenerate docs/reference from the TableGen sources"
 	@echo "make format  clang-format + ruff format;  make lint: checks only"
@@ -72,6 +74,15 @@ pytest:
 
 demo: setup
 	$(PY) -m blkrew.demo
+
+# Benchmarks: measured, never asserted. The CPU kernel tables against the
+# peers are still to come (the performance issue); `bench` runs what exists.
+bench: bench-spirv
+
+# Compiles the zoo for target=spirv and times it on the Vulkan device at
+# hand (lavapipe here: CPU emulation, labelled as such), ~3 min.
+bench-spirv: setup
+	$(PY) bench/spirv_models.py
 
 # A benchmark, not a test: trains 3 seeds x methods on digits (~5-8 min).
 bench-prune: setup

@@ -4,12 +4,15 @@
 2. Prunes a copy with BLK-REW (8x4 blocks, column scheme, 8x per pruned
    layer): reweighted group regularization, hard prune, masked retraining;
    writes the per-layer table and block-mask images.
-3. Compiles the pruned model for the host and for AArch64 (NEON), and the
-   dense model for the host, through torch-mlir and blkrew-opt.
+3. Compiles the pruned model for the host, for AArch64 (NEON) and for a
+   mobile GPU (SPIR-V / Vulkan), and the dense model for the host, through
+   torch-mlir and blkrew-opt.
 4. Runs the digits test set through the compiled host module and prints:
    dense vs pruned accuracy, PyTorch vs compiled agreement, per-layer
    sparsity, and batch-1 latency of compiled sparse vs compiled dense vs
-   PyTorch (medians, one thread each); checks the AArch64 build under qemu.
+   PyTorch (medians, one thread each); checks the AArch64 build under qemu
+   and runs the test set through the SPIR-V build on the Vulkan device at
+   hand (lavapipe, Mesa's CPU driver, when there is no GPU).
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     dense.eval()
     torch.save(pruned.state_dict(), out / "prune" / "model.pt")
 
-    print("== 3. compiling (torch-mlir -> blkrew-opt -> LLVM)")
+    print("== 3. compiling (torch-mlir -> blkrew-opt -> LLVM / SPIR-V)")
     x1 = test_ds[0][0].unsqueeze(0)
     # One thread everywhere, so the latencies compare like with like.
     sparse_host = compile(
@@ -111,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         dense, x1, target="host", threads=1, workdir=out / "compiled-dense"
     )
     sparse_arm = compile(pruned, x1, target="aarch64", workdir=out / "compiled-aarch64")
+    sparse_spirv = compile(pruned, x1, target="spirv", workdir=out / "compiled-spirv")
 
     print("== 4. running the test set through the compiled host module")
     torch.set_num_threads(1)  # as the compiled modules
@@ -129,6 +133,21 @@ def main(argv: list[str] | None = None) -> int:
     arm_x = xs[: args.qemu_samples]
     arm_got = torch.cat([sparse_arm(x) for x in arm_x])
     arm_diff = (arm_got - ref[: len(arm_x)]).abs().max().item()
+    from blkrew.runtime.vulkan import VulkanError
+
+    try:
+        gpu_got = torch.cat([sparse_spirv(x) for x in xs])
+        gpu_diff = (gpu_got - ref).abs().max().item()
+        spirv = sparse_spirv.manifest["spirv"]
+        gpu_line = (
+            f"max |diff| {gpu_diff:.1e} over {len(xs)} images on "
+            f"{sparse_spirv.device_name}; {spirv['kernels']} kernels, "
+            f"{spirv['dispatches']} launches, spirv-val "
+            f"{'passed' if spirv['spirv_val'] else 'not run'}"
+        )
+    except VulkanError as e:  # no Vulkan on this machine: say so, go on
+        gpu_diff = None
+        gpu_line = f"not run: {e}"
 
     print()
     print(format_table(stats))
@@ -148,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{max_diff:.1e} over {len(xs)} images",
         ),
         ("AArch64 under qemu", f"max |diff| {arm_diff:.1e} on {len(arm_x)} images"),
+        ("SPIR-V through Vulkan", gpu_line),
         (
             "kernels (host, pruned)",
             ", ".join(f"{k} {v}" for k, v in sparse_host.layers.items()),
@@ -172,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             "agreement": agree,
             "max_abs_diff": max_diff,
             "aarch64_max_abs_diff": arm_diff,
+            "spirv_max_abs_diff": gpu_diff,
             "latency_ms": {
                 "compiled_sparse": t_sparse,
                 "compiled_dense": t_dense,
@@ -181,7 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     (out / "demo.json").write_text(json.dumps(report, indent=2))
     print(f"\nwrote {out / 'demo.json'}")
-    ok = agree == 100.0 and max_diff < 1e-3 and arm_diff < 1e-3
+    ok = (
+        agree == 100.0
+        and max_diff < 1e-3
+        and arm_diff < 1e-3
+        and (gpu_diff is None or gpu_diff < 1e-3)
+    )
     if not ok:
         print("MISMATCH between PyTorch and the compiled model")
     return 0 if ok else 1

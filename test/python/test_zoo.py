@@ -9,34 +9,15 @@ from torch import nn
 
 import blkrew
 from blkrew.compiler.api import compile
-from blkrew.models import MODELS, example_input, get_model
+from blkrew.models import MODELS, example_input, pruned_random_model
 
 SMALL = ["digits-cnn", "digits-gru", "digits-lstm"]
 CIFAR = ["vgg16-cifar", "resnet18-cifar", "mobilenetv2-cifar"]
 
 
 def pruned_zoo_model(name: str) -> nn.Module:
-    """The zoo model with random weights, hard-pruned 8x in 8x4 column blocks
-    (the pruner's defaults: first conv and classifier kept dense), with
-    BatchNorm statistics calibrated on random data so activations stay
-    informative through the pruned network."""
-    torch.manual_seed(0)
-    model = get_model(name)
-    pruner = blkrew.ReweightedPruner(
-        model, blkrew.BlockPruneConfig(block=(8, 4), scheme="column", compression=8.0)
-    )
-    pruner.hard_prune()
-    pruner.remove()
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    if bns:
-        for bn in bns:
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative average over the calibration batches
-        model.train()
-        with torch.no_grad():
-            for seed in range(4):
-                model(example_input(name, batch=8, seed=100 + seed))
-    return model.eval()
+    """The zoo model with random weights, hard-pruned 8x in 8x4 column blocks."""
+    return pruned_random_model(name)
 
 
 def check(model, x, target, workdir):

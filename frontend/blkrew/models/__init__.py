@@ -44,6 +44,7 @@ __all__ = [
     "example_input",
     "get_model",
     "mobilenetv2_cifar",
+    "pruned_random_model",
     "resnet18_cifar",
     "vgg16_cifar",
 ]
@@ -84,3 +85,37 @@ def example_input(name: str, batch: int = 1, seed: int = 0) -> torch.Tensor:
     """A random input batch shaped for the named model."""
     gen = torch.Generator().manual_seed(seed)
     return torch.randn((batch, *_spec(name).input_shape), generator=gen)
+
+
+def pruned_random_model(
+    name: str,
+    compression: float = 8.0,
+    block: tuple[int, int] = (8, 4),
+    seed: int = 0,
+) -> nn.Module:
+    """The zoo model with random weights, hard-pruned ``compression``x in
+    column blocks (the pruner's defaults: first conv and classifier kept
+    dense), BatchNorm statistics calibrated on random data so activations
+    stay informative through the pruned network. In eval mode.
+
+    What the differential tests and the benchmarks compile: the sparsity
+    pattern of a real BLK-REW run without the training time."""
+    from blkrew.prune import BlockPruneConfig, ReweightedPruner
+
+    torch.manual_seed(seed)
+    model = get_model(name)
+    pruner = ReweightedPruner(
+        model, BlockPruneConfig(block=block, scheme="column", compression=compression)
+    )
+    pruner.hard_prune()
+    pruner.remove()
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    if bns:
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the calibration batches
+        model.train()
+        with torch.no_grad():
+            for i in range(4):
+                model(example_input(name, batch=8, seed=100 + seed + i))
+    return model.eval()
