@@ -1,10 +1,13 @@
-// RUN: blkrew-opt %s -convert-blkrew-to-vector=vector-width=4 -canonicalize -cse -split-input-file | FileCheck %s
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1" -canonicalize -cse -split-input-file | FileCheck %s
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WIDE
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 prefetch-distance=2" -split-input-file | FileCheck %s --check-prefix=PF
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true" -split-input-file | FileCheck %s --check-prefix=PAR
 
 // The register tile: per row group and 4-wide slice of N, the 2 rows of the
 // group accumulate in 2 vectors carried through the loop over kept columns;
-// each kept column loads one rhs slice and one vector of the 2 weights.
+// each kept column loads one rhs slice and broadcasts each of its 2 weights
+// from memory (x86 folds the broadcast into the FMA).
 // CHECK-LABEL: func.func @bsr(
 // CHECK-SAME:    %[[RP:[^:]*]]: memref<4xi32>, %[[CI:[^:]*]]: memref<?xi32>, %[[V:[^:]*]]: memref<?x2xf32>, %[[X:[^:]*]]: memref<4x?xf32>, %[[C:[^:]*]]: memref<5x?xf32>)
 // CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
@@ -19,11 +22,10 @@
 // CHECK:             %[[ACC:.*]]:2 = scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[I0:.*]] = %[[A0]], %[[I1:.*]] = %[[A1]]) -> (vector<4xf32>, vector<4xf32>) {
 // CHECK:               %[[K:.*]] = arith.index_cast %{{.*}} : i32 to index
 // CHECK:               %[[XV:.*]] = vector.load %[[X]][%[[K]], %[[N0]]] : memref<4x?xf32>, vector<4xf32>
-// CHECK:               %[[W:.*]] = vector.load %[[V]][%[[J]], %{{.*}}] : memref<?x2xf32>, vector<2xf32>
-// CHECK:               %[[W0:.*]] = vector.extract %[[W]][0]
+// CHECK:               %[[W0:.*]] = memref.load %[[V]][%[[J]], %{{.*}}] : memref<?x2xf32>
 // CHECK:               %[[B0:.*]] = vector.broadcast %[[W0]] : f32 to vector<4xf32>
 // CHECK:               %[[F0:.*]] = vector.fma %[[B0]], %[[XV]], %[[I0]] : vector<4xf32>
-// CHECK:               %[[W1:.*]] = vector.extract %[[W]][1]
+// CHECK:               %[[W1:.*]] = memref.load %[[V]][%[[J]], %{{.*}}] : memref<?x2xf32>
 // CHECK:               %[[B1:.*]] = vector.broadcast %[[W1]] : f32 to vector<4xf32>
 // CHECK:               %[[F1:.*]] = vector.fma %[[B1]], %[[XV]], %[[I1]] : vector<4xf32>
 // CHECK:               scf.yield %[[F0]], %[[F1]]
@@ -34,6 +36,38 @@
 // CHECK:             %[[M:.*]] = vector.create_mask %[[TAIL]] : vector<4xi1>
 // CHECK:             vector.maskedload %[[X]][%{{.*}}, %[[FULL]]], %[[M]]
 // CHECK:             vector.maskedstore %[[C]][%{{.*}}, %[[FULL]]], %[[M]]
+// tile-vectors=2: 8-wide slices of N in a 2x(2*4) tile, four accumulators
+// and two rhs loads per kept column, each weight broadcast once for two
+// FMAs; then 4-wide slices, then the masked tail.
+// WIDE-LABEL: func.func @bsr(
+// WIDE-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// WIDE-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// WIDE:         %[[R8:.*]] = arith.remui %{{.*}}, %[[C8]] : index
+// WIDE:         %[[WEND:.*]] = arith.subi %{{.*}}, %[[R8]] : index
+// WIDE:         scf.for
+// WIDE:           scf.for %[[N0:.*]] = %{{.*}} to %[[WEND]] step %[[C8]] {
+// WIDE:             %[[N1:.*]] = arith.addi %[[N0]], %[[C4]] : index
+// WIDE:             scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// WIDE:               %[[X0:.*]] = vector.load %{{.*}}[%{{.*}}, %[[N0]]]
+// WIDE:               %[[X1:.*]] = vector.load %{{.*}}[%{{.*}}, %[[N1]]]
+// WIDE:               %[[W:.*]] = memref.load
+// WIDE:               %[[B:.*]] = vector.broadcast %[[W]]
+// WIDE:               vector.fma %[[B]], %[[X0]]
+// WIDE:               vector.fma %[[B]], %[[X1]]
+// WIDE:           scf.for %{{.*}} = %[[WEND]] to %{{.*}} step %[[C4]] {
+// WIDE:             scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>) {
+// WIDE:           vector.create_mask
+// prefetch-distance=2: each kept column prefetches the rhs row of the kept
+// column two ahead, clamped to the group's last.
+// PF-LABEL: func.func @bsr(
+// PF:         scf.for %[[J:.*]] = %{{.*}} to %[[END:.*]] step %{{.*}} iter_args
+// PF:           %[[AH:.*]] = arith.addi %[[J]], %{{.*}} : index
+// PF:           %[[LAST:.*]] = arith.subi %[[END]], %{{.*}} : index
+// PF:           %[[CL:.*]] = arith.minui %[[AH]], %[[LAST]] : index
+// PF:           %[[C:.*]] = memref.load %{{.*}}[%[[CL]]] : memref<?xi32>
+// PF:           %[[CI:.*]] = arith.index_cast %[[C]] : i32 to index
+// PF:           memref.prefetch %{{.*}}[%[[CI]], %{{.*}}], read, locality<3>, data
+// PF:           vector.fma
 // With parallel=true the loop over row groups (which write disjoint rows)
 // is an scf.parallel around the same tile code.
 // PAR-LABEL: func.func @bsr(
@@ -89,5 +123,35 @@ func.func @strided(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
   blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
       ins(%rp, %ci, %v, %x : memref<2xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32, strided<[16, 2]>>)
       outs(%c : memref<2x8xf32>)
+  return
+}
+
+// -----
+
+// Small static N (here 2 < vector-width): vectorized along the group's 4
+// rows instead. One 4-lane accumulator per column of N, built once from
+// init; each kept column loads its 4 weights as one vector and broadcasts
+// each of its 2 rhs elements; results go back element by element.
+// CHECK-LABEL: func.func @small_n(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x4xf32>, %[[X:[^:]*]]: memref<9x2xf32>, %[[C:[^:]*]]: memref<7x2xf32>)
+// CHECK:         scf.for
+// CHECK:           %[[A0:.*]] = vector.from_elements %{{.*}} : vector<4xf32>
+// CHECK:           %[[A1:.*]] = vector.from_elements %{{.*}} : vector<4xf32>
+// CHECK:           %[[R:.*]]:2 = scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[I0:.*]] = %[[A0]], %[[I1:.*]] = %[[A1]]) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK:             %[[W:.*]] = vector.load %[[V]][%[[J]], %{{.*}}] : memref<?x4xf32>, vector<4xf32>
+// CHECK:             %[[X0:.*]] = memref.load %[[X]][%{{.*}}, %{{.*}}] : memref<9x2xf32>
+// CHECK:             %[[B0:.*]] = vector.broadcast %[[X0]] : f32 to vector<4xf32>
+// CHECK:             vector.fma %[[W]], %[[B0]], %[[I0]] : vector<4xf32>
+// CHECK:             %[[X1:.*]] = memref.load %[[X]][%{{.*}}, %{{.*}}] : memref<9x2xf32>
+// CHECK:             %[[B1:.*]] = vector.broadcast %[[X1]] : f32 to vector<4xf32>
+// CHECK:             vector.fma %[[W]], %[[B1]], %[[I1]] : vector<4xf32>
+// CHECK:           vector.extract %[[R]]#0[0] : f32 from vector<4xf32>
+// CHECK:           memref.store
+// CHECK-NOT:     vector.maskedload
+func.func @small_n(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
+                   %x: memref<9x2xf32>, %c: memref<7x2xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 3], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<9x2xf32>)
+      outs(%c : memref<7x2xf32>)
   return
 }

@@ -149,6 +149,8 @@ def compile(  # noqa: A001 - the public name is part of the API
     max_density: float = 0.5,
     pack_dense: bool = True,
     vector_width: int = 0,
+    tile_vectors: int = 0,
+    prefetch_distance: int | None = None,
     threads: int | None = None,
     workdir: str | os.PathLike | None = None,
 ) -> CompiledModule:
@@ -167,6 +169,12 @@ def compile(  # noqa: A001 - the public name is part of the API
             the linalg loops.
         vector_width: f32 lanes of the sparse kernel; 0 = the target's
             (CPU targets only).
+        tile_vectors: vectors per row in the sparse kernel's register tile
+            (a p x tile_vectors*V accumulator tile); 0 picks per layer,
+            about 16 accumulators (CPU targets only).
+        prefetch_distance: the sparse kernel prefetches the input row this
+            many kept columns ahead; 0 turns prefetching off; None is the
+            target's default (4 on the host, off on AArch64). CPU targets.
         threads: host only. The sparse kernels run their row groups on
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
             a number fixes the count, 1 compiles single-threaded code.
@@ -187,8 +195,19 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(f"max_density must be in [0, 1], got {max_density}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    if target == "spirv" and (threads is not None or vector_width):
-        raise ValueError("threads and vector_width apply to the CPU targets only")
+    if target == "spirv" and (threads is not None or vector_width or tile_vectors):
+        raise ValueError(
+            "threads, vector_width and tile_vectors apply to the CPU targets only"
+        )
+    if prefetch_distance is None:
+        prefetch_distance = -1  # the pipeline's per-target default
+    elif target == "spirv":
+        raise ValueError("prefetch_distance applies to the CPU targets only")
+    if tile_vectors < 0 or prefetch_distance < -1:
+        raise ValueError(
+            "tile_vectors and prefetch_distance must be >= 0, got "
+            f"{tile_vectors} and {prefetch_distance}"
+        )
     if target == "aarch64" and threads not in (None, 1):
         raise ValueError(
             "threads > 1 needs an OpenMP runtime for the target; only the host "
@@ -243,6 +262,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     else:
         pipeline = (
             f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
+            f"tile-vectors={tile_vectors} prefetch-distance={prefetch_distance} "
             f"parallel={str(parallel).lower()}"
         )
         llvm_dialect = _run_opt(sparse_ir, [pipeline], out_dir)

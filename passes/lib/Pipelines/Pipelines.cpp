@@ -63,8 +63,16 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                   "modify-public-functions=true}");
   addPipeline(pm, "buffer-deallocation-pipeline");
   // Our kernels: the register-tiled block-sparse matmul.
+  // The tile and prefetch defaults differ by target: NEON's 3-wide cores
+  // need a wider tile to amortize the loop, and its prefetch instructions
+  // cost more issue slots than they can be shown to save here.
+  bool arm = options.target == CPUTarget::AArch64;
+  int64_t prefetch = options.prefetchDistance >= 0 ? options.prefetchDistance
+                     : arm                         ? 0
+                                                   : 4;
   pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
-      width, /*maxUnrollRows=*/32, options.parallel}));
+      width, /*maxUnrollRows=*/32, options.tileVectors,
+      /*accumulators=*/arm ? 24 : 16, prefetch, options.parallel}));
   // Parallel row groups become an OpenMP worksharing loop; canonicalize
   // inlines the alloca scope it wraps the body in (the kernel allocates
   // nothing), which scf-to-cf could not lower.

@@ -22,6 +22,11 @@ namespace mlir::blkrew {
 /// Loads `memref[indices]` (an i32 array) and converts it to `index`.
 Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices);
 
+/// The range of group `g`'s kept columns, `row_ptr[g]` to `row_ptr[g+1]`,
+/// as indices.
+std::pair<Value, Value> loadGroupBounds(OpBuilder &b, Location loc,
+                                        Value rowPtr, Value g);
+
 /// Returns a memref holding the layout's permutation, read from a private
 /// constant global of the enclosing module (one per distinct permutation);
 /// null when the layout has no permutation.

@@ -28,10 +28,8 @@ namespace blkrew {
 void populateBlkRewToSCFConversionPatterns(RewritePatternSet &patterns);
 
 /// Patterns lowering memref-semantics bsr_matmul to the vector kernel.
-void populateBlkRewToVectorConversionPatterns(RewritePatternSet &patterns,
-                                              int64_t vectorWidth,
-                                              int64_t maxUnrollRows,
-                                              bool parallel);
+void populateBlkRewToVectorConversionPatterns(
+    RewritePatternSet &patterns, const ConvertBlkRewToVectorOptions &options);
 
 #define GEN_PASS_REGISTRATION
 #include "blkrew/Conversion/Passes.h.inc"

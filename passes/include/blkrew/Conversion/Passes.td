@@ -45,13 +45,18 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
   let summary = "Lower bufferized blkrew.bsr_matmul to a register-tiled vector kernel";
   let description = [{
     The CPU kernel for the packed format. For every row group and every
-    `vector-width`-wide slice of the dense dimension `N`, the `p` rows of the
-    group accumulate in `p` vector registers (a `p x V` tile, loaded from and
-    stored to `init` once); the loop over the group's kept columns loads the
-    row slice `rhs[col, n:n+V]` once and feeds it to all `p` rows with
-    `vector.fma`, the `p` weights of the column coming from one vector load.
-    Full slices use plain vector loads and stores, the tail of `N` a masked
-    one. Rows past `M` in the last group are neither loaded nor stored.
+    `U*V`-wide slice of the dense dimension `N` (`V` = `vector-width`, `U` =
+    `tile-vectors`), the `p` rows of the group accumulate in `p*U` vector
+    registers (a `p x U*V` tile, loaded from and stored to `init` once); the
+    loop over the group's kept columns loads the row slice
+    `rhs[col, n:n+U*V]` once (`U` vectors) and each of the column's `p`
+    weights once, as a broadcast (x86 folds it into the FMA's memory
+    operand), and issues `p*U` `vector.fma`s; with `prefetch-distance`, it
+    also prefetches the rhs row of the kept column that many ahead (the
+    rows are irregular, so the hardware prefetcher cannot guess them). What
+    is left of `N` runs in
+    `p x V` tiles, the last partial vector masked. Rows past `M` in the last
+    group are neither loaded nor stored.
 
     Groups taller than `max-unroll-rows` and `blkrew.to_dense` use the
     reference loops of `convert-blkrew-to-scf`.
@@ -74,6 +79,17 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            "f32 lanes per vector along N (16 for AVX-512, 4 for NEON)">,
     Option<"maxUnrollRows", "max-unroll-rows", "int64_t", /*default=*/"32",
            "Largest group height kept in registers">,
+    Option<"tileVectors", "tile-vectors", "int64_t", /*default=*/"0",
+           "Vectors per row in the register tile (the tile is p x "
+           "tile-vectors*vector-width); 0 picks per op "
+           "clamp(accumulators / p, 1, 4)">,
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"16",
+           "Accumulator registers the automatic tile-vectors aims at (16 "
+           "of AVX-512's 32; 24 of NEON's 32, where the wider tile pays for "
+           "the loop overhead on a 3-wide core)">,
+    Option<"prefetchDistance", "prefetch-distance", "int64_t",
+           /*default=*/"0",
+           "Prefetch the rhs row this many kept columns ahead (0: none)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Emit the loop over row groups as scf.parallel (groups write "
            "disjoint rows)">

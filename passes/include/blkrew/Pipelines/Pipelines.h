@@ -30,6 +30,17 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("f32 lanes of the sparse kernel along N; 0 picks the "
                      "target's (host 16, aarch64 4)"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> tileVectors{
+      *this, "tile-vectors",
+      llvm::cl::desc("Vectors per row in the sparse kernel's register tile; "
+                     "0 picks per op (about 16 accumulators)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> prefetchDistance{
+      *this, "prefetch-distance",
+      llvm::cl::desc("Prefetch the sparse kernel's rhs rows this many kept "
+                     "columns ahead (0: none; -1: the target's default, 4 "
+                     "on the host, none on aarch64)"),
+      llvm::cl::init(-1)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run the row groups of each sparse kernel on OpenMP "

@@ -60,14 +60,6 @@ static void buildGroupRowParallel(
       });
 }
 
-/// The range of group `g`'s kept columns: `row_ptr[g]` to `row_ptr[g+1]`.
-static std::pair<Value, Value> loadGroupBounds(OpBuilder &b, Location loc,
-                                               Value rowPtr, Value g) {
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value next = arith::AddIOp::create(b, loc, g, c1);
-  return {loadIndex(b, loc, rowPtr, g), loadIndex(b, loc, rowPtr, next)};
-}
-
 namespace {
 struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
   using OpConversionPattern::OpConversionPattern;

@@ -49,9 +49,7 @@ static void buildGroupNest(
   scf::ForOp::create(
       b, loc, c0, groups, c1, ValueRange{},
       [&](OpBuilder &b, Location loc, Value g, ValueRange) {
-        Value gNext = arith::AddIOp::create(b, loc, g, c1);
-        Value begin = loadIndex(b, loc, rowPtr, g);
-        Value end = loadIndex(b, loc, rowPtr, gNext);
+        auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
         Value rowBase = arith::MulIOp::create(b, loc, g, cp);
         scf::ForOp::create(
             b, loc, begin, end, c1, ValueRange{},

@@ -30,9 +30,13 @@ using namespace mlir::blkrew;
 namespace {
 struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   BsrMatmulToVector(MLIRContext *ctx, int64_t vectorWidth,
-                    int64_t maxUnrollRows, bool parallel)
+                    int64_t maxUnrollRows, int64_t tileVectors,
+                    int64_t accumulators, int64_t prefetchDistance,
+                    bool parallel)
       : OpConversionPattern(ctx, /*benefit=*/2), vectorWidth(vectorWidth),
-        maxUnrollRows(maxUnrollRows), parallel(parallel) {}
+        maxUnrollRows(maxUnrollRows), tileVectors(tileVectors),
+        accumulators(accumulators), prefetchDistance(prefetchDistance),
+        parallel(parallel) {}
 
   LogicalResult
   matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
@@ -53,7 +57,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value colIdx = adaptor.getColIdx();
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
-    auto wTy = VectorType::get({p}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
 
     auto cst = [&](int64_t v) -> Value {
@@ -71,15 +74,26 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value fullEnd = arith::SubIOp::create(rewriter, loc, cols, tail);
     Value groups = arith::CeilDivUIOp::create(rewriter, loc, rows, cp);
 
-    // One p x V tile: rows of group g, columns n0 .. n0 + V (masked if
-    // `mask` is set).
+    // One p x (u*V) tile: rows of group g, columns n0 .. n0 + u*V; with
+    // `mask` (u == 1 only) the lanes past N are masked off.
     auto emitTile = [&](OpBuilder &b, Location loc, Value g, Value n0,
-                        Value mask) {
-      Value begin = loadIndex(b, loc, rowPtr, g);
-      Value gNext = arith::AddIOp::create(b, loc, g, c1);
-      Value end = loadIndex(b, loc, rowPtr, gNext);
+                        int64_t u, Value mask) {
+      auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
       Value rowBase = arith::MulIOp::create(b, loc, g, cp);
+      SmallVector<Value> cols0;
+      for (int64_t k = 0; k < u; ++k)
+        cols0.push_back(arith::AddIOp::create(
+            b, loc, n0,
+            arith::ConstantIndexOp::create(b, loc, k * vectorWidth)));
+      auto load = [&](OpBuilder &b, Location loc, Value mem, Value row,
+                      Value col) -> Value {
+        if (mask)
+          return vector::MaskedLoadOp::create(
+              b, loc, vecTy, mem, ValueRange{row, col}, mask, zeroVec);
+        return vector::LoadOp::create(b, loc, vecTy, mem, ValueRange{row, col});
+      };
       SmallVector<Value> inside, outRows, accs;
+      SmallVector<Value> zeros(u, zeroVec);
       for (int64_t r = 0; r < p; ++r) {
         Value i = arith::AddIOp::create(
             b, loc, rowBase, arith::ConstantIndexOp::create(b, loc, r));
@@ -99,78 +113,187 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
               });
           row = ifOp.getResult(0);
         }
-        auto load = scf::IfOp::create(
+        auto loaded = scf::IfOp::create(
             b, loc, in,
             [&](OpBuilder &b, Location loc) {
-              Value acc = mask ? vector::MaskedLoadOp::create(
-                                     b, loc, vecTy, init, ValueRange{row, n0},
-                                     mask, zeroVec)
-                                     .getResult()
-                               : vector::LoadOp::create(b, loc, vecTy, init,
-                                                        ValueRange{row, n0})
-                                     .getResult();
-              scf::YieldOp::create(b, loc, acc);
+              SmallVector<Value> vs;
+              for (Value col : cols0)
+                vs.push_back(load(b, loc, init, row, col));
+              scf::YieldOp::create(b, loc, vs);
             },
             [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(b, loc, zeroVec);
+              scf::YieldOp::create(b, loc, zeros);
             });
         inside.push_back(in);
         outRows.push_back(row);
-        accs.push_back(load.getResult(0));
+        llvm::append_range(accs, loaded.getResults());
       }
-      // The reduction over the group's kept columns, accumulators in
-      // registers.
+      // The reduction over the group's kept columns, the p*u accumulators
+      // in registers: each kept column loads u vectors of its rhs row once
+      // and each of the p weights once (a broadcast load, which x86 folds
+      // into the FMA) and feeds p*u FMAs.
       auto loop = scf::ForOp::create(
           b, loc, begin, end, c1, accs,
           [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
             Value col = loadIndex(b, loc, colIdx, j);
-            Value x = mask ? vector::MaskedLoadOp::create(b, loc, vecTy, rhs,
-                                                          ValueRange{col, n0},
-                                                          mask, zeroVec)
-                                 .getResult()
-                           : vector::LoadOp::create(b, loc, vecTy, rhs,
-                                                    ValueRange{col, n0})
-                                 .getResult();
-            Value w =
-                vector::LoadOp::create(b, loc, wTy, values, ValueRange{j, c0});
+            // The rhs rows are irregular (kept columns): prefetch the one
+            // `prefetchDistance` columns ahead (clamped to the group's last).
+            if (prefetchDistance > 0) {
+              Value ahead = arith::MinUIOp::create(
+                  b, loc,
+                  arith::AddIOp::create(
+                      b, loc, j,
+                      arith::ConstantIndexOp::create(b, loc, prefetchDistance)),
+                  arith::SubIOp::create(b, loc, end, c1));
+              Value aheadCol = loadIndex(b, loc, colIdx, ahead);
+              for (Value c : cols0)
+                memref::PrefetchOp::create(b, loc, rhs, ValueRange{aheadCol, c},
+                                           /*isWrite=*/false,
+                                           /*localityHint=*/3,
+                                           /*isDataCache=*/true);
+            }
+            SmallVector<Value> xs;
+            for (Value c : cols0)
+              xs.push_back(load(b, loc, rhs, col, c));
             SmallVector<Value> next;
             for (int64_t r = 0; r < p; ++r) {
-              Value wr = vector::ExtractOp::create(b, loc, w, r);
+              Value wr = memref::LoadOp::create(
+                  b, loc, values,
+                  ValueRange{j, arith::ConstantIndexOp::create(b, loc, r)});
               Value wb = vector::BroadcastOp::create(b, loc, vecTy, wr);
-              next.push_back(vector::FMAOp::create(b, loc, wb, x, iterAccs[r]));
+              for (int64_t k = 0; k < u; ++k)
+                next.push_back(vector::FMAOp::create(b, loc, wb, xs[k],
+                                                     iterAccs[r * u + k]));
             }
             scf::YieldOp::create(b, loc, next);
           });
       for (int64_t r = 0; r < p; ++r) {
         scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
-          Value acc = loop.getResult(r);
-          if (mask)
-            vector::MaskedStoreOp::create(
-                b, loc, init, ValueRange{outRows[r], n0}, mask, acc);
-          else
-            vector::StoreOp::create(b, loc, acc, init,
-                                    ValueRange{outRows[r], n0});
+          for (int64_t k = 0; k < u; ++k) {
+            Value acc = loop.getResult(r * u + k);
+            if (mask)
+              vector::MaskedStoreOp::create(
+                  b, loc, init, ValueRange{outRows[r], cols0[k]}, mask, acc);
+            else
+              vector::StoreOp::create(b, loc, acc, init,
+                                      ValueRange{outRows[r], cols0[k]});
+          }
           scf::YieldOp::create(b, loc);
         });
       }
     };
 
-    // One row group: its N slices, then the masked tail.
-    auto emitGroup = [&](OpBuilder &b, Location loc, Value g) {
-      scf::ForOp::create(b, loc, c0, fullEnd, cv, ValueRange{},
-                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                           emitTile(b, loc, g, n0, Value());
-                           scf::YieldOp::create(b, loc);
-                         });
-      Value hasTail =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, tail, c0);
-      scf::IfOp::create(b, loc, hasTail, [&](OpBuilder &b, Location loc) {
-        Value mask =
-            vector::CreateMaskOp::create(b, loc, maskTy, ValueRange{tail});
-        emitTile(b, loc, g, fullEnd, mask);
-        scf::YieldOp::create(b, loc);
-      });
-    };
+    // One row group: its u*V-wide slices of N, then single V-wide slices,
+    // then the masked tail.
+    int64_t u = tileVectors > 0 ? tileVectors
+                                : std::clamp<int64_t>(accumulators / p, 1, 4);
+    Value cuv = cst(u * vectorWidth);
+    Value wideEnd = arith::SubIOp::create(
+        rewriter, loc, cols, arith::RemUIOp::create(rewriter, loc, cols, cuv));
+    std::function<void(OpBuilder &, Location, Value)> emitGroup =
+        [&](OpBuilder &b, Location loc, Value g) {
+          if (u > 1)
+            scf::ForOp::create(
+                b, loc, c0, wideEnd, cuv, ValueRange{},
+                [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                  emitTile(b, loc, g, n0, u, Value());
+                  scf::YieldOp::create(b, loc);
+                });
+          scf::ForOp::create(
+              b, loc, u > 1 ? wideEnd : c0, fullEnd, cv, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                emitTile(b, loc, g, n0, 1, Value());
+                scf::YieldOp::create(b, loc);
+              });
+          Value hasTail =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, tail, c0);
+          scf::IfOp::create(b, loc, hasTail, [&](OpBuilder &b, Location loc) {
+            Value mask =
+                vector::CreateMaskOp::create(b, loc, maskTy, ValueRange{tail});
+            emitTile(b, loc, g, fullEnd, 1, mask);
+            scf::YieldOp::create(b, loc);
+          });
+        };
+    // Small N (batch-1 FC layers, late convolutions on small maps): a
+    // V-wide tile along N would be mostly masked lanes, so vectorize along
+    // the group's rows instead. Per group, N accumulators of p lanes; each
+    // kept column loads its p weights as one vector (the packed values are
+    // stored that way) and broadcasts each of its N rhs elements.
+    int64_t staticN = cast<MemRefType>(init.getType()).getDimSize(1);
+    if (!ShapedType::isDynamic(staticN) && staticN < vectorWidth &&
+        staticN <= 16 && p >= 4)
+      emitGroup = [&, n = staticN](OpBuilder &b, Location loc, Value g) {
+        auto rowTy = VectorType::get({p}, elemTy);
+        Value zero =
+            arith::ConstantOp::create(b, loc, elemTy, b.getZeroAttr(elemTy));
+        auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
+        Value rowBase = arith::MulIOp::create(b, loc, g, cp);
+        SmallVector<Value> inside, outRows;
+        for (int64_t r = 0; r < p; ++r) {
+          Value i = arith::AddIOp::create(b, loc, rowBase, cst(r));
+          Value in =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, rows);
+          Value row = i;
+          if (perm)
+            row =
+                scf::IfOp::create(
+                    b, loc, in,
+                    [&](OpBuilder &b, Location loc) {
+                      scf::YieldOp::create(b, loc, loadIndex(b, loc, perm, i));
+                    },
+                    [&](OpBuilder &b, Location loc) {
+                      scf::YieldOp::create(b, loc, c0);
+                    })
+                    .getResult(0);
+          inside.push_back(in);
+          outRows.push_back(row);
+        }
+        SmallVector<Value> accs;
+        for (int64_t k = 0; k < n; ++k) {
+          SmallVector<Value> elems;
+          for (int64_t r = 0; r < p; ++r)
+            elems.push_back(
+                scf::IfOp::create(
+                    b, loc, inside[r],
+                    [&](OpBuilder &b, Location loc) {
+                      scf::YieldOp::create(
+                          b, loc,
+                          memref::LoadOp::create(b, loc, init,
+                                                 ValueRange{outRows[r], cst(k)})
+                              .getResult());
+                    },
+                    [&](OpBuilder &b, Location loc) {
+                      scf::YieldOp::create(b, loc, zero);
+                    })
+                    .getResult(0));
+          accs.push_back(vector::FromElementsOp::create(b, loc, rowTy, elems));
+        }
+        auto loop = scf::ForOp::create(
+            b, loc, begin, end, c1, accs,
+            [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
+              Value col = loadIndex(b, loc, colIdx, j);
+              Value w = vector::LoadOp::create(b, loc, rowTy, values,
+                                               ValueRange{j, c0});
+              SmallVector<Value> next;
+              for (int64_t k = 0; k < n; ++k) {
+                Value x = memref::LoadOp::create(b, loc, rhs,
+                                                 ValueRange{col, cst(k)});
+                Value xb = vector::BroadcastOp::create(b, loc, rowTy, x);
+                next.push_back(
+                    vector::FMAOp::create(b, loc, w, xb, iterAccs[k]));
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        for (int64_t r = 0; r < p; ++r)
+          scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
+            for (int64_t k = 0; k < n; ++k) {
+              Value v = vector::ExtractOp::create(b, loc, loop.getResult(k), r);
+              memref::StoreOp::create(b, loc, v, init,
+                                      ValueRange{outRows[r], cst(k)});
+            }
+            scf::YieldOp::create(b, loc);
+          });
+      };
     // Row groups write disjoint rows of init, so they may run in parallel.
     if (parallel) {
       scf::ParallelOp::create(rewriter, loc, ValueRange{c0}, ValueRange{groups},
@@ -189,16 +312,18 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     return success();
   }
 
-  int64_t vectorWidth, maxUnrollRows;
+  int64_t vectorWidth, maxUnrollRows, tileVectors, accumulators,
+      prefetchDistance;
   bool parallel;
 };
 } // namespace
 
 void mlir::blkrew::populateBlkRewToVectorConversionPatterns(
-    RewritePatternSet &patterns, int64_t vectorWidth, int64_t maxUnrollRows,
-    bool parallel) {
-  patterns.add<BsrMatmulToVector>(patterns.getContext(), vectorWidth,
-                                  maxUnrollRows, parallel);
+    RewritePatternSet &patterns, const ConvertBlkRewToVectorOptions &options) {
+  patterns.add<BsrMatmulToVector>(patterns.getContext(), options.vectorWidth,
+                                  options.maxUnrollRows, options.tileVectors,
+                                  options.accumulators,
+                                  options.prefetchDistance, options.parallel);
 }
 
 namespace mlir::blkrew {
@@ -209,9 +334,11 @@ struct ConvertBlkRewToVectorPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (vectorWidth <= 0 || maxUnrollRows <= 0) {
-      module.emitError("convert-blkrew-to-vector: vector-width and "
-                       "max-unroll-rows must be positive");
+    if (vectorWidth <= 0 || maxUnrollRows <= 0 || tileVectors < 0 ||
+        accumulators <= 0 || prefetchDistance < 0) {
+      module.emitError("convert-blkrew-to-vector: vector-width, "
+                       "max-unroll-rows and accumulators must be positive, "
+                       "tile-vectors and prefetch-distance non-negative");
       return signalPassFailure();
     }
     if (failed(verifyBufferized(module, "convert-blkrew-to-vector")))
@@ -221,8 +348,10 @@ struct ConvertBlkRewToVectorPass
     target.addIllegalDialect<BlkRewDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
-    populateBlkRewToVectorConversionPatterns(patterns, vectorWidth,
-                                             maxUnrollRows, parallel);
+    populateBlkRewToVectorConversionPatterns(
+        patterns,
+        ConvertBlkRewToVectorOptions{vectorWidth, maxUnrollRows, tileVectors,
+                                     accumulators, prefetchDistance, parallel});
     // Fallback for to_dense and very tall groups.
     populateBlkRewToSCFConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))

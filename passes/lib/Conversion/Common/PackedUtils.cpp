@@ -21,6 +21,14 @@ Value mlir::blkrew::loadIndex(OpBuilder &b, Location loc, Value memref,
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
 
+std::pair<Value, Value> mlir::blkrew::loadGroupBounds(OpBuilder &b,
+                                                      Location loc,
+                                                      Value rowPtr, Value g) {
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value next = arith::AddIOp::create(b, loc, g, c1);
+  return {loadIndex(b, loc, rowPtr, g), loadIndex(b, loc, rowPtr, next)};
+}
+
 Value mlir::blkrew::getPermBuffer(OpBuilder &b, Operation *op,
                                   LayoutAttr layout) {
   ArrayRef<int64_t> perm = layout.getPerm();
