@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -27,18 +26,9 @@ import torch
 
 from blkrew.compiler.api import compile
 from blkrew.models import MODELS, example_input, pruned_random_model
+from timing import interleaved_ms
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up: the first call compiles the shaders / pipelines
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 def measure(name: str, repeat: int, workdir: Path) -> dict:
@@ -52,8 +42,10 @@ def measure(name: str, repeat: int, workdir: Path) -> dict:
         want = model(x)
         got = compiled(x)
         err = (got - want).abs().max().item()
-        vulkan_ms = median_ms(lambda: compiled(x), repeat)
-        torch_ms = median_ms(lambda: model(x), repeat)
+        t = interleaved_ms(
+            {"vulkan": lambda: compiled(x), "torch": lambda: model(x)}, repeat
+        )
+        vulkan_ms, torch_ms = t["vulkan"], t["torch"]
     workgroups = sorted(
         g[0] * g[1] * g[2] for g in (d["grid"] for d in plan["dispatches"])
     )

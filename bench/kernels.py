@@ -1,0 +1,398 @@
+"""Block-sparse GEMM kernels: blkrew against its peers and the limit.
+
+For GEMM shapes from the zoo (W[M, K] constant, X[K, N]), sparsities and
+block shapes, all measured in one run at 1 and 2 threads (medians of
+repeated runs; the machine is shared, so read the ratios):
+
+- blkrew: ``blkrew.compile`` of ``W @ X`` (the packed kernel of
+  ``convert-blkrew-to-vector``), threads as compiled;
+- torch eager dense: ``W @ X`` (MKL);
+- oneDNN dense: ``torch.utils.mkldnn.to_mkldnn(nn.Linear)`` on an mkldnn
+  input (``X^T``, the same GEMM);
+- torch sparse: ``W.to_sparse_csr() @ X`` and ``W.to_sparse_bsr(block) @ X``,
+  the faster of the two (BSR is not supported on every shape on CPU);
+- the limit: the useful FLOPs (2 * nonzeros * N) at the FMA peak measured
+  here (``bench/native/fma_peak.c``) times the thread count.
+
+MLIR's sparsifier is not in this table yet (see docs/bench.md).
+
+    .venv/bin/python bench/kernels.py             # or: make bench-kernels
+    .venv/bin/python bench/kernels.py --quick     # the FC row only
+
+Writes bench/results/kernels.json and bench/results/kernels.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+# torch (libgomp) and blkrew (LLVM's libomp) each keep an OpenMP pool; with
+# the default active wait, one runtime's idle threads spin on the cores the
+# other is timed on. Passive waiting keeps interleaved timings honest.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import torch  # noqa: E402
+import torch.utils.mkldnn
+from torch import nn
+
+from blkrew.compiler.api import compile
+from blkrew.compiler.toolchain import llvm_tool
+from timing import interleaved_ms
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+# name: (M, K, N, where it comes from)
+SHAPES = {
+    "fc1024": (1024, 1024, 256, "FC 1024x1024, batch 256"),
+    "vgg-conv3": (256, 2304, 64, "VGG-16 CIFAR conv3_x via im2col (8x8 maps)"),
+    "vgg-conv4": (512, 4608, 16, "VGG-16 CIFAR conv4_x via im2col (4x4 maps)"),
+    "gru-gates": (3072, 1024, 64, "GRU 1024 hidden, gates of 64 steps x batch"),
+}
+SPARSITIES = (0.5, 0.75, 0.875, 0.9, 0.95)
+BLOCKS = ((4, 1), (8, 1), (4, 4), (8, 4), (16, 1))
+THREADS = (1, 2)
+
+
+def block_pruned(m: int, k: int, sparsity: float, block, seed: int = 0):
+    """A random W with a `sparsity` fraction of its p x q blocks zero."""
+    p, q = block
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(m, k, generator=gen)
+    gm, gk = -(-m // p), -(-k // q)
+    keep = torch.rand(gm, gk, generator=gen) >= sparsity
+    mask = keep.repeat_interleave(p, 0)[:m].repeat_interleave(q, 1)[:, :k]
+    return w * mask
+
+
+class WX(nn.Module):
+    def __init__(self, w: torch.Tensor):
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+    def forward(self, x):
+        return self.w @ x
+
+
+def fma_peak_gflops(workdir: Path) -> float:
+    """One core's f32 FMA peak, measured (median of 5)."""
+    lib = workdir / "fma_peak.so"
+    subprocess.run(
+        [
+            str(llvm_tool("clang")),
+            "-O3",
+            "-march=native",
+            "-mprefer-vector-width=512",
+            "-shared",
+            "-fPIC",
+            str(HERE / "native" / "fma_peak.c"),
+            "-o",
+            str(lib),
+        ],
+        check=True,
+    )
+    fn = ctypes.CDLL(str(lib)).blkrew_fma_peak
+    fn.argtypes = [ctypes.c_int64, ctypes.c_float]
+    fn.restype = ctypes.c_float
+    iterations = 20_000_000
+    rates = []
+    for _ in range(5):
+        start = time.perf_counter()
+        fn(iterations, 1e-4)
+        rates.append(iterations * 512 / (time.perf_counter() - start) / 1e9)
+    return statistics.median(rates)
+
+
+def measure(name, sparsity, block, peak, repeat, workdir):
+    m, k, n, _ = SHAPES[name]
+    w = block_pruned(m, k, sparsity, block)
+    x = torch.randn(k, n)
+    useful = 2 * int((w != 0).sum()) * n / 1e9  # GFLOP
+    model = WX(w).eval()
+    linear = nn.Linear(k, m, bias=False)
+    with torch.no_grad():
+        linear.weight.copy_(w)
+    rows = []
+    for threads in THREADS:
+        torch.set_num_threads(threads)
+        compiled = compile(
+            model,
+            x,
+            block=block,
+            max_density=1.0,
+            threads=threads,
+            workdir=workdir / f"{name}-{sparsity}-{block[0]}x{block[1]}-{threads}",
+        )
+        with torch.no_grad():
+            want = model(x)
+            torch.testing.assert_close(compiled(x), want, rtol=1e-3, atol=1e-3)
+            mkl = torch.utils.mkldnn.to_mkldnn(linear)
+            xt = x.t().contiguous().to_mkldnn()
+            fns = {
+                "blkrew": lambda c=compiled: c(x),
+                "dense": lambda: w @ x,
+                "onednn": lambda f=mkl, a=xt: f(a),
+            }
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sparse_formats = {"csr": w.to_sparse_csr()}
+                if m % block[0] == 0 and k % block[1] == 0:
+                    sparse_formats["bsr"] = w.to_sparse_bsr(block)
+                for fmt, ws in sparse_formats.items():
+                    try:
+                        ws @ x
+                    except (RuntimeError, NotImplementedError):
+                        continue  # torch has no CPU kernel for this format
+                    fns[fmt] = lambda ws=ws: ws @ x
+                t = interleaved_ms(fns, repeat)
+            t_blkrew, t_dense, t_onednn = t["blkrew"], t["dense"], t["onednn"]
+            formats = [f for f in ("csr", "bsr") if f in t]
+            best = min(formats, key=t.get) if formats else None
+            sparse = (t[best], best) if best else None
+        limit = useful / (peak * threads) * 1e3
+        rows.append(
+            {
+                "shape": name,
+                "M": m,
+                "K": k,
+                "N": n,
+                "sparsity": sparsity,
+                "block": list(block),
+                "threads": threads,
+                "useful_gflop": useful,
+                "blkrew_ms": t_blkrew,
+                "torch_dense_ms": t_dense,
+                "onednn_dense_ms": t_onednn,
+                "torch_sparse_ms": sparse[0] if sparse else None,
+                "torch_sparse_format": sparse[1] if sparse else None,
+                "limit_ms": limit,
+            }
+        )
+        print(
+            f"  {name} {sparsity:.3f} {block[0]}x{block[1]} t={threads}: blkrew "
+            f"{t_blkrew:.3f} ms ({useful / t_blkrew * 1e3:.0f} GFLOP/s), dense "
+            f"{t_dense:.3f}, oneDNN {t_onednn:.3f}, torch sparse "
+            f"{sparse[0] if sparse else float('nan'):.3f}, limit {limit:.3f}",
+            flush=True,
+        )
+    return rows
+
+
+def inner_loop(asm: str) -> list[str] | None:
+    """The instructions of the innermost loop with the most FMAs: a basic
+    block that branches back to its own label."""
+    best = None
+    label, body = None, []
+    for line in asm.splitlines() + [".LBB_end:"]:
+        stripped = line.split("//")[0].strip()
+        if stripped.endswith(":") and not stripped.startswith("."):
+            label, body = None, []  # a function label
+            continue
+        if stripped.endswith(":"):
+            if label and body and label in body[-1]:
+                fmas = sum("fmla" in i for i in body)
+                if fmas and (best is None or fmas > best[0]):
+                    best = (fmas, body)
+            label, body = stripped[:-1], []
+            continue
+        if label and stripped and not stripped.startswith("."):
+            if not (body and label in body[-1]):  # stop after the back branch
+                body.append(stripped)
+    return best[1] if best else None
+
+
+MCA_CPUS = ("cortex-a76", "neoverse-n1")
+
+
+def mca_cycles(asm_lines: list[str], cpu: str, iterations: int = 200) -> float:
+    """llvm-mca's estimate of cycles per iteration of a loop body."""
+    report = subprocess.run(
+        [
+            str(llvm_tool("llvm-mca")),
+            "-mtriple=aarch64",
+            f"-mcpu={cpu}",
+            f"-iterations={iterations}",
+        ],
+        input="\n".join(asm_lines) + "\n",
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for line in report.splitlines():
+        if line.startswith("Total Cycles:"):
+            return int(line.split(":")[1]) / iterations
+    raise RuntimeError(f"no cycle count in llvm-mca's report:\n{report}")
+
+
+def mca_estimates(workdir: Path) -> list[dict]:
+    """llvm-mca cycle estimates for the AArch64 inner loop of the FC kernel,
+    per block shape and CPU model: estimates, not measurements. The peak is
+    the same model's, from a loop of 24 independent 128-bit FMLAs (LLVM's
+    cortex-a76 model reuses Cortex-A57's 64-bit FP pipes and so halves
+    the real A76 peak; neoverse-n1, the A76's server sibling, models two
+    128-bit pipes)."""
+    peak_loop = [f"fmla v{i}.4s, v30.4s, v31.4s" for i in range(24)]
+    peaks = {cpu: 24 * 8 / mca_cycles(peak_loop, cpu) for cpu in MCA_CPUS}
+    out = []
+    m, k, n, _ = SHAPES["fc1024"]
+    for block in ((8, 4), (4, 4), (16, 1)):
+        w = block_pruned(m, k, 0.9, block)
+        d = workdir / f"mca-{block[0]}x{block[1]}"
+        compile(
+            WX(w).eval(),
+            torch.randn(k, n),
+            target="aarch64",
+            block=block,
+            max_density=1.0,
+            workdir=d,
+        )
+        asm = subprocess.run(
+            [
+                str(llvm_tool("clang")),
+                "--target=aarch64-linux-gnu",
+                "-march=armv8-a+simd",
+                "-O3",
+                "-S",
+                str(d / "model.ll"),
+                "-o",
+                "-",
+                "-Wno-override-module",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        loop = inner_loop(asm)
+        if loop is None:
+            continue
+        fmas = sum(i.startswith("fmla") for i in loop)
+        flops = fmas * 4 * 2  # 4 f32 lanes per NEON register
+        for cpu in MCA_CPUS:
+            cycles = mca_cycles(loop, cpu)
+            out.append(
+                {
+                    "block": list(block),
+                    "cpu": cpu,
+                    "instructions": len(loop),
+                    "fmla": fmas,
+                    "cycles_per_iteration": cycles,
+                    "flops_per_cycle": flops / cycles,
+                    "model_peak_flops_per_cycle": peaks[cpu],
+                }
+            )
+            print(
+                f"  llvm-mca {cpu} {block[0]}x{block[1]}: {cycles:.1f} cycles per "
+                f"kept column, {flops / cycles:.1f} FLOP/cycle (model peak "
+                f"{peaks[cpu]:.0f})",
+                flush=True,
+            )
+    return out
+
+
+def markdown(rows, meta) -> str:
+    lines = [
+        "# Block-sparse GEMM kernels: blkrew, its peers and the limit",
+        "",
+        f"Measured {meta['date']} on {meta['machine']} with `{meta['command']}`;",
+        f"medians of {meta['repeat']} interleaved rounds (each contender once per",
+        "round, so slow phases of the shared machine hit all alike) after a",
+        "warm-up. FMA peak measured here:",
+        f"{meta['fma_peak_gflops']:.0f} GFLOP/s per core (`bench/native/fma_peak.c`).",
+        "The machine is shared: read the ratios, which come from the same run.",
+        "`x` columns are blkrew's speedup over each peer; GFLOP/s are *useful*",
+        "(2 x nonzeros x N per second); % peak = useful GFLOP/s over the",
+        "measured peak times the threads.",
+        "",
+        "| shape (MxKxN) | sparsity | block | thr | blkrew ms | GFLOP/s | % peak |"
+        " vs torch dense | vs oneDNN | vs torch sparse | limit ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        gflops = r["useful_gflop"] / r["blkrew_ms"] * 1e3
+        sparse = (
+            f"{r['torch_sparse_ms'] / r['blkrew_ms']:.1f}x ({r['torch_sparse_format']})"
+            if r["torch_sparse_ms"]
+            else "n/a"
+        )
+        lines.append(
+            f"| {r['shape']} ({r['M']}x{r['K']}x{r['N']}) | {r['sparsity']:.1%} |"
+            f" {r['block'][0]}x{r['block'][1]} | {r['threads']} |"
+            f" {r['blkrew_ms']:.3f} | {gflops:.0f} |"
+            f" {gflops / (meta['fma_peak_gflops'] * r['threads']):.0%} |"
+            f" {r['torch_dense_ms'] / r['blkrew_ms']:.1f}x |"
+            f" {r['onednn_dense_ms'] / r['blkrew_ms']:.1f}x | {sparse} |"
+            f" {r['limit_ms']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def mca_markdown(mca) -> str:
+    lines = [
+        "",
+        "## AArch64 (NEON) inner loop: llvm-mca estimates, not measurements",
+        "",
+        "FC 1024x1024, 90% sparse, compiled for AArch64; the loop over a row",
+        "group's kept columns, `llvm-mca -mcpu=cortex-a76`. One iteration is",
+        "one kept column of one p x (U*4) register tile. LLVM's cortex-a76",
+        "model reuses Cortex-A57's 64-bit FP pipes (its peak is half a real",
+        "A76's); neoverse-n1, the A76's server sibling, has two 128-bit pipes.",
+        "",
+        "| block | llvm-mca CPU model | instructions | fmla | cycles / iteration |"
+        " FLOP / cycle | model's peak | % of peak |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in mca:
+        lines.append(
+            f"| {r['block'][0]}x{r['block'][1]} | {r['cpu']} | {r['instructions']} |"
+            f" {r['fmla']} | {r['cycles_per_iteration']:.1f} |"
+            f" {r['flops_per_cycle']:.1f} | {r['model_peak_flops_per_cycle']:.0f} |"
+            f" {r['flops_per_cycle'] / r['model_peak_flops_per_cycle']:.0%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="FC 1024 rows only")
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    if args.quick:
+        grid = [("fc1024", s, (8, 4)) for s in (0.75, 0.9)]
+    else:
+        grid = [(n, s, b) for n in SHAPES for s in SPARSITIES for b in BLOCKS]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="blkrew-bench-") as tmp:
+        peak = fma_peak_gflops(Path(tmp))
+        print(f"FMA peak: {peak:.0f} GFLOP/s per core", flush=True)
+        for name, sparsity, block in grid:
+            rows += measure(name, sparsity, block, peak, args.repeat, Path(tmp))
+        mca = mca_estimates(Path(tmp))
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "command": "bench/kernels.py" + (" --quick" if args.quick else ""),
+        "repeat": args.repeat,
+        "fma_peak_gflops": peak,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stem = "kernels-quick" if args.quick else "kernels"
+    (RESULTS / f"{stem}.json").write_text(
+        json.dumps({"meta": meta, "rows": rows, "llvm_mca": mca}, indent=1)
+    )
+    (RESULTS / f"{stem}.md").write_text(markdown(rows, meta) + mca_markdown(mca))
+    print(f"wrote {RESULTS / (stem + '.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""Whole models at batch 1: blkrew sparse and dense against torch.
+
+VGG-16, ResNet-18 and MobileNetV2 (CIFAR, BLK-REW hard-pruned 8x) and the
+digits GRU (10x), random weights: blkrew on the pruned model, blkrew on the
+same model unpruned ("dense": every layer through the same kernels with all
+columns kept), torch eager on the pruned model, and oneDNN
+(TorchScript ``optimize_for_inference``, which runs the convolutions in
+oneDNN's blocked layout) where it applies (CNNs). Medians of
+interleaved rounds (each contender once per round) at 1 and 2 threads, all
+in one run.
+
+    .venv/bin/python bench/models.py          # or: make bench-models
+
+Writes bench/results/models.json and bench/results/models.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+# torch (libgomp) and blkrew (LLVM's libomp) each keep an OpenMP pool; with
+# the default active wait, one runtime's idle threads spin on the cores the
+# other is timed on. Passive waiting keeps interleaved timings honest.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import torch  # noqa: E402
+
+from blkrew.compiler.api import compile
+from blkrew.models import example_input, get_model, pruned_random_model
+from timing import interleaved_ms
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODELS = {  # name: compression
+    "vgg16-cifar": 8.0,
+    "resnet18-cifar": 8.0,
+    "mobilenetv2-cifar": 8.0,
+    "digits-gru": 10.0,
+}
+THREADS = (1, 2)
+
+
+def measure(name: str, compression: float, repeat: int, workdir: Path) -> list[dict]:
+    pruned = pruned_random_model(name, compression=compression)
+    dense = get_model(name).eval()
+    x = example_input(name, batch=1, seed=1)
+    onednn = None
+    if x.dim() == 4:
+        # oneDNN end to end: TorchScript's inference optimization converts
+        # the convolutions to mkldnn tensors and propagates the layout.
+        with torch.no_grad():
+            traced = torch.jit.freeze(torch.jit.trace(pruned, x))
+            onednn = torch.jit.optimize_for_inference(traced)
+    rows = []
+    for threads in THREADS:
+        torch.set_num_threads(threads)
+        sparse_c = compile(
+            pruned, x, threads=threads, workdir=workdir / f"{name}-s{threads}"
+        )
+        dense_c = compile(
+            dense, x, threads=threads, workdir=workdir / f"{name}-d{threads}"
+        )
+        with torch.no_grad():
+            torch.testing.assert_close(sparse_c(x), pruned(x), rtol=1e-3, atol=1e-3)
+            fns = {
+                "blkrew_sparse_ms": lambda c=sparse_c: c(x),
+                "blkrew_dense_ms": lambda c=dense_c: c(x),
+                "torch_eager_ms": lambda: pruned(x),
+            }
+            if onednn is not None:
+                fns["onednn_ms"] = lambda m=onednn: m(x)
+            row = {
+                "model": name,
+                "compression": compression,
+                "threads": threads,
+                "onednn_ms": None,
+                **interleaved_ms(fns, repeat),
+                "layers": sparse_c.layers,
+            }
+        rows.append(row)
+        print(
+            f"  {name} t={threads}: blkrew sparse {row['blkrew_sparse_ms']:.2f} ms,"
+            f" dense {row['blkrew_dense_ms']:.2f}, torch {row['torch_eager_ms']:.2f},"
+            f" oneDNN {row['onednn_ms'] or float('nan'):.2f}",
+            flush=True,
+        )
+    return rows
+
+
+def markdown(rows, meta) -> str:
+    lines = [
+        "# Whole models at batch 1",
+        "",
+        f"Measured {meta['date']} on {meta['machine']} with `{meta['command']}`;",
+        f"medians of {meta['repeat']} runs after a warm-up, random weights,",
+        "BLK-REW hard-pruned (8x CNNs, 10x GRU) in 8x4 column blocks. blkrew's",
+        "threads apply to its sparse kernels; the other ops run on one thread.",
+        "",
+        "| model | thr | blkrew sparse ms | blkrew dense ms | torch eager ms |"
+        " oneDNN ms | sparse vs torch | sparse vs oneDNN |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        one = r["onednn_ms"]
+        sparse_ms = r["blkrew_sparse_ms"]
+        lines.append(
+            f"| {r['model']} | {r['threads']} | {r['blkrew_sparse_ms']:.2f} |"
+            f" {r['blkrew_dense_ms']:.2f} | {r['torch_eager_ms']:.2f} |"
+            f" {f'{one:.2f}' if one else 'n/a'} |"
+            f" {r['torch_eager_ms'] / r['blkrew_sparse_ms']:.1f}x |"
+            f" {f'{one / sparse_ms:.1f}x' if one else 'n/a'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="blkrew-bench-") as tmp:
+        for name in args.models:
+            print(f"[models] {name} ...", flush=True)
+            rows += measure(name, MODELS[name], args.repeat, Path(tmp))
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "command": "make bench-models",
+        "repeat": args.repeat,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "models.json").write_text(
+        json.dumps({"meta": meta, "rows": rows}, indent=1)
+    )
+    (RESULTS / "models.md").write_text(markdown(rows, meta))
+    print(f"wrote {RESULTS / 'models.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
