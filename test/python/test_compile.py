@@ -206,3 +206,39 @@ def test_threads_are_checked():
         compile(model, x, threads=0)
     with pytest.raises(ValueError, match="only the host"):
         compile(model, x, target="aarch64", threads=2)
+
+
+class Interleaved(nn.Module):
+    """A layer whose even rows keep the first half of the inputs and odd
+    rows the second: packed in natural 8-row groups every group stores all
+    columns; blkrew-reorder groups the even rows and the odd rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 16, bias=False)
+        with torch.no_grad():
+            self.fc.weight[0::2, 16:] = 0
+            self.fc.weight[1::2, :16] = 0
+
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+
+
+@pytest.mark.parametrize("target", ["host", "aarch64", "spirv"])
+def test_reordered_layer_matches_torch(target, tmp_path):
+    torch.manual_seed(3)
+    model = Interleaved().eval()
+    x = torch.randn(5, 32)
+    compiled = compile(model, x, target=target, max_density=0.9, workdir=tmp_path)
+    assert compiled.layers["reordered_matmuls"] == 1
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-5)
+    plain = compile(
+        model,
+        x,
+        target=target,
+        reorder=False,
+        max_density=0.9,
+        workdir=tmp_path / "plain",
+    )
+    assert plain.layers["reordered_matmuls"] == 0

@@ -134,6 +134,7 @@ def _layers_summary(ir: str) -> dict:
     dense = [k for k in kernels if "{blkrew.dense}" in k]
     return {
         "sparse_matmuls": len(kernels) - len(dense),
+        "reordered_matmuls": sum("perm = [" in k for k in kernels),
         "dense_packed_matmuls": len(dense),
         "dense_matmuls": len(re.findall(r"linalg\.(?:batch_)?matmul ", ir)),
         "convolutions": len(re.findall(r"linalg\.(?:depthwise_)?conv_2d\w*", ir)),
@@ -148,6 +149,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     block: tuple[int, int] = (8, 4),
     max_density: float = 0.5,
     pack_dense: bool = True,
+    reorder: bool = True,
     vector_width: int = 0,
     tile_vectors: int = 0,
     prefetch_distance: int | None = None,
@@ -167,6 +169,10 @@ def compile(  # noqa: A001 - the public name is part of the API
         pack_dense: run dense constant-weight layers through the same
             register-tiled kernel (every column kept); False leaves them to
             the linalg loops.
+        reorder: run ``blkrew-reorder``: regroup the rows of each packed
+            weight so rows with the same kept columns share a group, where
+            that makes the kernel cheaper (results are unchanged; the
+            layout records the permutation).
         vector_width: f32 lanes of the sparse kernel; 0 = the target's
             (CPU targets only).
         tile_vectors: vectors per row in the sparse kernel's register tile
@@ -231,9 +237,12 @@ def compile(  # noqa: A001 - the public name is part of the API
 
     start = time.perf_counter()
     sparsify = (
-        f"--blkrew-sparsify=block-rows={p} block-cols={q} max-density={max_density}"
+        f"--blkrew-sparsify=block-rows={p} block-cols={q} max-density={max_density} "
+        f"pack-dense={str(pack_dense).lower()}"
     )
-    sparse_ir = _run_opt(imported, [sparsify], out_dir)
+    sparse_ir = _run_opt(
+        imported, [sparsify, *(["--blkrew-reorder"] if reorder else [])], out_dir
+    )
     inputs = [TensorSpec(tuple(x.shape)) for x in example_inputs]
     output_specs = [TensorSpec(tuple(o.shape)) for o in outputs]
     extra = {}
@@ -297,6 +306,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "block": [p, q],
         "max_density": max_density,
         "pack_dense": pack_dense,
+        "reorder": reorder,
         "parallel": parallel,
         "threads": threads,
         "layers": _layers_summary(sparse_ir),

@@ -70,4 +70,40 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def BlkRewReorder : Pass<"blkrew-reorder", "func::FuncOp"> {
+  let summary = "Regroup the rows of packed weights so each group's rows "
+                "share their kept columns";
+  let description = [{
+    The matrix reorder of BLK-REW's compiler. For every `blkrew.bsr_matmul`
+    on constant packed arrays (as `blkrew-sparsify` writes them, no
+    permutation yet), it reads each row's kept columns and forms new groups
+    of `group-rows` rows (the op's own `p` by default) greedily: the row
+    with the most kept columns opens a group, and the rows that add the
+    fewest new columns to the group's union join it. Rows with the same
+    pattern therefore land together, and a loaded `rhs` row feeds every row
+    of its group (the register-level load redundancy the kernel exploits).
+
+    The op is rewritten only when the new grouping is cheaper for the
+    kernel: each stored column costs `p` FMAs plus a fixed overhead (its
+    index and `rhs` loads and loop control, estimated at 4 FMAs), so
+    regrouping pays when it stores fewer columns, or when a taller group
+    stores each column once for more rows. Its layout then carries the
+    permutation (`perm[i]` is the
+    original row of packed row `i`) and the kernels store each result row
+    back to its original place, so consumers see no change. With a taller
+    `group-rows` than the pruning block, this is how rows pruned in short
+    blocks are packed into taller register tiles.
+
+    Layouts that already carry a permutation are left alone. A layer
+    `blkrew-sparsify` packed whole (`blkrew.dense`, too dense as grouped)
+    is reordered like any other, and loses the marker when its new groups
+    no longer keep every column: rows pruned in an interleaved pattern are
+    sparse once regrouped.
+  }];
+  let options = [
+    Option<"groupRows", "group-rows", "int64_t", /*default=*/"0",
+           "Rows per group after reordering; 0 keeps each op's p">
+  ];
+}
+
 #endif // BLKREW_TRANSFORMS_PASSES
