@@ -46,6 +46,7 @@ import torch.utils.mkldnn
 from torch import nn
 
 from blkrew.compiler.api import compile
+from blkrew.compiler.mca import aarch64_assembly, inner_loop, mca_cycles
 from blkrew.compiler.toolchain import llvm_tool
 from timing import interleaved_ms
 
@@ -188,50 +189,7 @@ def measure(name, sparsity, block, peak, repeat, workdir):
     return rows
 
 
-def inner_loop(asm: str) -> list[str] | None:
-    """The instructions of the innermost loop with the most FMAs: a basic
-    block that branches back to its own label."""
-    best = None
-    label, body = None, []
-    for line in asm.splitlines() + [".LBB_end:"]:
-        stripped = line.split("//")[0].strip()
-        if stripped.endswith(":") and not stripped.startswith("."):
-            label, body = None, []  # a function label
-            continue
-        if stripped.endswith(":"):
-            if label and body and label in body[-1]:
-                fmas = sum("fmla" in i for i in body)
-                if fmas and (best is None or fmas > best[0]):
-                    best = (fmas, body)
-            label, body = stripped[:-1], []
-            continue
-        if label and stripped and not stripped.startswith("."):
-            if not (body and label in body[-1]):  # stop after the back branch
-                body.append(stripped)
-    return best[1] if best else None
-
-
 MCA_CPUS = ("cortex-a76", "neoverse-n1")
-
-
-def mca_cycles(asm_lines: list[str], cpu: str, iterations: int = 200) -> float:
-    """llvm-mca's estimate of cycles per iteration of a loop body."""
-    report = subprocess.run(
-        [
-            str(llvm_tool("llvm-mca")),
-            "-mtriple=aarch64",
-            f"-mcpu={cpu}",
-            f"-iterations={iterations}",
-        ],
-        input="\n".join(asm_lines) + "\n",
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    for line in report.splitlines():
-        if line.startswith("Total Cycles:"):
-            return int(line.split(":")[1]) / iterations
-    raise RuntimeError(f"no cycle count in llvm-mca's report:\n{report}")
 
 
 def mca_estimates(workdir: Path) -> list[dict]:
@@ -256,22 +214,7 @@ def mca_estimates(workdir: Path) -> list[dict]:
             max_density=1.0,
             workdir=d,
         )
-        asm = subprocess.run(
-            [
-                str(llvm_tool("clang")),
-                "--target=aarch64-linux-gnu",
-                "-march=armv8-a+simd",
-                "-O3",
-                "-S",
-                str(d / "model.ll"),
-                "-o",
-                "-",
-                "-Wno-override-module",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        asm = aarch64_assembly(d / "model.ll")
         loop = inner_loop(asm)
         if loop is None:
             continue

@@ -155,3 +155,19 @@ func.func @small_n(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
       outs(%c : memref<7x2xf32>)
   return
 }
+
+// -----
+
+// The auto-tuner's per-op choices override the pass options: this op asks
+// for two vectors per row (under tile-vectors=1) and a prefetch 3 ahead.
+// CHECK-LABEL: func.func @tuned(
+// CHECK:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK:           memref.prefetch
+// CHECK:           vector.fma
+func.func @tuned(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                 %x: memref<4x?xf32>, %c: memref<5x?xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x?xf32>)
+      outs(%c : memref<5x?xf32>) {blkrew.prefetch_distance = 3 : i64, blkrew.tile_vectors = 2 : i64}
+  return
+}

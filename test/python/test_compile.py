@@ -242,3 +242,44 @@ def test_reordered_layer_matches_torch(target, tmp_path):
         workdir=tmp_path / "plain",
     )
     assert plain.layers["reordered_matmuls"] == 0
+
+
+@pytest.mark.parametrize("target", ["host", "aarch64"])
+def test_tuned_kernels_match_torch_and_are_cached(target, tmp_path, monkeypatch):
+    """tune=True measures (host) or costs with llvm-mca (AArch64) each
+    kernel's candidate tiles, records the choice on the op and in the
+    manifest, and caches it: a second compile reuses it unchanged."""
+    monkeypatch.setenv("BLKREW_CACHE_DIR", str(tmp_path / "cache"))
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(64, 48), nn.ReLU()).eval()
+    with torch.no_grad():
+        model[0].weight[:, 1::2] = 0
+    x = torch.randn(40, 64)  # N = 40: the column-tiled kernel, tile to tune
+    seen = []
+    first = compile(
+        model,
+        x,
+        target=target,
+        threads=1 if target == "host" else None,
+        tune=True,
+        workdir=tmp_path / "a",
+        progress=lambda op, choice: seen.append(choice),
+    )
+    tuning = first.manifest["tuning"]
+    assert len(tuning) == 1 and seen
+    assert 1 <= tuning[0]["tile_vectors"] <= 4
+    assert len(tuning[0]["candidates"]) == (8 if target == "host" else 4)
+    with torch.no_grad():
+        torch.testing.assert_close(first(x), model(x), rtol=1e-5, atol=1e-5)
+    cache = json.loads((tmp_path / "cache" / "tune.json").read_text())
+    assert len(cache) == 1
+    again = compile(
+        model,
+        x,
+        target=target,
+        threads=1 if target == "host" else None,
+        tune=True,
+        workdir=tmp_path / "b",
+    )
+    assert again.manifest["tuning"] == tuning
+    assert again.manifest["timings"]["tune_s"] < first.manifest["timings"]["tune_s"]

@@ -150,11 +150,13 @@ def compile(  # noqa: A001 - the public name is part of the API
     max_density: float = 0.5,
     pack_dense: bool = True,
     reorder: bool = True,
+    tune: bool = False,
     vector_width: int = 0,
     tile_vectors: int = 0,
     prefetch_distance: int | None = None,
     threads: int | None = None,
     workdir: str | os.PathLike | None = None,
+    progress=None,
 ) -> CompiledModule:
     """Compiles ``model`` for inputs shaped like ``example_inputs``.
 
@@ -173,6 +175,9 @@ def compile(  # noqa: A001 - the public name is part of the API
             weight so rows with the same kept columns share a group, where
             that makes the kernel cheaper (results are unchanged; the
             layout records the permutation).
+        tune: pick each sparse kernel's tile and prefetching by measuring
+            every candidate on the host (AArch64: by llvm-mca's estimate);
+            choices are cached on disk (``blkrew.compiler.tune``). CPU only.
         vector_width: f32 lanes of the sparse kernel; 0 = the target's
             (CPU targets only).
         tile_vectors: vectors per row in the sparse kernel's register tile
@@ -185,6 +190,8 @@ def compile(  # noqa: A001 - the public name is part of the API
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
             a number fixes the count, 1 compiles single-threaded code.
         workdir: where the artifacts go (a new temporary folder by default).
+        progress: called as ``progress(op, choice)`` as tuning settles each
+            kernel (the CLI prints them).
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}: expected one of {TARGETS}")
@@ -201,9 +208,11 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(f"max_density must be in [0, 1], got {max_density}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    if target == "spirv" and (threads is not None or vector_width or tile_vectors):
+    if target == "spirv" and (
+        threads is not None or vector_width or tile_vectors or tune
+    ):
         raise ValueError(
-            "threads, vector_width and tile_vectors apply to the CPU targets only"
+            "threads, vector_width, tile_vectors and tune apply to the CPU targets only"
         )
     if prefetch_distance is None:
         prefetch_distance = -1  # the pipeline's per-target default
@@ -269,6 +278,14 @@ def compile(  # noqa: A001 - the public name is part of the API
             **plan_summary(plan),
         }
     else:
+        if tune:
+            from blkrew.compiler.tune import tune_kernels
+
+            start_tune = time.perf_counter()
+            sparse_ir, extra["tuning"] = tune_kernels(
+                sparse_ir, target, threads if parallel else 1, progress=progress
+            )
+            timings["tune_s"] = time.perf_counter() - start_tune
         pipeline = (
             f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
             f"tile-vectors={tile_vectors} prefetch-distance={prefetch_distance} "

@@ -70,7 +70,21 @@ def configure_compile(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=1, help="batch size compiled for")
     p.add_argument("--block", type=_block_arg, default=(8, 4), help="PxQ, e.g. 8x4")
     p.add_argument("--max-density", type=float, default=0.5)
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="time each sparse kernel's candidate tiles and keep the fastest "
+        "(cached in $BLKREW_CACHE_DIR or ~/.cache/blkrew)",
+    )
     p.add_argument("--out", type=Path, required=True, help="artifact folder")
+
+
+def _print_tuned(op: str, choice: dict) -> None:
+    print(
+        f"  tuned {op}: tile_vectors {choice['tile_vectors']}, prefetch "
+        f"{choice['prefetch_distance']} ({choice['cost']:.4g} {choice['unit']})",
+        flush=True,
+    )
 
 
 def run_compile(args: argparse.Namespace) -> int:
@@ -90,7 +104,9 @@ def run_compile(args: argparse.Namespace) -> int:
         target=args.target,
         block=args.block,
         max_density=args.max_density,
+        tune=args.tune,
         workdir=args.out,
+        progress=_print_tuned if args.tune else None,
     )
     print(
         f"compiled {args.model} for {args.target} in "

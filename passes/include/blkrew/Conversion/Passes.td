@@ -56,7 +56,9 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     rows are irregular, so the hardware prefetcher cannot guess them). What
     is left of `N` runs in
     `p x V` tiles, the last partial vector masked. Rows past `M` in the last
-    group are neither loaded nor stored.
+    group are neither loaded nor stored. An op's own `blkrew.tile_vectors`
+    and `blkrew.prefetch_distance` integer attributes (the auto-tuner's
+    choices) override the options for that op.
 
     Groups taller than `max-unroll-rows` and `blkrew.to_dense` use the
     reference loops of `convert-blkrew-to-scf`.

@@ -27,6 +27,10 @@ namespace mlir::blkrew {
 using namespace mlir;
 using namespace mlir::blkrew;
 
+/// Per-op overrides of the tile-vectors and prefetch-distance options.
+static constexpr llvm::StringLiteral kTileVectorsAttr = "blkrew.tile_vectors";
+static constexpr llvm::StringLiteral kPrefetchAttr = "blkrew.prefetch_distance";
+
 namespace {
 struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   BsrMatmulToVector(MLIRContext *ctx, int64_t vectorWidth,
@@ -47,6 +51,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     int64_t p = layout.getGroupRows();
     if (p > maxUnrollRows)
       return rewriter.notifyMatchFailure(op, "group too tall for registers");
+    // Per-op choices (the auto-tuner's) override the pass options.
+    int64_t opTileVectors = tileVectors, prefetch = prefetchDistance;
+    if (auto attr = op->getAttrOfType<IntegerAttr>(kTileVectorsAttr))
+      opTileVectors = attr.getInt();
+    if (auto attr = op->getAttrOfType<IntegerAttr>(kPrefetchAttr))
+      prefetch = attr.getInt();
+    if (opTileVectors < 0 || prefetch < 0)
+      return op.emitOpError("needs non-negative ")
+             << kTileVectorsAttr << " and " << kPrefetchAttr;
     // Vector loads and stores need rows that are contiguous in memory.
     for (Value v : {adaptor.getInit(), adaptor.getRhs(), adaptor.getValues()})
       if (!cast<MemRefType>(v.getType()).isLastDimUnitStride())
@@ -78,7 +91,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // `mask` (u == 1 only) the lanes past N are masked off.
     auto emitTile = [&](OpBuilder &b, Location loc, Value g, Value n0,
                         int64_t u, Value mask) {
-      auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
+      // Plain values, not structured bindings: the loop body captures them.
+      std::pair<Value, Value> bounds = loadGroupBounds(b, loc, rowPtr, g);
+      Value begin = bounds.first, end = bounds.second;
       Value rowBase = arith::MulIOp::create(b, loc, g, cp);
       SmallVector<Value> cols0;
       for (int64_t k = 0; k < u; ++k)
@@ -138,12 +153,12 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             Value col = loadIndex(b, loc, colIdx, j);
             // The rhs rows are irregular (kept columns): prefetch the one
             // `prefetchDistance` columns ahead (clamped to the group's last).
-            if (prefetchDistance > 0) {
+            if (prefetch > 0) {
               Value ahead = arith::MinUIOp::create(
                   b, loc,
                   arith::AddIOp::create(
                       b, loc, j,
-                      arith::ConstantIndexOp::create(b, loc, prefetchDistance)),
+                      arith::ConstantIndexOp::create(b, loc, prefetch)),
                   arith::SubIOp::create(b, loc, end, c1));
               Value aheadCol = loadIndex(b, loc, colIdx, ahead);
               for (Value c : cols0)
@@ -185,8 +200,8 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
 
     // One row group: its u*V-wide slices of N, then single V-wide slices,
     // then the masked tail.
-    int64_t u = tileVectors > 0 ? tileVectors
-                                : std::clamp<int64_t>(accumulators / p, 1, 4);
+    int64_t u = opTileVectors > 0 ? opTileVectors
+                                  : std::clamp<int64_t>(accumulators / p, 1, 4);
     Value cuv = cst(u * vectorWidth);
     Value wideEnd = arith::SubIOp::create(
         rewriter, loc, cols, arith::RemUIOp::create(rewriter, loc, cols, cuv));
