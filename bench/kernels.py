@@ -48,7 +48,7 @@ from torch import nn
 from blkrew.compiler.api import compile
 from blkrew.compiler.mca import aarch64_assembly, inner_loop, mca_cycles
 from blkrew.compiler.toolchain import llvm_tool
-from timing import interleaved_ms
+from blkrew.timing import interleaved_ms
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

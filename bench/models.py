@@ -33,7 +33,7 @@ import torch  # noqa: E402
 
 from blkrew.compiler.api import compile
 from blkrew.models import example_input, get_model, pruned_random_model
-from timing import interleaved_ms
+from blkrew.timing import interleaved_ms
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = {  # name: compression

@@ -26,7 +26,7 @@ import torch
 
 from blkrew.compiler.api import compile
 from blkrew.models import MODELS, example_input, pruned_random_model
-from timing import interleaved_ms
+from blkrew.timing import interleaved_ms
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -267,8 +267,12 @@ def test_tuned_kernels_match_torch_and_are_cached(target, tmp_path, monkeypatch)
     )
     tuning = first.manifest["tuning"]
     assert len(tuning) == 1 and seen
-    assert 1 <= tuning[0]["tile_vectors"] <= 4
-    assert len(tuning[0]["candidates"]) == (8 if target == "host" else 4)
+    candidates = tuning[0]["candidates"]
+    assert len(candidates) == (8 if target == "host" else 4)
+    # The cheapest candidate wins.
+    best = min(candidates, key=candidates.get)
+    chosen = f"{tuning[0]['tile_vectors']},{tuning[0]['prefetch_distance']}"
+    assert candidates[chosen] == candidates[best]
     with torch.no_grad():
         torch.testing.assert_close(first(x), model(x), rtol=1e-5, atol=1e-5)
     cache = json.loads((tmp_path / "cache" / "tune.json").read_text())
@@ -283,3 +287,29 @@ def test_tuned_kernels_match_torch_and_are_cached(target, tmp_path, monkeypatch)
     )
     assert again.manifest["tuning"] == tuning
     assert again.manifest["timings"]["tune_s"] < first.manifest["timings"]["tune_s"]
+
+
+def test_tuning_choice_lands_on_the_op(tmp_path, monkeypatch):
+    """tune_kernels writes its choice onto the bsr_matmul as attributes the
+    kernel lowering reads, keeping attributes already there."""
+    from blkrew.compiler.api import import_model
+    from blkrew.compiler.opt import run_blkrew_opt
+    from blkrew.compiler.tune import tune_kernels
+
+    monkeypatch.setenv("BLKREW_CACHE_DIR", str(tmp_path))
+    torch.manual_seed(5)
+    model = nn.Linear(64, 48, bias=False).eval()
+    with torch.no_grad():
+        model.weight[:, 1::2] = 0
+    x = torch.randn(40, 64)
+    imported = import_model(model, (x,)).replace("@main(", "@forward(", 1)
+    sparse = run_blkrew_opt(imported, ["--blkrew-sparsify=max-density=1.0"])
+    tuned, choices = tune_kernels(sparse, "aarch64", 1)
+    (choice,) = choices
+    attrs = (
+        f"blkrew.tile_vectors = {choice['tile_vectors']} : i64, "
+        f"blkrew.prefetch_distance = 0 : i64"
+    )
+    assert attrs in tuned and attrs not in sparse
+    # Still valid IR that the pipeline compiles.
+    run_blkrew_opt(tuned, ["--blkrew-cpu-pipeline=target=aarch64"])

@@ -24,15 +24,14 @@ import hashlib
 import json
 import os
 import re
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 from blkrew.compiler import toolchain
 from blkrew.compiler.opt import run_blkrew_opt
+from blkrew.timing import interleaved_ms
 
 __all__ = ["cache_path", "tune_kernels"]
 
@@ -68,11 +67,15 @@ def _shape(tensor_type: str) -> tuple[int, ...]:
     return tuple(int(d) for d in m.group(1).split("x"))
 
 
+def _operand_types(op: re.Match) -> list[str]:
+    return [t.strip() for t in re.split(r",\s*(?=tensor<)", op["types"])]
+
+
 def _micro_module(ir: str, op: re.Match) -> str | None:
     """The op alone: its three packed constants, `rhs` as the argument, a
     zero-filled accumulator."""
     operands = [o.strip() for o in op["operands"].split(",")]
-    types = [t.strip() for t in re.split(r",\s*(?=tensor<)", op["types"])]
+    types = _operand_types(op)
     if len(operands) != 4 or len(types) != 4:
         return None
     lines = []
@@ -110,7 +113,7 @@ def _pipeline(target, tile, prefetch, parallel) -> str:
     )
 
 
-def _host_costs(module, op, candidates, threads, workdir: Path) -> dict:
+def _host_costs(module, rhs_shape, out_shape, candidates, threads, workdir):
     from blkrew.runtime.host import HostRunner
 
     parallel = threads != 1
@@ -126,17 +129,12 @@ def _host_costs(module, op, candidates, threads, workdir: Path) -> dict:
             d / "k.so", "_mlir_ciface_forward", threads=threads
         )
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(_shape(op["operands_types"][3]), generator=gen)
-    out = torch.empty(_shape(op["type"]))
-    for runner in runners.values():
-        runner.run([x], [out])
-    times = {key: [] for key in runners}
-    for _ in range(15):
-        for key, runner in runners.items():
-            start = time.perf_counter()
-            runner.run([x], [out])
-            times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(t) * 1e3 for key, t in times.items()}
+    x = torch.randn(rhs_shape, generator=gen)
+    out = torch.empty(out_shape)
+    return interleaved_ms(
+        {key: lambda r=runner: r.run([x], [out]) for key, runner in runners.items()},
+        repeat=15,
+    )
 
 
 def _aarch64_costs(module, candidates, workdir: Path) -> dict:
@@ -180,14 +178,15 @@ def tune_kernels(
             f"{module}|{target}|{threads}|{machine}".encode()
         ).hexdigest()
         if key not in cache:
-            info = dict(op.groupdict())
-            info["operands_types"] = [
-                t.strip() for t in re.split(r",\s*(?=tensor<)", op["types"])
-            ]
             with tempfile.TemporaryDirectory(prefix="blkrew-tune-") as tmp:
                 if target == "host":
                     costs = _host_costs(
-                        module, info, _candidates(target), threads, Path(tmp)
+                        module,
+                        _shape(_operand_types(op)[3]),
+                        _shape(op["type"]),
+                        _candidates(target),
+                        threads,
+                        Path(tmp),
                     )
                 else:
                     costs = _aarch64_costs(module, _candidates(target), Path(tmp))

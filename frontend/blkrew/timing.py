@@ -1,10 +1,12 @@
-"""Timing shared by the benchmarks (imported as `timing` from bench/)."""
+"""Timing shared by the auto-tuner and the benchmarks."""
 
 from __future__ import annotations
 
 import statistics
 import time
 from collections.abc import Callable
+
+__all__ = ["interleaved_ms"]
 
 
 def interleaved_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict:
