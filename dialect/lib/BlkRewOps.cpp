@@ -13,9 +13,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "blkrew/Dialect/BlkRewOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
 using namespace mlir::blkrew;
@@ -177,6 +179,39 @@ LogicalResult BsrMatmulOp::verify() {
   return verifyPacked(*this, getLayout(), getRowPtr(), getColIdx(), getValues(),
                       getInit(), rows, rhsTy.getDimSize(0),
                       {getRhs(), getInit()});
+}
+
+namespace {
+/// `bsr_matmul(init = linalg.fill(+0.0, dest))` -> `bsr_matmul overwrite
+/// (init = dest)`: the kernel starts its accumulators at zero, so the output
+/// is neither zero-filled (serially, before a parallel kernel) nor re-read.
+struct FoldZeroFillIntoBsrMatmul : public OpRewritePattern<BsrMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(BsrMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getOverwrite() || !op.hasPureTensorSemantics())
+      return failure();
+    auto fill = op.getInit().getDefiningOp<linalg::FillOp>();
+    if (!fill)
+      return failure();
+    // Only +0.0: -0.0 + (-0.0) is -0.0, which a zero start would not give.
+    FloatAttr value;
+    if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) ||
+        !value.getValue().isPosZero())
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getInitMutable().assign(fill.getOutputs()[0]);
+      op.setOverwrite(true);
+    });
+    return success();
+  }
+};
+} // namespace
+
+void BsrMatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *context) {
+  results.add<FoldZeroFillIntoBsrMatmul>(context);
 }
 
 void BsrMatmulOp::getEffects(

@@ -25,6 +25,19 @@ template <typename OpTy>
 struct PackedOpInterface
     : public DstBufferizableOpInterfaceExternalModel<PackedOpInterface<OpTy>,
                                                      OpTy> {
+  /// Inits are read, except by ops that overwrite them (`to_dense`, and
+  /// `bsr_matmul` with `overwrite`): One-Shot Bufferize then need not keep
+  /// their previous contents alive.
+  bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
+                              const AnalysisState &state) const {
+    auto dpsOp = cast<DestinationStyleOpInterface>(op);
+    if (!dpsOp.isDpsInit(&operand))
+      return true;
+    if (auto matmul = dyn_cast<blkrew::BsrMatmulOp>(op))
+      return !matmul.getOverwrite();
+    return !isa<blkrew::ToDenseOp>(op);
+  }
+
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {

@@ -72,8 +72,10 @@ func.func @forward(%x: tensor<6x3xf32>) -> tensor<4x3xf32> {
   %ci = arith.constant dense<[1, 4, 0]> : tensor<3xi32>
   %v = arith.constant dense<[[1.0, 2.0], [3.0, -4.0], [5.0, 6.0]]> : tensor<3x2xf32>
   %zero = arith.constant 0.0 : f32
+  // A non-zero start (like a bias) keeps the fill a kernel of its own.
+  %one = arith.constant 1.0 : f32
   %e = tensor.empty() : tensor<4x3xf32>
-  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x3xf32>) -> tensor<4x3xf32>
+  %init = linalg.fill ins(%one : f32) outs(%e : tensor<4x3xf32>) -> tensor<4x3xf32>
   %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
       ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<6x3xf32>)
       outs(%init : tensor<4x3xf32>) -> tensor<4x3xf32>

@@ -71,6 +71,39 @@ func.func @empty(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf32>,
 
 // -----
 
+// `overwrite`: the register accumulator starts at zero; init is only stored.
+// CHECK-LABEL: func.func @overwrite(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<2xi32>, %{{[^:]*}}: memref<2x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<4x3xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NOT:     memref.load %[[C]]
+// CHECK:         %[[ACC:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[Z]]) -> (f32) {
+// CHECK:         memref.store %[[ACC]], %[[C]]
+func.func @overwrite(%rp: memref<3xi32>, %ci: memref<2xi32>, %v: memref<2x2xf32>,
+                     %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<2xi32>, memref<2x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}
+
+// -----
+
+// Nothing kept but `overwrite`: init = 0, a parallel zero fill.
+// CHECK-LABEL: func.func @empty_overwrite(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<0xi32>, %{{[^:]*}}: memref<0x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<4x3xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         scf.parallel (%[[I:.*]], %[[K:.*]]) =
+// CHECK-NEXT:      memref.store %[[Z]], %[[C]][%[[I]], %[[K]]]
+func.func @empty_overwrite(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf32>,
+                           %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<0xi32>, memref<0x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}
+
+// -----
+
 // to_dense: a parallel zero fill, then one iteration per (group, row)
 // scattering the group's kept values.
 // CHECK-LABEL: func.func @to_dense(

@@ -89,3 +89,24 @@ func.func @to_dense(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf16>,
       outs(%d : memref<4x?xf16>)
   return
 }
+
+// -----
+
+// `overwrite` in the reference lowering: the destination is cleared first,
+// then accumulated into as usual.
+// CHECK-LABEL: func.func @overwrite(
+// CHECK-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<5x3xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         scf.for %[[I:.*]] =
+// CHECK:           scf.for %[[K:.*]] =
+// CHECK:             memref.store %[[Z]], %[[C]][%[[I]], %[[K]]]
+// CHECK:         scf.for
+// CHECK:           memref.load %[[C]]
+// CHECK:           arith.addf
+func.func @overwrite(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                     %x: memref<4x3xf32>, %c: memref<5x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<5x3xf32>)
+  return
+}

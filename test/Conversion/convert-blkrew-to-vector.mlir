@@ -171,3 +171,47 @@ func.func @tuned(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
       outs(%c : memref<5x?xf32>) {blkrew.prefetch_distance = 3 : i64, blkrew.tile_vectors = 2 : i64}
   return
 }
+
+// -----
+
+// `overwrite`: the tile starts at zero and init is only stored to, never
+// loaded (so neither a fill before the kernel nor a read of the output).
+// CHECK-LABEL: func.func @overwrite(
+// CHECK-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x2xf32>, %{{[^:]*}}: memref<4x?xf32>, %[[C:[^:]*]]: memref<5x?xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK-NOT:     vector.load %[[C]]
+// CHECK-NOT:     vector.maskedload %[[C]]
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK-NOT:     vector.load %[[C]]
+// CHECK-NOT:     vector.maskedload %[[C]]
+// CHECK:         vector.store %{{.*}}, %[[C]]
+// CHECK-NOT:     vector.load %[[C]]
+// CHECK-NOT:     vector.maskedload %[[C]]
+// CHECK:         vector.maskedstore %[[C]]
+func.func @overwrite(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                     %x: memref<4x?xf32>, %c: memref<5x?xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x?xf32>)
+      outs(%c : memref<5x?xf32>)
+  return
+}
+
+// -----
+
+// The small-N shape with `overwrite`: zero accumulators, no scalar loads of
+// init.
+// CHECK-LABEL: func.func @small_n_overwrite(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x4xf32>, %{{[^:]*}}: memref<9x2xf32>, %[[C:[^:]*]]: memref<7x2xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK-NOT:     memref.load %[[C]]
+// CHECK-NOT:     vector.from_elements
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK-NOT:     memref.load %[[C]]
+// CHECK:         memref.store %{{.*}}, %[[C]]
+func.func @small_n_overwrite(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
+                             %x: memref<9x2xf32>, %c: memref<7x2xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 3], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<9x2xf32>)
+      outs(%c : memref<7x2xf32>)
+  return
+}

@@ -1,30 +1,27 @@
 // RUN: blkrew-opt %s -blkrew-spirv-pipeline | FileCheck %s
 
 // The whole model becomes a host function of launches (one per op: the
-// fill, the block-sparse matmul, the ReLU) and one SPIR-V module per
-// kernel, under the mobile Vulkan target environment.
+// block-sparse matmul, which absorbed the zero fill of its destination,
+// and the ReLU) and one SPIR-V module per kernel, under the mobile Vulkan
+// target environment.
 // CHECK:       module attributes {gpu.container_module, spirv.target_env = #spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME:    %[[X:.*]]: memref<6x3xf32>, %[[OUT:.*]]: memref<4x3xf32>) {
 // CHECK-DAG:     %[[RP:.*]] = memref.get_global @{{.*}} : memref<3xi32>
 // CHECK-DAG:     %[[V:.*]] = memref.get_global @{{.*}} : memref<3x2xf32>
-// CHECK:         gpu.launch_func @[[FILL:.*]]::@forward_kernel {{.*}} args(%[[OUT]] : memref<4x3xf32>)
-// CHECK:         gpu.launch_func @[[SPMM:.*]]::@forward_kernel {{.*}} args(%[[RP]] : memref<3xi32>, %[[OUT]] : memref<4x3xf32>, %{{.*}} : memref<3xi32>, %[[V]] : memref<3x2xf32>, %[[X]] : memref<6x3xf32>)
-// CHECK:         gpu.launch_func @[[RELU:.*]]::@forward_kernel {{.*}} args(%[[OUT]] : memref<4x3xf32>)
+// CHECK-NOT:     gpu.launch_func
+// CHECK:         gpu.launch_func @[[SPMM:.*]]::@forward_kernel {{.*}} args(%[[RP]] : memref<3xi32>, %{{.*}} : memref<3xi32>, %[[V]] : memref<3x2xf32>, %[[X]] : memref<6x3xf32>, %[[OUT]] : memref<4x3xf32>)
+// CHECK-NEXT:    gpu.launch_func @[[RELU:.*]]::@forward_kernel {{.*}} args(%[[OUT]] : memref<4x3xf32>)
 // CHECK-NEXT:    return
 
-// Kernels bind whole buffers as storage buffers and index with i32.
-// CHECK:       spirv.module @__spv__[[FILL]] Logical GLSL450
-// CHECK:         spirv.GlobalVariable @forward_kernel_arg_0 bind(0, 0) : !spirv.ptr<!spirv.struct<(!spirv.array<12 x f32, stride=4> [0])>, StorageBuffer>
-// CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel
-// CHECK:         spirv.ExecutionMode @forward_kernel "LocalSize", 4, 4, 1
-
 // The sparse kernel: a loop over the group's kept columns, bounds read from
-// row_ptr (binding 0), column indices from col_idx (binding 2).
+// row_ptr (binding 0), column indices from col_idx (binding 1); kernels bind
+// whole buffers as storage buffers and index with i32.
 // CHECK:       spirv.module @__spv__[[SPMM]] Logical GLSL450
-// CHECK-COUNT-5: spirv.GlobalVariable @forward_kernel_arg_{{[0-4]}} bind(0, {{[0-4]}})
+// CHECK-COUNT-4: spirv.GlobalVariable @forward_kernel_arg_{{[0-3]}} bind(0, {{[0-3]}})
+// CHECK:         spirv.GlobalVariable @forward_kernel_arg_4 bind(0, 4) : !spirv.ptr<!spirv.struct<(!spirv.array<12 x f32, stride=4> [0])>, StorageBuffer>
 // CHECK:         spirv.mlir.loop
-// CHECK:           spirv.AccessChain %forward_kernel_arg_2_addr
+// CHECK:           spirv.AccessChain %forward_kernel_arg_1_addr
 // CHECK:           spirv.FMul
 // CHECK:           spirv.FAdd
 // CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel

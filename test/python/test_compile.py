@@ -199,6 +199,45 @@ def test_parallel_kernels_match_torch(threads, tmp_path):
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+class Product(nn.Module):
+    """``W @ x`` with whole 8-row groups of W zero: rows without kept
+    columns, which an overwriting kernel must still write (as zeros)."""
+
+    def __init__(self):
+        super().__init__()
+        w = torch.randn(40, 24)
+        w[8:16] = 0
+        w[32:] = 0
+        w[:, 4:12] = 0
+        self.w = nn.Parameter(w)
+
+    def forward(self, x):
+        return self.w @ x
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernel_overwrites_the_whole_output(threads, tmp_path):
+    from blkrew.compiler.opt import run_blkrew_opt
+
+    torch.manual_seed(5)
+    model = Product().eval()
+    x = torch.randn(24, 37)
+    compiled = compile(model, x, max_density=1.0, threads=threads, workdir=tmp_path)
+    # The zero fill of the output folded into the kernel ...
+    lowered = run_blkrew_opt(
+        (tmp_path / "imported.mlir").read_text(),
+        ["--blkrew-sparsify=block-rows=8 block-cols=4 max-density=1.0", "--canonicalize"],
+    )
+    assert "overwrite" in lowered and "linalg.fill" not in lowered
+    # ... so the kernel alone must write every element, zero rows included:
+    # a destination full of NaN must not show through.
+    compiled(x)  # loads the runner
+    out = torch.full((40, 37), float("nan"))
+    compiled._runner.run([x], [out])
+    with torch.no_grad():
+        torch.testing.assert_close(out, model(x), rtol=1e-5, atol=1e-5)
+
+
 def test_threads_are_checked():
     model = pruned_mlp()
     x = torch.randn(2, 40)

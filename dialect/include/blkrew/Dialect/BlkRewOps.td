@@ -47,7 +47,11 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
   let description = [{
     Computes `init[M, N] += W[M, K] * rhs[K, N]` where `W` is a block-sparse
     matrix packed as described by `layout` (see `#blkrew.layout` and
-    `docs/format.md`):
+    `docs/format.md`). With `overwrite`, `init`'s contents are not read and
+    the op computes `init[M, N] = W[M, K] * rhs[K, N]`, writing every
+    element of `init` (zeros in rows without kept columns). The canonicalizer
+    sets it when `init` is a zero `linalg.fill`: the kernels then start their
+    accumulators at zero instead of filling and re-reading the output.
 
     * `row_ptr : [G + 1] x i32`, `G = ceil(M / p)`: the kept columns of row
       group `g` are entries `row_ptr[g] .. row_ptr[g + 1]` of `col_idx`;
@@ -65,6 +69,10 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
         ins(%row_ptr, %col_idx, %values, %x
             : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<4x8xf32>)
         outs(%init : tensor<4x8xf32>) -> tensor<4x8xf32>
+    %z = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+        overwrite ins(%row_ptr, %col_idx, %values, %x
+            : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<4x8xf32>)
+        outs(%empty : tensor<4x8xf32>) -> tensor<4x8xf32>
     ```
   }];
   let arguments = (ins BlkRew_LayoutAttr:$layout,
@@ -72,10 +80,13 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
                        BlkRew_IndexArray:$col_idx,
                        BlkRew_ValueArray:$values,
                        BlkRew_TensorOrMemRef:$rhs,
-                       BlkRew_TensorOrMemRef:$init);
+                       BlkRew_TensorOrMemRef:$init,
+                       UnitAttr:$overwrite);
   let results = (outs Optional<AnyRankedTensor>:$result);
+  let hasCanonicalizer = 1;
   let assemblyFormat = [{
-    $layout `ins` `(` $row_ptr `,` $col_idx `,` $values `,` $rhs `:`
+    $layout (`overwrite` $overwrite^)?
+    `ins` `(` $row_ptr `,` $col_idx `,` $values `,` $rhs `:`
         type($row_ptr) `,` type($col_idx) `,` type($values) `,` type($rhs) `)`
     `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
   }];

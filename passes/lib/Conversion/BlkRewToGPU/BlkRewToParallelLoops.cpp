@@ -60,6 +60,20 @@ static void buildGroupRowParallel(
       });
 }
 
+/// One parallel iteration per element of the 2-D memref `init`, storing 0.
+static void buildParallelZeroFill(OpBuilder &b, Location loc, Value init,
+                                  Value rows, Value cols) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Type elemTy = cast<MemRefType>(init.getType()).getElementType();
+  Value zero = arith::ConstantOp::create(b, loc, elemTy, b.getZeroAttr(elemTy));
+  scf::ParallelOp::create(b, loc, ValueRange{c0, c0}, ValueRange{rows, cols},
+                          ValueRange{c1, c1},
+                          [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                            memref::StoreOp::create(b, loc, zero, init, ivs);
+                          });
+}
+
 namespace {
 struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -74,15 +88,19 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
     Value init = adaptor.getInit(), rhs = adaptor.getRhs();
     Value values = adaptor.getValues(), rowPtr = adaptor.getRowPtr();
     Value colIdx = adaptor.getColIdx();
-    // Nothing kept (e.g. a matmul with an all-zero constant): init += 0.
-    // Dropping the op also keeps zero-sized arrays, which SPIR-V cannot
-    // declare, out of the kernels.
+    auto dim = [&](int64_t d) -> Value {
+      return memref::DimOp::create(rewriter, loc, init, d);
+    };
+    // Nothing kept (e.g. a matmul with an all-zero constant): init += 0, or
+    // init = 0 with `overwrite`. Not reading the packed arrays also keeps
+    // zero-sized arrays, which SPIR-V cannot declare, out of the kernels.
     if (cast<MemRefType>(colIdx.getType()).getShape()[0] == 0) {
+      if (op.getOverwrite())
+        buildParallelZeroFill(rewriter, loc, init, dim(0), dim(1));
       rewriter.eraseOp(op);
       return success();
     }
-    Value rows = memref::DimOp::create(rewriter, loc, init, 0);
-    Value cols = memref::DimOp::create(rewriter, loc, init, 1);
+    Value rows = dim(0), cols = dim(1);
     Value perm = getPermBuffer(rewriter, op, layout);
     buildGroupRowParallel(
         rewriter, loc, layout, perm, rows, cols,
@@ -91,7 +109,14 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
           Value n = inner.front();
           Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
           auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
-          Value acc0 = memref::LoadOp::create(b, loc, init, ValueRange{row, n});
+          Type elemTy = cast<MemRefType>(init.getType()).getElementType();
+          Value acc0 =
+              op.getOverwrite()
+                  ? arith::ConstantOp::create(b, loc, elemTy,
+                                              b.getZeroAttr(elemTy))
+                        .getResult()
+                  : memref::LoadOp::create(b, loc, init, ValueRange{row, n})
+                        .getResult();
           auto loop = scf::ForOp::create(
               b, loc, begin, end, c1, ValueRange{acc0},
               [&](OpBuilder &b, Location loc, Value j, ValueRange iter) {
@@ -126,17 +151,8 @@ struct ToDenseToParallel : public OpConversionPattern<ToDenseOp> {
     Value rowPtr = adaptor.getRowPtr(), colIdx = adaptor.getColIdx();
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Type elemTy = cast<MemRefType>(init.getType()).getElementType();
-    Value zero = arith::ConstantOp::create(rewriter, loc, elemTy,
-                                           rewriter.getZeroAttr(elemTy));
     // Pruned entries are zero: clear the destination first.
-    scf::ParallelOp::create(rewriter, loc, ValueRange{c0, c0},
-                            ValueRange{rows, cols}, ValueRange{c1, c1},
-                            [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                              memref::StoreOp::create(b, loc, zero, init, ivs);
-                            });
+    buildParallelZeroFill(rewriter, loc, init, rows, cols);
     Value perm = getPermBuffer(rewriter, op, layout);
     buildGroupRowParallel(
         rewriter, loc, layout, perm, rows, ValueRange{},

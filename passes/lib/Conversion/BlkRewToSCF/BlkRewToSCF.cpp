@@ -75,6 +75,26 @@ static void buildGroupNest(
       });
 }
 
+/// Stores zero into every element of the 2-D memref `init`.
+static void buildZeroFill(OpBuilder &b, Location loc, Value init, Value rows,
+                          Value cols) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Type elemTy = cast<MemRefType>(init.getType()).getElementType();
+  Value zero = arith::ConstantOp::create(b, loc, elemTy, b.getZeroAttr(elemTy));
+  scf::ForOp::create(
+      b, loc, c0, rows, c1, ValueRange{},
+      [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+        scf::ForOp::create(
+            b, loc, c0, cols, c1, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+              memref::StoreOp::create(b, loc, zero, init, ValueRange{i, k});
+              scf::YieldOp::create(b, loc);
+            });
+        scf::YieldOp::create(b, loc);
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // Patterns
 //===----------------------------------------------------------------------===//
@@ -95,6 +115,10 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
     Value perm = getPermBuffer(rewriter, op, layout);
+    // The reference lowering accumulates in place: `overwrite` starts from
+    // a cleared destination.
+    if (op.getOverwrite())
+      buildZeroFill(rewriter, loc, init, rows, cols);
     buildGroupNest(
         rewriter, loc, layout, adaptor.getRowPtr(), adaptor.getColIdx(), perm,
         rows,
@@ -134,23 +158,8 @@ struct ToDenseToSCF : public OpConversionPattern<ToDenseOp> {
     Value init = adaptor.getInit(), values = adaptor.getValues();
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Type elemTy = cast<MemRefType>(init.getType()).getElementType();
-    Value zero = arith::ConstantOp::create(rewriter, loc, elemTy,
-                                           rewriter.getZeroAttr(elemTy));
     // Pruned entries are zero: clear the destination first.
-    scf::ForOp::create(
-        rewriter, loc, c0, rows, c1, ValueRange{},
-        [&](OpBuilder &b, Location loc, Value i, ValueRange) {
-          scf::ForOp::create(
-              b, loc, c0, cols, c1, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value k, ValueRange) {
-                memref::StoreOp::create(b, loc, zero, init, ValueRange{i, k});
-                scf::YieldOp::create(b, loc);
-              });
-          scf::YieldOp::create(b, loc);
-        });
+    buildZeroFill(rewriter, loc, init, rows, cols);
     Value perm = getPermBuffer(rewriter, op, layout);
     buildGroupNest(
         rewriter, loc, layout, adaptor.getRowPtr(), adaptor.getColIdx(), perm,

@@ -68,6 +68,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value init = adaptor.getInit(), rhs = adaptor.getRhs();
     Value values = adaptor.getValues(), rowPtr = adaptor.getRowPtr();
     Value colIdx = adaptor.getColIdx();
+    bool overwrite = op.getOverwrite();
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
@@ -128,6 +129,13 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
               });
           row = ifOp.getResult(0);
         }
+        inside.push_back(in);
+        outRows.push_back(row);
+        // `overwrite`: the tile starts at zero; init is only stored to.
+        if (overwrite) {
+          llvm::append_range(accs, zeros);
+          continue;
+        }
         auto loaded = scf::IfOp::create(
             b, loc, in,
             [&](OpBuilder &b, Location loc) {
@@ -139,8 +147,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             [&](OpBuilder &b, Location loc) {
               scf::YieldOp::create(b, loc, zeros);
             });
-        inside.push_back(in);
-        outRows.push_back(row);
         llvm::append_range(accs, loaded.getResults());
       }
       // The reduction over the group's kept columns, the p*u accumulators
@@ -265,6 +271,12 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         }
         SmallVector<Value> accs;
         for (int64_t k = 0; k < n; ++k) {
+          if (overwrite) {
+            accs.push_back(arith::ConstantOp::create(
+                b, loc, rowTy,
+                DenseElementsAttr::get(rowTy, b.getZeroAttr(elemTy))));
+            continue;
+          }
           SmallVector<Value> elems;
           for (int64_t r = 0; r < p; ++r)
             elems.push_back(
