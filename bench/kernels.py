@@ -11,10 +11,11 @@ repeated runs; the machine is shared, so read the ratios):
   input (``X^T``, the same GEMM);
 - torch sparse: ``W.to_sparse_csr() @ X`` and ``W.to_sparse_bsr(block) @ X``,
   the faster of the two (BSR is not supported on every shape on CPU);
+- MLIR's sparsifier: ``linalg.matmul`` with W in a BSR encoding of the same
+  block, lowered by upstream ``mlir-opt --sparsifier`` (bench/sparsifier.py;
+  one thread: the upstream CPU pipeline does not thread);
 - the limit: the useful FLOPs (2 * nonzeros * N) at the FMA peak measured
   here (``bench/native/fma_peak.c``) times the thread count.
-
-MLIR's sparsifier is not in this table yet (see docs/bench.md).
 
     .venv/bin/python bench/kernels.py             # or: make bench-kernels
     .venv/bin/python bench/kernels.py --quick     # the FC row only
@@ -49,6 +50,7 @@ from blkrew.compiler.api import compile
 from blkrew.compiler.mca import aarch64_assembly, inner_loop, mca_cycles
 from blkrew.compiler.toolchain import llvm_tool
 from blkrew.timing import interleaved_ms
+from sparsifier import SparsifierBSR
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -144,6 +146,15 @@ def measure(name, sparsity, block, peak, repeat, workdir):
                 "dense": lambda: w @ x,
                 "onednn": lambda f=mkl, a=xt: f(a),
             }
+            if threads == 1:
+                spz = SparsifierBSR(
+                    w,
+                    block,
+                    n,
+                    workdir / f"{name}-{sparsity}-{block[0]}x{block[1]}-spz",
+                )
+                torch.testing.assert_close(spz(x), want, rtol=1e-3, atol=1e-3)
+                fns["sparsifier"] = lambda f=spz: f(x)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sparse_formats = {"csr": w.to_sparse_csr()}
@@ -176,6 +187,7 @@ def measure(name, sparsity, block, peak, repeat, workdir):
                 "onednn_dense_ms": t_onednn,
                 "torch_sparse_ms": sparse[0] if sparse else None,
                 "torch_sparse_format": sparse[1] if sparse else None,
+                "mlir_sparsifier_ms": t.get("sparsifier"),
                 "limit_ms": limit,
             }
         )
@@ -183,7 +195,8 @@ def measure(name, sparsity, block, peak, repeat, workdir):
             f"  {name} {sparsity:.3f} {block[0]}x{block[1]} t={threads}: blkrew "
             f"{t_blkrew:.3f} ms ({useful / t_blkrew * 1e3:.0f} GFLOP/s), dense "
             f"{t_dense:.3f}, oneDNN {t_onednn:.3f}, torch sparse "
-            f"{sparse[0] if sparse else float('nan'):.3f}, limit {limit:.3f}",
+            f"{sparse[0] if sparse else float('nan'):.3f}, MLIR sparsifier "
+            f"{t.get('sparsifier', float('nan')):.3f}, limit {limit:.3f}",
             flush=True,
         )
     return rows
@@ -257,8 +270,9 @@ def markdown(rows, meta) -> str:
         "measured peak times the threads.",
         "",
         "| shape (MxKxN) | sparsity | block | thr | blkrew ms | GFLOP/s | % peak |"
-        " vs torch dense | vs oneDNN | vs torch sparse | limit ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " vs torch dense | vs oneDNN | vs torch sparse | vs MLIR sparsifier |"
+        " limit ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         gflops = r["useful_gflop"] / r["blkrew_ms"] * 1e3
@@ -267,6 +281,11 @@ def markdown(rows, meta) -> str:
             if r["torch_sparse_ms"]
             else "n/a"
         )
+        spz = (
+            f"{r['mlir_sparsifier_ms'] / r['blkrew_ms']:.1f}x"
+            if r.get("mlir_sparsifier_ms")
+            else "n/a (1 thr only)"
+        )
         lines.append(
             f"| {r['shape']} ({r['M']}x{r['K']}x{r['N']}) | {r['sparsity']:.1%} |"
             f" {r['block'][0]}x{r['block'][1]} | {r['threads']} |"
@@ -274,7 +293,53 @@ def markdown(rows, meta) -> str:
             f" {gflops / (meta['fma_peak_gflops'] * r['threads']):.0%} |"
             f" {r['torch_dense_ms'] / r['blkrew_ms']:.1f}x |"
             f" {r['onednn_dense_ms'] / r['blkrew_ms']:.1f}x | {sparse} |"
-            f" {r['limit_ms']:.3f} |"
+            f" {spz} | {r['limit_ms']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(rows, meta) -> str:
+    """Medians over the table's rows, per thread count: blkrew's speedup
+    over each peer, its share of the peak, and thread scaling."""
+    lines = [
+        "",
+        "## Summary: medians over all shapes, sparsities and blocks",
+        "",
+        "| threads | rows | vs torch dense | vs oneDNN | vs torch sparse |"
+        " vs MLIR sparsifier | % peak | scaling vs 1 thread |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    one = {
+        (r["shape"], r["sparsity"], tuple(r["block"])): r["blkrew_ms"]
+        for r in rows
+        if r["threads"] == 1
+    }
+
+    def med(values):
+        values = [v for v in values if v is not None]
+        return f"{statistics.median(values):.2f}x" if values else "n/a"
+
+    for threads in sorted({r["threads"] for r in rows}):
+        sel = [r for r in rows if r["threads"] == threads]
+        ratio = lambda key, sel=sel: [  # noqa: E731
+            r[key] / r["blkrew_ms"] if r.get(key) else None for r in sel
+        ]
+        peak = [
+            r["useful_gflop"]
+            / r["blkrew_ms"]
+            * 1e3
+            / (meta["fma_peak_gflops"] * threads)
+            for r in sel
+        ]
+        scaling = [
+            one[(r["shape"], r["sparsity"], tuple(r["block"]))] / r["blkrew_ms"]
+            for r in sel
+        ]
+        lines.append(
+            f"| {threads} | {len(sel)} | {med(ratio('torch_dense_ms'))} |"
+            f" {med(ratio('onednn_dense_ms'))} | {med(ratio('torch_sparse_ms'))} |"
+            f" {med(ratio('mlir_sparsifier_ms'))} |"
+            f" {statistics.median(peak):.0%} | {med(scaling)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -332,7 +397,9 @@ def main() -> int:
     (RESULTS / f"{stem}.json").write_text(
         json.dumps({"meta": meta, "rows": rows, "llvm_mca": mca}, indent=1)
     )
-    (RESULTS / f"{stem}.md").write_text(markdown(rows, meta) + mca_markdown(mca))
+    (RESULTS / f"{stem}.md").write_text(
+        markdown(rows, meta) + summary_markdown(rows, meta) + mca_markdown(mca)
+    )
     print(f"wrote {RESULTS / (stem + '.md')}")
     return 0
 
