@@ -226,7 +226,10 @@ def test_kernel_overwrites_the_whole_output(threads, tmp_path):
     # The zero fill of the output folded into the kernel ...
     lowered = run_blkrew_opt(
         (tmp_path / "imported.mlir").read_text(),
-        ["--blkrew-sparsify=block-rows=8 block-cols=4 max-density=1.0", "--canonicalize"],
+        [
+            "--blkrew-sparsify=block-rows=8 block-cols=4 max-density=1.0",
+            "--canonicalize",
+        ],
     )
     assert "overwrite" in lowered and "linalg.fill" not in lowered
     # ... so the kernel alone must write every element, zero rows included:

@@ -37,7 +37,8 @@ __all__ = ["cache_path", "tune_kernels"]
 
 _OP_RE = re.compile(
     r"^(?P<indent>\s*)(?P<result>%[\w.$-]+) = blkrew\.bsr_matmul (?P<layout><[^>]*>)"
-    r"(?P<overwrite> overwrite)? ins\((?P<operands>[^:]*) : (?P<types>[^)]*)\) outs\((?P<init>%[\w.$-]+) :"
+    r"(?P<overwrite> overwrite)?"
+    r" ins\((?P<operands>[^:]*) : (?P<types>[^)]*)\) outs\((?P<init>%[\w.$-]+) :"
     r" (?P<init_type>tensor<[^>]*>)\)(?P<attrs> \{[^}]*\})?"
     r" -> (?P<type>tensor<[^>]*>)$",
     re.M,
@@ -94,7 +95,8 @@ def _micro_module(ir: str, op: re.Match) -> str | None:
         f"  %blkrew_empty = tensor.empty() : {out}\n"
         f"  %blkrew_init = linalg.fill ins(%blkrew_zero : f32) outs(%blkrew_empty :"
         f" {out}) -> {out}\n"
-        f"  %blkrew_y = blkrew.bsr_matmul {op['layout']}{op['overwrite'] or ''} ins({op['operands']} :"
+        f"  %blkrew_y = blkrew.bsr_matmul {op['layout']}{op['overwrite'] or ''}"
+        f" ins({op['operands']} :"
         f" {op['types']}) outs(%blkrew_init : {out}){attrs} -> {out}\n"
         f"  return %blkrew_y : {out}\n}}\n"
     )
