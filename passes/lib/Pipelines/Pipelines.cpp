@@ -62,6 +62,9 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   addPipeline(pm, "buffer-results-to-out-params{hoist-static-allocs=true "
                   "modify-public-functions=true}");
   addPipeline(pm, "buffer-deallocation-pipeline");
+  // Padding copies and depthwise convolutions shaped so the loops they
+  // become vectorize (see the pass).
+  addPipeline(pm, "func.func(blkrew-prepare-loops)");
   // Our kernels: the register-tiled block-sparse matmul.
   // The tile and prefetch defaults differ by target: NEON's 3-wide cores
   // need a wider tile to amortize the loop, and its prefetch instructions

@@ -106,4 +106,34 @@ def BlkRewReorder : Pass<"blkrew-reorder", "func::FuncOp"> {
   ];
 }
 
+def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
+  let summary = "Shape the dense ops that become plain loops for LLVM's "
+                "vectorizers";
+  let description = [{
+    Everything that is not a blkrew kernel (padding copies, depthwise
+    convolutions, element-wise ops) becomes loops through
+    `convert-linalg-to-loops`, and clang `-O3` vectorizes their innermost
+    loop. This pass, on buffers, fixes two shapes that defeat that:
+
+    * A `memref.copy` between buffers that are not both contiguous (the
+      interior of a padded activation) would lower to a call to the runner
+      library's generic `memrefCopy`, one element at a time with index
+      arithmetic. It becomes `linalg.copy`, a loop nest like any other.
+      Contiguous copies stay `memref.copy` (a `memcpy`).
+    * `linalg.depthwise_conv_2d_nchw_chw` iterates `(n, oh, ow, c, kh, kw)`:
+      its innermost parallel loop walks channels, `H*W` elements apart in
+      NCHW. It is generalized and interchanged to `(n, c, oh, kh, kw, ow)`,
+      so each of the kernel's taps runs along a contiguous output row.
+
+    ```mlir
+    memref.copy %a, %sub : memref<1x8x4x4xf32>
+        to memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>
+    // becomes
+    linalg.copy ins(%a : memref<1x8x4x4xf32>)
+        outs(%sub : memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // BLKREW_TRANSFORMS_PASSES
