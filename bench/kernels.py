@@ -146,7 +146,7 @@ def measure(name, sparsity, block, peak, repeat, workdir):
                 "dense": lambda: w @ x,
                 "onednn": lambda f=mkl, a=xt: f(a),
             }
-            if threads == 1:
+            if threads == 1 and min(block) > 1:  # see sparsifier.UNSUPPORTED_1D
                 spz = SparsifierBSR(
                     w,
                     block,
@@ -267,7 +267,9 @@ def markdown(rows, meta) -> str:
         "The machine is shared: read the ratios, which come from the same run.",
         "`x` columns are blkrew's speedup over each peer; GFLOP/s are *useful*",
         "(2 x nonzeros x N per second); % peak = useful GFLOP/s over the",
-        "measured peak times the threads.",
+        "measured peak times the threads. MLIR sparsifier: 1 thread only (the",
+        "upstream CPU pipeline does not thread) and blocks with both sides > 1",
+        "(`bench/sparsifier.py`: p x 1 encodings fail or crash in mlir-opt 22.1).",
         "",
         "| shape (MxKxN) | sparsity | block | thr | blkrew ms | GFLOP/s | % peak |"
         " vs torch dense | vs oneDNN | vs torch sparse | vs MLIR sparsifier |"
@@ -284,7 +286,7 @@ def markdown(rows, meta) -> str:
         spz = (
             f"{r['mlir_sparsifier_ms'] / r['blkrew_ms']:.1f}x"
             if r.get("mlir_sparsifier_ms")
-            else "n/a (1 thr only)"
+            else "n/a"
         )
         lines.append(
             f"| {r['shape']} ({r['M']}x{r['K']}x{r['N']}) | {r['sparsity']:.1%} |"
