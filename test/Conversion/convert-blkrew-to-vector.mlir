@@ -3,6 +3,7 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 prefetch-distance=2" -split-input-file | FileCheck %s --check-prefix=PF
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true" -split-input-file | FileCheck %s --check-prefix=PAR
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=0" -split-input-file | FileCheck %s --check-prefix=PARALL
 
 // The register tile: per row group and 4-wide slice of N, the 2 rows of the
 // group accumulate in 2 vectors carried through the loop over kept columns;
@@ -213,5 +214,24 @@ func.func @small_n_overwrite(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<
   blkrew.bsr_matmul #blkrew.layout<block = [4, 3], scheme = column> overwrite
       ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<9x2xf32>)
       outs(%c : memref<7x2xf32>)
+  return
+}
+
+// -----
+
+// With `parallel`, an op with little static work (here 3 x 2 kept values x
+// N = 8: 48 FMAs, under parallel-min-fmas' default) stays a sequential loop
+// over groups; with parallel-min-fmas=0 it runs in parallel too.
+// PAR-LABEL: func.func @tiny_static(
+// PAR-NOT:     scf.parallel
+// PAR:         scf.for
+// PAR-NOT:     scf.parallel
+// PARALL-LABEL: func.func @tiny_static(
+// PARALL:        scf.parallel
+func.func @tiny_static(%rp: memref<3xi32>, %ci: memref<3xi32>, %v: memref<3x2xf32>,
+                       %x: memref<4x8xf32>, %c: memref<4x8xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<3xi32>, memref<3x2xf32>, memref<4x8xf32>)
+      outs(%c : memref<4x8xf32>)
   return
 }

@@ -2,7 +2,8 @@
 // emitted, the sparse kernel is vectorized at the target's width.
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline | FileCheck %s --check-prefix=HOST
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=target=aarch64 | FileCheck %s --check-prefix=NEON
-// RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=OMP
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline="parallel=true parallel-min-fmas=0" | FileCheck %s --check-prefix=OMP
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=SMALL
 // RUN: not blkrew-opt %s --blkrew-cpu-pipeline=target=riscv 2>&1 | FileCheck %s --check-prefix=BADTARGET
 
 // BADTARGET: for the --target option: Cannot find option named 'riscv'
@@ -19,6 +20,12 @@
 // OMP:           omp.wsloop {
 // OMP:             omp.loop_nest
 // OMP:               llvm.intr.fmuladd
+// This kernel has 2 x 2 kept values x N = 32: 128 FMAs, far under the
+// default parallel-min-fmas, so it stays on the calling thread.
+// SMALL-LABEL: llvm.func @forward(
+// SMALL-NOT:     omp.parallel
+// SMALL:         llvm.intr.fmuladd
+// SMALL-NOT:     omp.parallel
 // NEON-LABEL: llvm.func @forward(
 // NEON:         llvm.intr.fmuladd({{.*}}) : (vector<4xf32>, vector<4xf32>, vector<4xf32>) -> vector<4xf32>
 func.func @forward(%x: tensor<4x32xf32>) -> tensor<4x32xf32> {

@@ -194,9 +194,24 @@ def test_unsupported_op_is_named(tmp_path):
 def test_parallel_kernels_match_torch(threads, tmp_path):
     model = pruned_mlp(7)
     x = torch.randn(33, 40)
-    compiled = compile(model, x, threads=threads, workdir=tmp_path)
+    # These kernels are small: parallel_min_fmas=0 threads them anyway.
+    compiled = compile(model, x, threads=threads, parallel_min_fmas=0, workdir=tmp_path)
     assert compiled.manifest["parallel"] is True
+    assert "__kmpc_fork_call" in (tmp_path / "model.ll").read_text()
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_small_kernels_stay_on_the_calling_thread(tmp_path):
+    model = pruned_mlp(7)
+    x = torch.randn(33, 40)
+    compiled = compile(model, x, threads=2, workdir=tmp_path)
+    # A few thousand FMAs per kernel: no OpenMP region at all.
+    assert "__kmpc_fork_call" not in (tmp_path / "model.ll").read_text()
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="parallel_min_fmas"):
+        compile(model, x, parallel_min_fmas=-1)
+    with pytest.raises(ValueError, match="parallel_min_fmas"):
+        compile(model, x, target="aarch64", parallel_min_fmas=0)
 
 
 class Product(nn.Module):

@@ -155,6 +155,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     tile_vectors: int = 0,
     prefetch_distance: int | None = None,
     threads: int | None = None,
+    parallel_min_fmas: int | None = None,
     workdir: str | os.PathLike | None = None,
     progress=None,
 ) -> CompiledModule:
@@ -189,6 +190,11 @@ def compile(  # noqa: A001 - the public name is part of the API
         threads: host only. The sparse kernels run their row groups on
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
             a number fixes the count, 1 compiles single-threaded code.
+        parallel_min_fmas: with threads, a sparse kernel whose work (kept
+            values x N multiply-adds) is below this stays on the calling
+            thread, where waking another thread would cost more than it
+            saves (batch-1 RNN steps); None is the pipeline's default
+            (2**20), 0 threads every kernel.
         workdir: where the artifacts go (a new temporary folder by default).
         progress: called as ``progress(op, choice)`` as tuning settles each
             kernel (the CLI prints them).
@@ -222,6 +228,10 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(
             "tile_vectors and prefetch_distance must be >= 0, got "
             f"{tile_vectors} and {prefetch_distance}"
+        )
+    if parallel_min_fmas is not None and (target != "host" or parallel_min_fmas < 0):
+        raise ValueError(
+            "parallel_min_fmas must be >= 0 and applies to the host target only"
         )
     if target == "aarch64" and threads not in (None, 1):
         raise ValueError(
@@ -290,6 +300,11 @@ def compile(  # noqa: A001 - the public name is part of the API
             f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
             f"tile-vectors={tile_vectors} prefetch-distance={prefetch_distance} "
             f"parallel={str(parallel).lower()}"
+            + (
+                f" parallel-min-fmas={parallel_min_fmas}"
+                if parallel_min_fmas is not None
+                else ""
+            )
         )
         llvm_dialect = _run_opt(sparse_ir, [pipeline], out_dir)
         timings["blkrew_opt_s"] = time.perf_counter() - start
@@ -326,6 +341,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "reorder": reorder,
         "parallel": parallel,
         "threads": threads,
+        "parallel_min_fmas": parallel_min_fmas,
         "layers": _layers_summary(sparse_ir),
         **extra,
         "timings": timings,

@@ -75,7 +75,8 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                                                    : 4;
   pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
       width, /*maxUnrollRows=*/32, options.tileVectors,
-      /*accumulators=*/arm ? 24 : 16, prefetch, options.parallel}));
+      /*accumulators=*/arm ? 24 : 16, prefetch, options.parallel,
+      options.parallelMinFmas}));
   // Parallel row groups become an OpenMP worksharing loop; canonicalize
   // inlines the alloca scope it wraps the body in (the kernel allocates
   // nothing), which scf-to-cf could not lower.

@@ -94,7 +94,12 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            "Prefetch the rhs row this many kept columns ahead (0: none)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Emit the loop over row groups as scf.parallel (groups write "
-           "disjoint rows)">
+           "disjoint rows)">,
+    Option<"parallelMinFmas", "parallel-min-fmas", "int64_t",
+           /*default=*/"1048576",
+           "With parallel, an op whose static work (kept values x N) is "
+           "below this many FMAs stays a sequential loop: waking another "
+           "thread costs more than such a kernel takes">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",

@@ -46,6 +46,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Run the row groups of each sparse kernel on OpenMP "
                      "threads (link with libomp; OMP_NUM_THREADS applies)"),
       llvm::cl::init(false)};
+  PassOptions::Option<int64_t> parallelMinFmas{
+      *this, "parallel-min-fmas",
+      llvm::cl::desc("With parallel, kernels with less static work (kept "
+                     "values x N FMAs) stay on the calling thread"),
+      llvm::cl::init(1 << 20)};
 };
 
 /// Tensor-level IR (blkrew + linalg, after blkrew-sparsify) to the LLVM

@@ -36,11 +36,11 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   BsrMatmulToVector(MLIRContext *ctx, int64_t vectorWidth,
                     int64_t maxUnrollRows, int64_t tileVectors,
                     int64_t accumulators, int64_t prefetchDistance,
-                    bool parallel)
+                    bool parallel, int64_t parallelMinFmas)
       : OpConversionPattern(ctx, /*benefit=*/2), vectorWidth(vectorWidth),
         maxUnrollRows(maxUnrollRows), tileVectors(tileVectors),
         accumulators(accumulators), prefetchDistance(prefetchDistance),
-        parallel(parallel) {}
+        parallel(parallel), parallelMinFmas(parallelMinFmas) {}
 
   LogicalResult
   matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
@@ -321,8 +321,13 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             scf::YieldOp::create(b, loc);
           });
       };
-    // Row groups write disjoint rows of init, so they may run in parallel.
-    if (parallel) {
+    // Row groups write disjoint rows of init, so they may run in parallel,
+    // when there is enough work to pay for a second thread (kernels of
+    // batch-1 RNN steps take microseconds).
+    auto valuesTy = cast<MemRefType>(values.getType());
+    bool small = valuesTy.hasStaticShape() && !ShapedType::isDynamic(staticN) &&
+                 valuesTy.getNumElements() * staticN < parallelMinFmas;
+    if (parallel && !small) {
       scf::ParallelOp::create(rewriter, loc, ValueRange{c0}, ValueRange{groups},
                               ValueRange{c1},
                               [&](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -342,15 +347,16 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   int64_t vectorWidth, maxUnrollRows, tileVectors, accumulators,
       prefetchDistance;
   bool parallel;
+  int64_t parallelMinFmas;
 };
 } // namespace
 
 void mlir::blkrew::populateBlkRewToVectorConversionPatterns(
     RewritePatternSet &patterns, const ConvertBlkRewToVectorOptions &options) {
-  patterns.add<BsrMatmulToVector>(patterns.getContext(), options.vectorWidth,
-                                  options.maxUnrollRows, options.tileVectors,
-                                  options.accumulators,
-                                  options.prefetchDistance, options.parallel);
+  patterns.add<BsrMatmulToVector>(
+      patterns.getContext(), options.vectorWidth, options.maxUnrollRows,
+      options.tileVectors, options.accumulators, options.prefetchDistance,
+      options.parallel, options.parallelMinFmas);
 }
 
 namespace mlir::blkrew {
@@ -362,10 +368,11 @@ struct ConvertBlkRewToVectorPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (vectorWidth <= 0 || maxUnrollRows <= 0 || tileVectors < 0 ||
-        accumulators <= 0 || prefetchDistance < 0) {
+        accumulators <= 0 || prefetchDistance < 0 || parallelMinFmas < 0) {
       module.emitError("convert-blkrew-to-vector: vector-width, "
                        "max-unroll-rows and accumulators must be positive, "
-                       "tile-vectors and prefetch-distance non-negative");
+                       "tile-vectors, prefetch-distance and "
+                       "parallel-min-fmas non-negative");
       return signalPassFailure();
     }
     if (failed(verifyBufferized(module, "convert-blkrew-to-vector")))
@@ -376,9 +383,9 @@ struct ConvertBlkRewToVectorPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateBlkRewToVectorConversionPatterns(
-        patterns,
-        ConvertBlkRewToVectorOptions{vectorWidth, maxUnrollRows, tileVectors,
-                                     accumulators, prefetchDistance, parallel});
+        patterns, ConvertBlkRewToVectorOptions{
+                      vectorWidth, maxUnrollRows, tileVectors, accumulators,
+                      prefetchDistance, parallel, parallelMinFmas});
     // Fallback for to_dense and very tall groups.
     populateBlkRewToSCFConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
