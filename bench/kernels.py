@@ -329,9 +329,10 @@ def summary_markdown(rows, meta) -> str:
 
     for threads in sorted({r["threads"] for r in rows}):
         sel = [r for r in rows if r["threads"] == threads]
-        ratio = lambda key, sel=sel: [  # noqa: E731
-            r[key] / r["blkrew_ms"] if r.get(key) else None for r in sel
-        ]
+
+        def ratio(key, sel=sel):
+            return [r[key] / r["blkrew_ms"] if r.get(key) else None for r in sel]
+
         peak = [
             r["useful_gflop"]
             / r["blkrew_ms"]

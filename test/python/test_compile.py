@@ -313,12 +313,11 @@ def test_tuned_kernels_match_torch_and_are_cached(target, tmp_path, monkeypatch)
         model[0].weight[:, 1::2] = 0
     x = torch.randn(40, 64)  # N = 40: the column-tiled kernel, tile to tune
     seen = []
+    options = dict(target=target, threads=1 if target == "host" else None, tune=True)
     first = compile(
         model,
         x,
-        target=target,
-        threads=1 if target == "host" else None,
-        tune=True,
+        **options,
         workdir=tmp_path / "a",
         progress=lambda op, choice: seen.append(choice),
     )
@@ -334,21 +333,16 @@ def test_tuned_kernels_match_torch_and_are_cached(target, tmp_path, monkeypatch)
         torch.testing.assert_close(first(x), model(x), rtol=1e-5, atol=1e-5)
     cache = json.loads((tmp_path / "cache" / "tune.json").read_text())
     assert len(cache) == 1
-    again = compile(
-        model,
-        x,
-        target=target,
-        threads=1 if target == "host" else None,
-        tune=True,
-        workdir=tmp_path / "b",
-    )
+    again = compile(model, x, **options, workdir=tmp_path / "b")
     assert again.manifest["tuning"] == tuning
     assert again.manifest["timings"]["tune_s"] < first.manifest["timings"]["tune_s"]
 
 
-def test_tuning_choice_lands_on_the_op(tmp_path, monkeypatch):
+@pytest.mark.parametrize("canonical", [False, True])
+def test_tuning_choice_lands_on_the_op(canonical, tmp_path, monkeypatch):
     """tune_kernels writes its choice onto the bsr_matmul as attributes the
-    kernel lowering reads, keeping attributes already there."""
+    kernel lowering reads, keeping attributes already there; also on an op
+    whose zero fill was already folded in (`overwrite`)."""
     from blkrew.compiler.api import import_model
     from blkrew.compiler.opt import run_blkrew_opt
     from blkrew.compiler.tune import tune_kernels
@@ -361,6 +355,9 @@ def test_tuning_choice_lands_on_the_op(tmp_path, monkeypatch):
     x = torch.randn(40, 64)
     imported = import_model(model, (x,)).replace("@main(", "@forward(", 1)
     sparse = run_blkrew_opt(imported, ["--blkrew-sparsify=max-density=1.0"])
+    if canonical:
+        sparse = run_blkrew_opt(sparse, ["--canonicalize"])
+        assert "overwrite" in sparse
     tuned, choices = tune_kernels(sparse, "aarch64", 1)
     (choice,) = choices
     attrs = (

@@ -33,8 +33,7 @@ using namespace mlir::blkrew;
 static bool isContiguous(Value value) {
   auto type = cast<MemRefType>(value.getType());
   return type.getLayout().isIdentity() ||
-         (type.hasStaticShape() &&
-          memref::isStaticShapeAndContiguousRowMajor(type));
+         memref::isStaticShapeAndContiguousRowMajor(type);
 }
 
 namespace mlir::blkrew {
