@@ -3,6 +3,7 @@
 
 import json
 import shutil
+import threading
 
 import pytest
 import torch
@@ -173,6 +174,33 @@ def test_rnn_matches_torch(cell, target, tmp_path):
     # The input projection (all steps at once) and the 8 recurrent steps.
     assert compiled.layers["sparse_matmuls"] == 9
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_temporaries_live_in_an_arena_and_calls_are_serialized(tmp_path):
+    """blkrew-plan-buffers puts every temporary in one static arena (no
+    malloc per call); so calls from several Python threads must not
+    overlap, and each must still get its own right answer."""
+    model = small_cnn()
+    x = torch.randn(4, 3, 48, 48)
+    compiled = compile(model, x, target="host", workdir=tmp_path)
+    ll = (tmp_path / "model.ll").read_text()
+    assert "@__blkrew_arena_forward = " in ll
+    assert "@malloc" not in ll
+    inputs = [torch.randn(4, 3, 48, 48) for _ in range(4)]
+    wants = [model(t) for t in inputs]
+    results = {}
+
+    def worker(i):
+        results[i] = [compiled(inputs[i]) for _ in range(5)]
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, want in enumerate(wants):
+        for got in results[i]:
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
 class Sorts(nn.Module):

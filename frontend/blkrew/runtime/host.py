@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import threading
 from pathlib import Path
 
 import torch
@@ -11,15 +13,30 @@ from blkrew.runtime.memref import make_descriptor
 
 __all__ = ["HostRunner"]
 
+# A compiled model keeps its temporaries in a static arena
+# (blkrew-plan-buffers), so two calls into one loaded library must not
+# overlap. dlopen shares a library between loads of the same file, so the
+# lock is per file (device and inode: hard links and copies are told apart).
+_LOCKS: dict[tuple[int, int], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _library_lock(library: Path) -> threading.Lock:
+    st = os.stat(library)
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((st.st_dev, st.st_ino), threading.Lock())
+
 
 class HostRunner:
     """Loads ``model.so`` once; each call passes descriptors of the inputs and
     of caller-allocated outputs (results are out-params). ``threads`` fixes
     the OpenMP thread count of parallel kernels; otherwise OMP_NUM_THREADS
-    (or libomp's default) applies."""
+    (or libomp's default) applies. Calls into one library are serialized:
+    its temporaries live in one static arena."""
 
     def __init__(self, library: Path, entry: str, threads: int | None = None):
         self.library = ctypes.CDLL(str(library))
+        self.lock = _library_lock(library)
         if threads is not None:
             # The same libomp the library linked (same soname: one runtime).
             from blkrew.compiler.toolchain import LLVM_ROOT
@@ -34,4 +51,5 @@ class HostRunner:
 
     def run(self, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> None:
         descs = [make_descriptor(t) for t in (*inputs, *outputs)]
-        self.fn(*[ctypes.byref(d) for d in descs])
+        with self.lock:
+            self.fn(*[ctypes.byref(d) for d in descs])

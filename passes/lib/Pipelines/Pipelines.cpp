@@ -11,6 +11,7 @@
 
 #include "blkrew/Pipelines/Pipelines.h"
 #include "blkrew/Conversion/Passes.h"
+#include "blkrew/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -61,6 +62,9 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // it sees, and a static result is computed in place.
   addPipeline(pm, "buffer-results-to-out-params{hoist-static-allocs=true "
                   "modify-public-functions=true}");
+  // Temporaries in one static arena planned from their live ranges: a call
+  // allocates nothing and the arena stays in cache.
+  pm.addPass(createBlkRewPlanBuffers());
   addPipeline(pm, "buffer-deallocation-pipeline");
   // Padding copies and depthwise convolutions shaped so the loops they
   // become vectorize (see the pass).

@@ -136,4 +136,39 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def BlkRewPlanBuffers : Pass<"blkrew-plan-buffers", "ModuleOp"> {
+  let summary = "Place a function's temporary buffers in one static arena";
+  let description = [{
+    On buffers, before deallocation is inserted. Every `memref.alloc` in a
+    function's body block with a static shape and identity layout that does
+    not escape (returned, passed to a call, yielded, or turned into a memref
+    by an op that is not a view) becomes a `memref.view` into one
+    uninitialized module-level `memref.global` per function,
+    `@__blkrew_arena_<function>`. Offsets come from the buffers' live ranges
+    (from the allocation to the last op using it or a view of it): largest
+    buffer first, each at the lowest aligned offset that overlaps no buffer
+    live at the same time. `memref.dealloc`s of planned buffers are erased.
+
+    A call then allocates nothing: heap allocation of activations that are
+    megabytes each made glibc return and re-fault their pages on every call,
+    and a reused arena stays in cache. The price: the function is no longer
+    reentrant. Two calls of it must not overlap (the blkrew runtime
+    serializes them).
+
+    ```mlir
+    %a = memref.alloc() {alignment = 64 : i64} : memref<64x1024xf32>
+    // becomes
+    %arena = memref.get_global @__blkrew_arena_forward : memref<1310720xi8>
+    %c0 = arith.constant 0 : index
+    %a = memref.view %arena[%c0][] : memref<1310720xi8> to memref<64x1024xf32>
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Byte alignment of the arena and of every offset in it">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // BLKREW_TRANSFORMS_PASSES
