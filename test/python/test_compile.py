@@ -162,7 +162,31 @@ def test_conv_net_matches_torch(target, tmp_path):
     compiled = compile(model, x, target=target, workdir=tmp_path)
     assert compiled.layers["sparse_matmuls"] == 2  # both dense-filter convs
     assert compiled.layers["convolutions"] == 1  # the depthwise one
+    assert compiled.manifest["folded_batchnorms"] == 1
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_batchnorm_stays_when_not_folded(tmp_path):
+    model = small_cnn()
+    x = torch.randn(2, 3, 17, 17)
+    compiled = compile(model, x, fold_bn=False, workdir=tmp_path)
+    assert compiled.manifest["folded_batchnorms"] == 0
+    # torch-mlir's batch-norm lowering: sqrt(var + eps) per element.
+    assert "math.sqrt" in (tmp_path / "imported.mlir").read_text()
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_folding_keeps_pruned_blocks_zero():
+    from blkrew.compiler.api import fold_batchnorms
+
+    model = small_cnn()
+    folded, n = fold_batchnorms(model)
+    assert n == 1
+    zero = model[0].weight.detach().reshape(16, -1) == 0
+    assert zero.any()
+    assert (folded.get_submodule("0").weight.detach().reshape(16, -1)[zero] == 0).all()
+    x = torch.randn(2, 3, 17, 17)
+    torch.testing.assert_close(folded(x), model(x), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cell", [nn.GRU, nn.LSTM])

@@ -76,6 +76,32 @@ def import_model(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor])
     return str(module)
 
 
+def fold_batchnorms(model: torch.nn.Module) -> tuple[torch.nn.Module, int]:
+    """``model`` (in eval mode) with each BatchNorm that follows a
+    convolution or linear layer folded into that layer's weight and bias,
+    and how many were folded. The fold scales whole output rows, so a
+    block-pruned weight keeps every zero block. Models that torch.fx
+    cannot trace come back unchanged."""
+    with warnings.catch_warnings():
+        # The module imports torch.jit, which warns of its own deprecation.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torch.fx.experimental.optimization import fuse
+
+    def count(m):
+        return sum(
+            isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in m.modules()
+        )
+
+    before = count(model)
+    if not before:
+        return model, 0
+    try:
+        folded = fuse(model)
+    except Exception:  # not traceable by torch.fx: compile it as it is
+        return model, 0
+    return folded, before - count(folded)
+
+
 # What blkrew-attach-spirv-target assumes of the device (see its docs).
 SPIRV_TARGET_ENV = (
     "Vulkan 1.1 / SPIR-V 1.3, Shader capability only (no Int64, Float64, "
@@ -150,6 +176,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     max_density: float = 0.5,
     pack_dense: bool = True,
     reorder: bool = True,
+    fold_bn: bool = True,
     tune: bool = False,
     vector_width: int = 0,
     tile_vectors: int = 0,
@@ -176,6 +203,10 @@ def compile(  # noqa: A001 - the public name is part of the API
             weight so rows with the same kept columns share a group, where
             that makes the kernel cheaper (results are unchanged; the
             layout records the permutation).
+        fold_bn: fold each BatchNorm that follows a convolution or linear
+            layer into that layer (eval mode; torch.fx traces the model, and
+            one it cannot trace compiles unfolded). Scaling output rows keeps
+            the pruned blocks zero.
         tune: pick each sparse kernel's tile and prefetching by measuring
             every candidate on the host (AArch64: by llvm-mca's estimate);
             choices are cached on disk (``blkrew.compiler.tune``). CPU only.
@@ -241,6 +272,9 @@ def compile(  # noqa: A001 - the public name is part of the API
     parallel = target == "host" and threads != 1
 
     model = model.eval()
+    folded_batchnorms = 0
+    if fold_bn:
+        model, folded_batchnorms = fold_batchnorms(model)
     with torch.no_grad():
         outputs = _flatten_outputs(model(*example_inputs))
     out_dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="blkrew-"))
@@ -339,6 +373,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "max_density": max_density,
         "pack_dense": pack_dense,
         "reorder": reorder,
+        "folded_batchnorms": folded_batchnorms,
         "parallel": parallel,
         "threads": threads,
         "parallel_min_fmas": parallel_min_fmas,

@@ -71,6 +71,12 @@ def configure_compile(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", type=_block_arg, default=(8, 4), help="PxQ, e.g. 8x4")
     p.add_argument("--max-density", type=float, default=0.5)
     p.add_argument(
+        "--no-fold-bn",
+        action="store_true",
+        help="keep BatchNorms as separate ops (by default each one after a "
+        "convolution or linear layer is folded into it)",
+    )
+    p.add_argument(
         "--tune",
         action="store_true",
         help="time each sparse kernel's candidate tiles and keep the fastest "
@@ -104,6 +110,7 @@ def run_compile(args: argparse.Namespace) -> int:
         target=args.target,
         block=args.block,
         max_density=args.max_density,
+        fold_bn=not args.no_fold_bn,
         tune=args.tune,
         workdir=args.out,
         progress=_print_tuned if args.tune else None,
@@ -114,6 +121,7 @@ def run_compile(args: argparse.Namespace) -> int:
     )
     for key, value in compiled.layers.items():
         print(f"  {key:22s} {value}")
+    print(f"  {'folded_batchnorms':22s} {compiled.manifest['folded_batchnorms']}")
     spirv = compiled.manifest.get("spirv")
     if spirv:
         print(
