@@ -52,8 +52,13 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   if (width <= 0)
     width = options.target == CPUTarget::AArch64 ? 4 : 16;
   // Clean up what the importer and blkrew-sparsify left (dead dense
-  // weights, transposes of fills) while still on tensors.
-  addPipeline(pm, "canonicalize,cse");
+  // weights, transposes of fills) while still on tensors. Then drop unit
+  // dimensions (batch 1) and fuse chains of element-wise ops (bias, ReLU,
+  // residual adds) into one loop nest each, so an activation is walked once
+  // rather than once per op, and a transpose across a unit dimension folds
+  // away.
+  addPipeline(pm, "canonicalize,cse,linalg-fold-unit-extent-dims,"
+                  "linalg-fuse-elementwise-ops,canonicalize,cse");
   // Tensors to buffers; identity layouts at the boundary so the runtime
   // passes plain contiguous memrefs.
   addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "

@@ -1,0 +1,44 @@
+// What the CPU pipeline does to the dense ops around the kernels: an
+// element-wise chain (bias, ReLU) fused into one loop nest, and the
+// temporaries that remain placed in the function's arena.
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline -mlir-print-ir-after=linalg-fuse-elementwise-ops -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline -mlir-print-ir-after=blkrew-plan-buffers -o /dev/null 2>&1 | FileCheck %s --check-prefix=ARENA
+
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#chan = affine_map<(d0, d1, d2) -> (d1)>
+
+// FUSED-LABEL: func.func @bias_relu(
+// FUSED:         linalg.generic
+// FUSED:           arith.addf
+// FUSED:           arith.maximumf
+// FUSED-NOT:     linalg.generic
+// FUSED:         linalg.transpose
+// FUSED:         return
+// ARENA:       memref.global "private" @__blkrew_arena_bias_relu : memref<{{[0-9]+}}xi8> = uninitialized
+// ARENA-LABEL: func.func @bias_relu(
+// ARENA-NOT:     memref.alloc(
+// ARENA:         memref.view {{.*}} to memref<1x8x16xf32>
+// ARENA:         linalg.generic
+// ARENA-NOT:     memref.alloc(
+// ARENA:         return
+func.func @bias_relu(%x: tensor<1x8x16xf32>, %b: tensor<8xf32>) -> tensor<1x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8x16xf32>
+  %biased = linalg.generic {indexing_maps = [#id, #chan, #id],
+                            iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %b : tensor<1x8x16xf32>, tensor<8xf32>) outs(%e : tensor<1x8x16xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x16xf32>
+  %relu = linalg.generic {indexing_maps = [#id, #id],
+                          iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%biased : tensor<1x8x16xf32>) outs(%e : tensor<1x8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x16xf32>
+  %y = tensor.empty() : tensor<1x16x8xf32>
+  %t = linalg.transpose ins(%relu : tensor<1x8x16xf32>) outs(%y : tensor<1x16x8xf32>) permutation = [0, 2, 1]
+  return %t : tensor<1x16x8xf32>
+}
