@@ -1,12 +1,19 @@
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops))" -split-input-file | FileCheck %s
 
 // A copy into the interior of a padded buffer (a strided subview) becomes
-// linalg.copy, which lowers to vectorizable loops.
+// loops over rows, each row one vector load and store (as scalar loops LLVM
+// unrolls the short rows and then cannot vectorize them).
 // CHECK-LABEL: func.func @into_padded(
 // CHECK-SAME:    %[[A:.*]]: memref<1x8x4x4xf32>, %[[P:.*]]: memref<1x8x6x6xf32>)
 // CHECK:         %[[SUB:.*]] = memref.subview %[[P]]
 // CHECK-NOT:     memref.copy
-// CHECK:         linalg.copy ins(%[[A]] : memref<1x8x4x4xf32>) outs(%[[SUB]] : memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>)
+// CHECK:         scf.for %[[N:.*]] =
+// CHECK:           scf.for %[[C:.*]] =
+// CHECK:             scf.for %[[H:.*]] =
+// CHECK:               scf.for %[[W:.*]] = %{{.*}} to %{{.*}} step %[[C4:.*]] {
+// CHECK:                 %[[ROW:.*]] = vector.load %[[A]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x8x4x4xf32>, vector<4xf32>
+// CHECK:                 vector.store %[[ROW]], %[[SUB]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>, vector<4xf32>
+// CHECK-NOT:     linalg.copy
 func.func @into_padded(%a: memref<1x8x4x4xf32>, %p: memref<1x8x6x6xf32>) {
   %sub = memref.subview %p[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1]
       : memref<1x8x6x6xf32> to memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>
@@ -16,12 +23,73 @@ func.func @into_padded(%a: memref<1x8x4x4xf32>, %p: memref<1x8x6x6xf32>) {
 
 // -----
 
-// A strided source counts too.
-// CHECK-LABEL: func.func @from_strided(
+// Rows shorter than 4 stay a linalg.copy (loops).
+// CHECK-LABEL: func.func @short_rows(
 // CHECK:         linalg.copy
 // CHECK-NOT:     memref.copy
-func.func @from_strided(%a: memref<4x4xf32, strided<[8, 1]>>, %b: memref<4x4xf32>) {
-  memref.copy %a, %b : memref<4x4xf32, strided<[8, 1]>> to memref<4x4xf32>
+// CHECK-NOT:     vector.load
+func.func @short_rows(%a: memref<4x3xf32, strided<[8, 1]>>, %b: memref<4x3xf32>) {
+  memref.copy %a, %b : memref<4x3xf32, strided<[8, 1]>> to memref<4x3xf32>
+  return
+}
+
+// -----
+
+// im2col: patches[c, kh, kw, oh, ow] = x[c, oh + kh, ow + kw]. Each output
+// row (ow) is a shifted row of the input: one vector<8xf32> each.
+// CHECK-DAG:   #[[ROWIN:.*]] = affine_map<(d0, d1) -> (d0 + d1)>
+// CHECK-LABEL: func.func @im2col(
+// CHECK-SAME:    %[[X:.*]]: memref<2x10x10xf32>, %[[P:.*]]: memref<2x3x3x8x8xf32>)
+// CHECK:         scf.for %[[C:.*]] =
+// CHECK:           scf.for %[[KH:.*]] =
+// CHECK:             scf.for %[[KW:.*]] =
+// CHECK:               scf.for %[[OH:.*]] =
+// CHECK:                 scf.for %[[OW:.*]] =
+// CHECK-DAG:               %[[H:.*]] = affine.apply #[[ROWIN]](%[[KH]], %[[OH]])
+// CHECK-DAG:               %[[W:.*]] = affine.apply #[[ROWIN]](%[[KW]], %[[OW]])
+// CHECK:                   %[[ROW:.*]] = vector.load %[[X]][%{{.*}}, %[[H]], %[[W]]] : memref<2x10x10xf32>, vector<8xf32>
+// CHECK:                   vector.store %[[ROW]], %[[P]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[OW]]] : memref<2x3x3x8x8xf32>, vector<8xf32>
+// CHECK-NOT:     linalg.generic
+#im2col_in = affine_map<(c, kh, kw, oh, ow) -> (c, oh + kh, ow + kw)>
+#im2col_out = affine_map<(c, kh, kw, oh, ow) -> (c, kh, kw, oh, ow)>
+func.func @im2col(%x: memref<2x10x10xf32>, %p: memref<2x3x3x8x8xf32>) {
+  linalg.generic {indexing_maps = [#im2col_in, #im2col_out],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x10x10xf32>) outs(%p : memref<2x3x3x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// -----
+
+// Long rows go in chunks of 64, 32 or 16 that divide them.
+// CHECK-LABEL: func.func @long_rows(
+// CHECK:         vector.load {{.*}} vector<64xf32>
+// CHECK:         vector.store {{.*}} vector<64xf32>
+func.func @long_rows(%a: memref<2x192xf32, strided<[200, 1]>>, %b: memref<2x192xf32>) {
+  memref.copy %a, %b : memref<2x192xf32, strided<[200, 1]>> to memref<2x192xf32>
+  return
+}
+
+// -----
+
+// Not row copies: a transpose (the innermost loop strides the source), and
+// an element-wise op that computes.
+// CHECK-LABEL: func.func @not_row_copies(
+// CHECK:         linalg.transpose
+// CHECK:         linalg.generic
+// CHECK-NOT:     vector.load
+#id2 = affine_map<(i, j) -> (i, j)>
+func.func @not_row_copies(%a: memref<8x8xf32>, %b: memref<8x8xf32>) {
+  linalg.transpose ins(%a : memref<8x8xf32>) outs(%b : memref<8x8xf32>) permutation = [1, 0]
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<8x8xf32>) outs(%b : memref<8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
   return
 }
 

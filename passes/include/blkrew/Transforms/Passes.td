@@ -113,13 +113,22 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     Everything that is not a blkrew kernel (padding copies, depthwise
     convolutions, element-wise ops) becomes loops through
     `convert-linalg-to-loops`, and clang `-O3` vectorizes their innermost
-    loop. This pass, on buffers, fixes two shapes that defeat that:
+    loop. This pass, on buffers, fixes three shapes that defeat that:
 
     * A `memref.copy` between buffers that are not both contiguous (the
       interior of a padded activation) would lower to a call to the runner
       library's generic `memrefCopy`, one element at a time with index
       arithmetic. It becomes `linalg.copy`, a loop nest like any other.
       Contiguous copies stay `memref.copy` (a `memcpy`).
+    * Row copies: a `linalg.copy` or a `linalg.generic` that only moves its
+      one input (im2col patches, padded interiors), whose innermost loop
+      runs along the last, unit-stride dimension of both operands (the
+      input indexed `e + d` there, `e` free of that loop). As scalar loops,
+      LLVM fully unrolls their short rows and then cannot vectorize them:
+      it cannot tell that source and destination are apart. They become
+      loops over the outer dimensions around one `vector.load` and
+      `vector.store` per row (rows longer than 64 in chunks of 64, 32 or 16
+      that divide them; rows shorter than 4 are left alone).
     * `linalg.depthwise_conv_2d_nchw_chw` iterates `(n, oh, ow, c, kh, kw)`:
       its innermost parallel loop walks channels, `H*W` elements apart in
       NCHW. It is generalized and interchanged to `(n, c, oh, kh, kw, ow)`,
@@ -133,7 +142,10 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
         outs(%sub : memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>)
     ```
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def BlkRewPlanBuffers : Pass<"blkrew-plan-buffers", "ModuleOp"> {
