@@ -27,6 +27,16 @@ static void addPipeline(OpPassManager &pm, StringRef pipeline) {
                              error);
 }
 
+// Both optimizing pipelines start here, on tensors: clean up what the
+// importer and blkrew-sparsify left (dead dense weights, transposes of
+// fills), then drop unit dimensions (batch 1) and fuse chains of
+// element-wise ops (bias, ReLU, residual adds) into one op each, so an
+// activation is walked once rather than once per op (on the GPU: one
+// launch per chain).
+static constexpr const char *kCleanUpAndFuse =
+    "canonicalize,cse,linalg-fold-unit-extent-dims,"
+    "linalg-fuse-elementwise-ops,canonicalize,cse";
+
 void mlir::blkrew::buildReferenceToLLVMPipeline(OpPassManager &pm) {
   // Tensors to buffers across function boundaries, with plain identity
   // layouts so callers (runner, ctypes) see ordinary strided memrefs.
@@ -51,14 +61,7 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   int64_t width = options.vectorWidth;
   if (width <= 0)
     width = options.target == CPUTarget::AArch64 ? 4 : 16;
-  // Clean up what the importer and blkrew-sparsify left (dead dense
-  // weights, transposes of fills) while still on tensors. Then drop unit
-  // dimensions (batch 1) and fuse chains of element-wise ops (bias, ReLU,
-  // residual adds) into one loop nest each, so an activation is walked once
-  // rather than once per op, and a transpose across a unit dimension folds
-  // away.
-  addPipeline(pm, "canonicalize,cse,linalg-fold-unit-extent-dims,"
-                  "linalg-fuse-elementwise-ops,canonicalize,cse");
+  addPipeline(pm, kCleanUpAndFuse);
   // Tensors to buffers; identity layouts at the boundary so the runtime
   // passes plain contiguous memrefs.
   addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "
@@ -106,7 +109,7 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
 
 void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
                                       const SPIRVPipelineOptions &options) {
-  addPipeline(pm, "canonicalize,cse");
+  addPipeline(pm, kCleanUpAndFuse);
   // Buffers as on the CPU: identity layouts at the boundary, results as
   // caller-provided buffers. No deallocation: the runner owns every buffer
   // for the lifetime of the compiled model.
