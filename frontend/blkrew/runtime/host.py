@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from blkrew.runtime.memref import make_descriptor
+from blkrew.runtime.memref import fill_descriptor, make_descriptor
 
 __all__ = ["HostRunner"]
 
@@ -48,8 +48,20 @@ class HostRunner:
         except AttributeError as e:
             raise ValueError(f"{library} has no entry point {entry}") from e
         self.fn.restype = None
+        self._key = None  # (rank, dtype) of each argument of the last call
+        self._descs = self._refs = None
 
     def run(self, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> None:
-        descs = [make_descriptor(t) for t in (*inputs, *outputs)]
+        tensors = (*inputs, *outputs)
+        # The descriptors are kept and repointed on each call: building new
+        # ctypes objects cost more than a batch-1 GRU's whole kernel time.
+        key = tuple((t.dim(), t.dtype) for t in tensors)
         with self.lock:
-            self.fn(*[ctypes.byref(d) for d in descs])
+            if key != self._key:
+                self._descs = [make_descriptor(t) for t in tensors]
+                self._refs = [ctypes.byref(d) for d in self._descs]
+                self._key = key
+            else:
+                for desc, t in zip(self._descs, tensors, strict=True):
+                    fill_descriptor(desc, t)
+            self.fn(*self._refs)

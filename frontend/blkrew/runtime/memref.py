@@ -17,18 +17,21 @@ from functools import cache
 
 import torch
 
-__all__ = ["descriptor_type", "make_descriptor"]
+__all__ = ["descriptor_type", "fill_descriptor", "make_descriptor"]
 
-_CTYPES = {torch.float32: ctypes.c_float, torch.int32: ctypes.c_int32}
+_DTYPES = (torch.float32, torch.int32)
 
 
 @cache
 def descriptor_type(rank: int, dtype: torch.dtype = torch.float32) -> type:
-    """The ctypes struct of a rank-``rank`` strided memref descriptor."""
-    elem = ctypes.POINTER(_CTYPES[dtype])
+    """The ctypes struct of a rank-``rank`` strided memref descriptor of
+    ``dtype`` elements. The two pointers are ``void *``: the same ABI as
+    ``T *``, and set from an integer without a ctypes cast."""
+    if dtype not in _DTYPES:
+        raise TypeError(f"unsupported dtype {dtype}")
     fields = [
-        ("allocated", elem),
-        ("aligned", elem),
+        ("allocated", ctypes.c_void_p),
+        ("aligned", ctypes.c_void_p),
         ("offset", ctypes.c_int64),
     ]
     if rank > 0:
@@ -36,21 +39,23 @@ def descriptor_type(rank: int, dtype: torch.dtype = torch.float32) -> type:
             ("sizes", ctypes.c_int64 * rank),
             ("strides", ctypes.c_int64 * rank),
         ]
-    return type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})
+    name = f"MemRef{rank}D{str(dtype).removeprefix('torch.')}"
+    return type(name, (ctypes.Structure,), {"_fields_": fields})
+
+
+def fill_descriptor(desc: ctypes.Structure, tensor: torch.Tensor) -> None:
+    """Points ``desc``, a ``descriptor_type(tensor.dim(), tensor.dtype)``
+    with offset 0, at ``tensor``'s storage (which must stay alive)."""
+    ptr = tensor.data_ptr()
+    desc.allocated = ptr
+    desc.aligned = ptr
+    if tensor.dim() > 0:
+        desc.sizes[:] = tensor.shape
+        desc.strides[:] = tensor.stride()
 
 
 def make_descriptor(tensor: torch.Tensor) -> ctypes.Structure:
-    """A descriptor viewing ``tensor``'s storage (which must stay alive)."""
-    if tensor.dtype not in _CTYPES:
-        raise TypeError(f"unsupported dtype {tensor.dtype}")
+    """A new descriptor viewing ``tensor``'s storage (which must stay alive)."""
     desc = descriptor_type(tensor.dim(), tensor.dtype)()
-    ptr = ctypes.cast(
-        ctypes.c_void_p(tensor.data_ptr()), ctypes.POINTER(_CTYPES[tensor.dtype])
-    )
-    desc.allocated = ptr
-    desc.aligned = ptr
-    desc.offset = 0
-    if tensor.dim() > 0:
-        desc.sizes[:] = list(tensor.shape)
-        desc.strides[:] = list(tensor.stride())
+    fill_descriptor(desc, tensor)
     return desc
