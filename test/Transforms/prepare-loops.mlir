@@ -111,18 +111,49 @@ func.func @contiguous(%a: memref<4x4xf32>, %b: memref<4x4xf32>, %c: memref<2x4xf
 
 // -----
 
-// A depthwise convolution runs each kernel tap along a contiguous output row:
-// loops (n, c, oh, kh, kw, ow), ow innermost.
-// CHECK-DAG:   #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + d3, d4 + d5)>
+// A depthwise convolution with unit width stride: per (n, c, oh) one
+// vector row of outputs, accumulated across the unrolled kernel taps
+// (height stride 2 and width dilation 2 here).
+// CHECK-DAG:   #[[ROW1:.*]] = affine_map<(d0) -> (d0 * 2 + 1)>
+// CHECK-DAG:   #[[COL2:.*]] = affine_map<(d0) -> (d0 + 4)>
+// CHECK-LABEL: func.func @depthwise(
+// CHECK-SAME:    %[[X:.*]]: memref<1x8x9x8xf32>, %[[W:.*]]: memref<8x2x3xf32>, %[[O:.*]]: memref<1x8x4x4xf32>)
+// CHECK:         scf.for %[[N:.*]] =
+// CHECK:           scf.for %[[C:.*]] =
+// CHECK:             scf.for %[[OH:.*]] =
+// CHECK:               scf.for %[[OW:.*]] =
+// CHECK:                 %[[ACC:.*]] = vector.load %[[O]][%[[N]], %[[C]], %[[OH]], %[[OW]]] : memref<1x8x4x4xf32>, vector<4xf32>
+// CHECK-COUNT-3:         vector.fma
+// CHECK:                 %[[R:.*]] = affine.apply #[[ROW1]](%[[OH]])
+// CHECK-COUNT-2:         vector.fma
+// CHECK:                 %[[Q:.*]] = affine.apply #[[COL2]](%[[OW]])
+// CHECK:                 %[[WV:.*]] = memref.load %[[W]][%[[C]], %{{.*}}, %{{.*}}] : memref<8x2x3xf32>
+// CHECK:                 %[[XV:.*]] = vector.load %[[X]][%[[N]], %[[C]], %[[R]], %[[Q]]] : memref<1x8x9x8xf32>, vector<4xf32>
+// CHECK:                 %[[B:.*]] = vector.broadcast %[[WV]] : f32 to vector<4xf32>
+// CHECK:                 %[[LAST:.*]] = vector.fma %[[XV]], %[[B]], %{{.*}} : vector<4xf32>
+// CHECK:                 vector.store %[[LAST]], %[[O]][%[[N]], %[[C]], %[[OH]], %[[OW]]]
+// CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
+func.func @depthwise(%x: memref<1x8x9x8xf32>, %w: memref<8x2x3xf32>, %o: memref<1x8x4x4xf32>) {
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<[1, 2]> : vector<2xi64>, strides = dense<[2, 1]> : vector<2xi64>}
+    ins(%x, %w : memref<1x8x9x8xf32>, memref<8x2x3xf32>) outs(%o : memref<1x8x4x4xf32>)
+  return
+}
+
+// -----
+
+// With a width stride of 2 the rows are not contiguous: the convolution is
+// generalized and runs each kernel tap along an output row, loops
+// (n, c, oh, kh, kw, ow), ow innermost, for LLVM's vectorizers.
+// CHECK-DAG:   #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d3, d5 * 2 + d4)>
 // CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4)>
 // CHECK-DAG:   #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5)>
-// CHECK-LABEL: func.func @depthwise(
+// CHECK-LABEL: func.func @depthwise_strided(
 // CHECK:         linalg.generic {indexing_maps = [#[[IN]], #[[W]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "parallel"]}
 // CHECK:           arith.mulf
 // CHECK:           arith.addf
 // CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
-func.func @depthwise(%x: memref<1x8x6x6xf32>, %w: memref<8x3x3xf32>, %o: memref<1x8x4x4xf32>) {
-  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
-    ins(%x, %w : memref<1x8x6x6xf32>, memref<8x3x3xf32>) outs(%o : memref<1x8x4x4xf32>)
+func.func @depthwise_strided(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o: memref<1x8x4x4xf32>) {
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+    ins(%x, %w : memref<1x8x9x9xf32>, memref<8x3x3xf32>) outs(%o : memref<1x8x4x4xf32>)
   return
 }

@@ -151,6 +151,76 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
   rewriter.eraseOp(op);
 }
 
+/// Rewrites an NCHW depthwise convolution with unit width stride as loops
+/// over (n, c, oh, ow chunk), each accumulating a row of outputs in one
+/// vector across the unrolled kernel taps: out[n, c, oh, ow..] +=
+/// w[c, kh, kw] * in[n, c, oh * sh + kh * dh, ow.. + kw * dw]. Fails (and
+/// changes nothing) for other shapes.
+static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
+                                        linalg::DepthwiseConv2DNchwChwOp conv) {
+  Value in = conv.getDpsInputOperand(0)->get();
+  Value filter = conv.getDpsInputOperand(1)->get();
+  Value out = conv.getDpsInitOperand(0)->get();
+  auto inType = dyn_cast<MemRefType>(in.getType());
+  auto filterType = dyn_cast<MemRefType>(filter.getType());
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  if (!inType || !filterType || !outType || !inType.hasStaticShape() ||
+      !filterType.hasStaticShape() || !outType.hasStaticShape() ||
+      !inType.getElementType().isF32() || !hasUnitInnerStride(in) ||
+      !hasUnitInnerStride(out))
+    return failure();
+  SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
+  SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
+  ArrayRef<int64_t> outShape = outType.getShape();
+  int64_t kh = filterType.getDimSize(1), kw = filterType.getDimSize(2);
+  int64_t width = outShape[3];
+  int64_t length = width <= 64 ? width : 0;
+  for (int64_t chunk : {64, 32, 16})
+    if (!length && width % chunk == 0)
+      length = chunk;
+  if (strides[1] != 1 || width < 4 || !length || kh * kw > 49)
+    return failure();
+
+  Location loc = conv.getLoc();
+  auto vecType = VectorType::get({length}, inType.getElementType());
+  rewriter.setInsertionPoint(conv);
+  auto index = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  SmallVector<Value> lbs(4, index(rewriter, 0)), ubs, steps;
+  for (int64_t d = 0; d < 4; ++d) {
+    ubs.push_back(index(rewriter, outShape[d]));
+    steps.push_back(index(rewriter, d == 3 ? length : 1));
+  }
+  MLIRContext *ctx = rewriter.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx);
+  scf::buildLoopNest(
+      rewriter, loc, lbs, ubs, steps,
+      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+        Value n = ivs[0], c = ivs[1], oh = ivs[2], ow = ivs[3];
+        Value acc = vector::LoadOp::create(b, loc, vecType, out, ivs);
+        for (int64_t i = 0; i < kh; ++i) {
+          Value row = affine::AffineApplyOp::create(
+              b, loc, AffineMap::get(1, 0, d0 * strides[0] + i * dilations[0]),
+              ValueRange{oh});
+          for (int64_t j = 0; j < kw; ++j) {
+            Value col = affine::AffineApplyOp::create(
+                b, loc, AffineMap::get(1, 0, d0 + j * dilations[1]),
+                ValueRange{ow});
+            Value w = memref::LoadOp::create(
+                b, loc, filter, ValueRange{c, index(b, i), index(b, j)});
+            Value x = vector::LoadOp::create(b, loc, vecType, in,
+                                             ValueRange{n, c, row, col});
+            Value wv = vector::BroadcastOp::create(b, loc, vecType, w);
+            acc = vector::FMAOp::create(b, loc, x, wv, acc);
+          }
+        }
+        vector::StoreOp::create(b, loc, acc, out, ivs);
+      });
+  rewriter.eraseOp(conv);
+  return success();
+}
+
 namespace mlir::blkrew {
 namespace {
 struct BlkRewPrepareLoopsPass
@@ -181,12 +251,15 @@ struct BlkRewPrepareLoopsPass
     });
     for (auto [op, length] : rowCopies)
       vectorizeRowCopy(rewriter, op, length);
-    // The generalized depthwise convolution's loops are (n, oh, ow, c, kh,
-    // kw); run them as (n, c, oh, kh, kw, ow) instead.
+    // Depthwise convolutions with unit width stride: vector rows. Others:
+    // the generalized convolution's loops are (n, oh, ow, c, kh, kw); run
+    // them as (n, c, oh, kh, kw, ow) instead.
     SmallVector<linalg::DepthwiseConv2DNchwChwOp> convs;
     getOperation().walk(
         [&](linalg::DepthwiseConv2DNchwChwOp conv) { convs.push_back(conv); });
     for (linalg::DepthwiseConv2DNchwChwOp conv : convs) {
+      if (succeeded(vectorizeDepthwise(rewriter, conv)))
+        continue;
       rewriter.setInsertionPoint(conv);
       FailureOr<linalg::GenericOp> generic =
           linalg::generalizeNamedOp(rewriter, conv);

@@ -113,7 +113,7 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     Everything that is not a blkrew kernel (padding copies, depthwise
     convolutions, element-wise ops) becomes loops through
     `convert-linalg-to-loops`, and clang `-O3` vectorizes their innermost
-    loop. This pass, on buffers, fixes three shapes that defeat that:
+    loop. This pass, on buffers, reshapes three kinds of op that defeat that:
 
     * A `memref.copy` between buffers that are not both contiguous (the
       interior of a padded activation) would lower to a call to the runner
@@ -131,8 +131,13 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       that divide them; rows shorter than 4 are left alone).
     * `linalg.depthwise_conv_2d_nchw_chw` iterates `(n, oh, ow, c, kh, kw)`:
       its innermost parallel loop walks channels, `H*W` elements apart in
-      NCHW. It is generalized and interchanged to `(n, c, oh, kh, kw, ow)`,
-      so each of the kernel's taps runs along a contiguous output row.
+      NCHW. With a unit width stride (static shapes, f32, at most 49 taps,
+      rows of at least 4) it becomes loops over `(n, c, oh)` and chunks of
+      the output row, each accumulating one vector row of outputs across
+      the unrolled taps (`vector.fma` of a shifted input row and the
+      broadcast weight): LLVM's cost model left the loop form scalar.
+      Otherwise it is generalized and interchanged to
+      `(n, c, oh, kh, kw, ow)`, so each tap runs along an output row.
 
     ```mlir
     memref.copy %a, %sub : memref<1x8x4x4xf32>
