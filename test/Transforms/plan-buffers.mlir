@@ -70,22 +70,26 @@ func.func @used_in_loop(%x: f32, %out: memref<16xf32>) {
 
 // -----
 
-// Buffers that escape (returned, passed to a call) and buffers of dynamic
-// shape stay heap allocations; with nothing left to plan there is no arena.
+// Buffers that escape (returned, passed to a call, read as a tensor) and
+// buffers of dynamic shape stay heap allocations; with nothing left to plan
+// there is no arena.
 // CHECK-NOT:   memref.global
 // CHECK-LABEL: func.func @not_planned(
 // CHECK:         memref.alloc() : memref<16xf32>
 // CHECK:         memref.alloc() : memref<8xf32>
+// CHECK:         memref.alloc() : memref<4xf32>
 // CHECK:         memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK-NOT:     memref.view
 func.func private @sink(memref<8xf32>)
-func.func @not_planned(%n: index) -> memref<16xf32> {
+func.func @not_planned(%n: index) -> (memref<16xf32>, tensor<4xf32>) {
   %a = memref.alloc() : memref<16xf32>
   %b = memref.alloc() : memref<8xf32>
   func.call @sink(%b) : (memref<8xf32>) -> ()
+  %t = memref.alloc() : memref<4xf32>
+  %tensor = bufferization.to_tensor %t : memref<4xf32> to tensor<4xf32>
   %d = memref.alloc(%n) : memref<?xf32>
   memref.dealloc %d : memref<?xf32>
-  return %a : memref<16xf32>
+  return %a, %tensor : memref<16xf32>, tensor<4xf32>
 }
 
 // -----

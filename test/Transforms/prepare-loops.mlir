@@ -35,6 +35,17 @@ func.func @short_rows(%a: memref<4x3xf32, strided<[8, 1]>>, %b: memref<4x3xf32>)
 
 // -----
 
+// i1 elements stay scalar: a vector of i1 is packed bits, a memref is not.
+// CHECK-LABEL: func.func @bool_rows(
+// CHECK:         linalg.copy
+// CHECK-NOT:     vector.load
+func.func @bool_rows(%a: memref<4x8xi1, strided<[16, 1]>>, %b: memref<4x8xi1>) {
+  memref.copy %a, %b : memref<4x8xi1, strided<[16, 1]>> to memref<4x8xi1>
+  return
+}
+
+// -----
+
 // im2col: patches[c, kh, kw, oh, ow] = x[c, oh + kh, ow + kw]. Each output
 // row (ow) is a shifted row of the input: one vector<8xf32> each.
 // CHECK-DAG:   #[[ROWIN:.*]] = affine_map<(d0, d1) -> (d0 + d1)>
@@ -155,5 +166,18 @@ func.func @depthwise(%x: memref<1x8x9x8xf32>, %w: memref<8x2x3xf32>, %o: memref<
 func.func @depthwise_strided(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o: memref<1x8x4x4xf32>) {
   linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
     ins(%x, %w : memref<1x8x9x9xf32>, memref<8x3x3xf32>) outs(%o : memref<1x8x4x4xf32>)
+  return
+}
+
+// -----
+
+// Mixed element types (an f16 filter) take the generalized loops too.
+// CHECK-LABEL: func.func @depthwise_mixed(
+// CHECK:         linalg.generic
+// CHECK:           arith.extf
+// CHECK-NOT:     vector.fma
+func.func @depthwise_mixed(%x: memref<1x8x6x6xf32>, %w: memref<8x3x3xf16>, %o: memref<1x8x4x4xf32>) {
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+    ins(%x, %w : memref<1x8x6x6xf32>, memref<8x3x3xf16>) outs(%o : memref<1x8x4x4xf32>)
   return
 }

@@ -43,7 +43,8 @@ struct Buffer {
 
 /// The last position in `block` of an op using `value` or a view of it;
 /// std::nullopt when the buffer escapes: returned, passed to a call, yielded
-/// out of a region, or turned into a memref by an op that is not a view.
+/// out of a region, or turned into a memref or a tensor by an op that is not
+/// a view.
 static std::optional<int64_t>
 lastUse(Value value, Block &block, const DenseMap<Operation *, int64_t> &pos) {
   int64_t last = -1;
@@ -58,7 +59,7 @@ lastUse(Value value, Block &block, const DenseMap<Operation *, int64_t> &pos) {
         if (view.getViewSource() == current)
           worklist.push_back(view->getResult(0));
       } else if (llvm::any_of(user->getResultTypes(),
-                              llvm::IsaPred<BaseMemRefType>)) {
+                              llvm::IsaPred<BaseMemRefType, TensorType>)) {
         return std::nullopt;
       }
       Operation *top = block.findAncestorOpInBlock(*user);

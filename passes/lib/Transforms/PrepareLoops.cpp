@@ -81,6 +81,11 @@ static int64_t rowCopyLength(linalg::LinalgOp op) {
   OpOperand *out = op.getDpsInitOperand(0);
   if (!hasUnitInnerStride(in->get()) || !hasUnitInnerStride(out->get()))
     return 0;
+  // Whole bytes per element: a vector of i1 is packed bits, a memref of i1
+  // is not.
+  Type elem = cast<MemRefType>(in->get().getType()).getElementType();
+  if (!elem.isIntOrFloat() || elem.getIntOrFloatBitWidth() % 8 != 0)
+    return 0;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (ranges.empty() || llvm::any_of(ranges, ShapedType::isDynamic))
     return 0;
@@ -166,7 +171,9 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   auto outType = dyn_cast<MemRefType>(out.getType());
   if (!inType || !filterType || !outType || !inType.hasStaticShape() ||
       !filterType.hasStaticShape() || !outType.hasStaticShape() ||
-      !inType.getElementType().isF32() || !hasUnitInnerStride(in) ||
+      !inType.getElementType().isF32() ||
+      !filterType.getElementType().isF32() ||
+      !outType.getElementType().isF32() || !hasUnitInnerStride(in) ||
       !hasUnitInnerStride(out))
     return failure();
   SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
