@@ -152,16 +152,20 @@ func.func @depthwise(%x: memref<1x8x9x8xf32>, %w: memref<8x2x3xf32>, %o: memref<
 
 // -----
 
-// With a width stride of 2 the rows are not contiguous: the convolution is
-// generalized and runs each kernel tap along an output row, loops
-// (n, c, oh, kh, kw, ow), ow innermost, for LLVM's vectorizers.
-// CHECK-DAG:   #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d3, d5 * 2 + d4)>
-// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4)>
-// CHECK-DAG:   #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5)>
+// With a width stride of 2 each tap loads the span of inputs its output
+// row needs (2 * 4 - 1 = 7) and keeps every other one.
+// CHECK-DAG:   #[[COL:.*]] = affine_map<(d0) -> (d0 * 2 + 1)>
 // CHECK-LABEL: func.func @depthwise_strided(
-// CHECK:         linalg.generic {indexing_maps = [#[[IN]], #[[W]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "parallel"]}
-// CHECK:           arith.mulf
-// CHECK:           arith.addf
+// CHECK-SAME:    %[[X:.*]]: memref<1x8x9x9xf32>
+// CHECK:         scf.for %[[N:.*]] =
+// CHECK:           scf.for %[[C:.*]] =
+// CHECK:             scf.for %[[OH:.*]] =
+// CHECK:               scf.for %[[OW:.*]] =
+// CHECK:                 vector.fma
+// CHECK:                 %[[Q:.*]] = affine.apply #[[COL]](%[[OW]])
+// CHECK:                 %[[SPAN:.*]] = vector.load %[[X]][%[[N]], %[[C]], %{{.*}}, %[[Q]]] : memref<1x8x9x9xf32>, vector<7xf32>
+// CHECK:                 %[[ROW:.*]] = vector.shuffle %[[SPAN]], %[[SPAN]] [0, 2, 4, 6] : vector<7xf32>, vector<7xf32>
+// CHECK:                 vector.fma %[[ROW]]
 // CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
 func.func @depthwise_strided(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o: memref<1x8x4x4xf32>) {
   linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
@@ -171,9 +175,13 @@ func.func @depthwise_strided(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o:
 
 // -----
 
-// Mixed element types (an f16 filter) take the generalized loops too.
+// Mixed element types (an f16 filter) are generalized instead, the loops
+// (n, c, oh, kh, kw, ow), ow innermost, for LLVM's vectorizers.
+// CHECK-DAG:   #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + d3, d4 + d5)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4)>
+// CHECK-DAG:   #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5)>
 // CHECK-LABEL: func.func @depthwise_mixed(
-// CHECK:         linalg.generic
+// CHECK:         linalg.generic {indexing_maps = [#[[IN]], #[[W]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "parallel"]}
 // CHECK:           arith.extf
 // CHECK-NOT:     vector.fma
 func.func @depthwise_mixed(%x: memref<1x8x6x6xf32>, %w: memref<8x3x3xf16>, %o: memref<1x8x4x4xf32>) {

@@ -156,10 +156,11 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
   rewriter.eraseOp(op);
 }
 
-/// Rewrites an NCHW depthwise convolution with unit width stride as loops
-/// over (n, c, oh, ow chunk), each accumulating a row of outputs in one
-/// vector across the unrolled kernel taps: out[n, c, oh, ow..] +=
-/// w[c, kh, kw] * in[n, c, oh * sh + kh * dh, ow.. + kw * dw]. Fails (and
+/// Rewrites an NCHW depthwise convolution as loops over (n, c, oh, ow
+/// chunk), each accumulating a row of outputs in one vector across the
+/// unrolled kernel taps: out[n, c, oh, ow..] += w[c, kh, kw] *
+/// in[n, c, oh * sh + kh * dh, ow.. * sw + kw * dw]; with sw > 1 each tap
+/// loads the span of inputs and shuffles out every sw-th. Fails (and
 /// changes nothing) for other shapes.
 static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
                                         linalg::DepthwiseConv2DNchwChwOp conv) {
@@ -185,11 +186,19 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   for (int64_t chunk : {64, 32, 16})
     if (!length && width % chunk == 0)
       length = chunk;
-  if (strides[1] != 1 || width < 4 || !length || kh * kw > 49)
+  // A width stride s reads a span of (length - 1) * s + 1 inputs per tap
+  // and keeps every s-th (one shuffle).
+  int64_t sw = strides[1];
+  int64_t span = (length - 1) * sw + 1;
+  if (width < 4 || !length || kh * kw > 49 || span > 128)
     return failure();
 
   Location loc = conv.getLoc();
   auto vecType = VectorType::get({length}, inType.getElementType());
+  auto spanType = VectorType::get({span}, inType.getElementType());
+  SmallVector<int64_t> every;
+  for (int64_t l = 0; l < length; ++l)
+    every.push_back(l * sw);
   rewriter.setInsertionPoint(conv);
   auto index = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -212,12 +221,14 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
               ValueRange{oh});
           for (int64_t j = 0; j < kw; ++j) {
             Value col = affine::AffineApplyOp::create(
-                b, loc, AffineMap::get(1, 0, d0 + j * dilations[1]),
+                b, loc, AffineMap::get(1, 0, d0 * sw + j * dilations[1]),
                 ValueRange{ow});
             Value w = memref::LoadOp::create(
                 b, loc, filter, ValueRange{c, index(b, i), index(b, j)});
-            Value x = vector::LoadOp::create(b, loc, vecType, in,
+            Value x = vector::LoadOp::create(b, loc, spanType, in,
                                              ValueRange{n, c, row, col});
+            if (sw != 1)
+              x = vector::ShuffleOp::create(b, loc, x, x, every);
             Value wv = vector::BroadcastOp::create(b, loc, vecType, w);
             acc = vector::FMAOp::create(b, loc, x, wv, acc);
           }

@@ -131,12 +131,13 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       that divide them; rows shorter than 4 are left alone).
     * `linalg.depthwise_conv_2d_nchw_chw` iterates `(n, oh, ow, c, kh, kw)`:
       its innermost parallel loop walks channels, `H*W` elements apart in
-      NCHW. With a unit width stride (static shapes, f32, at most 49 taps,
-      rows of at least 4) it becomes loops over `(n, c, oh)` and chunks of
+      NCHW. With static shapes, f32 throughout, at most 49 taps and output
+      rows of at least 4, it becomes loops over `(n, c, oh)` and chunks of
       the output row, each accumulating one vector row of outputs across
       the unrolled taps (`vector.fma` of a shifted input row and the
-      broadcast weight): LLVM's cost model left the loop form scalar.
-      Otherwise it is generalized and interchanged to
+      broadcast weight; a width stride `s` loads the span of inputs and
+      shuffles out every `s`-th): LLVM's cost model left the loop form
+      scalar. Otherwise it is generalized and interchanged to
       `(n, c, oh, kh, kw, ow)`, so each tap runs along an output row.
 
     ```mlir
