@@ -152,6 +152,10 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# blkrew-plan-buffers' static arenas in LLVM IR: every temporary of a call.
+_ARENA = re.compile(r"^@__blkrew_arena_\w+ = private global \[(\d+) x i8\]", re.M)
+
+
 def _layers_summary(ir: str) -> dict:
     """Counts of what blkrew-sparsify did, read from the sparsified IR:
     sparse kernels, dense layers run by the same kernel (``blkrew.dense``),
@@ -345,7 +349,9 @@ def compile(  # noqa: A001 - the public name is part of the API
 
         start = time.perf_counter()
         ll_path = out_dir / "model.ll"
-        ll_path.write_text(toolchain.translate_to_llvm_ir(llvm_dialect))
+        ll = toolchain.translate_to_llvm_ir(llvm_dialect)
+        ll_path.write_text(ll)
+        extra["arena_bytes"] = sum(int(n) for n in _ARENA.findall(ll))
         obj = out_dir / "model.o"
         toolchain.compile_object(ll_path, obj, target)
         if target == "host":

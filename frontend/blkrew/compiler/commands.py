@@ -122,6 +122,9 @@ def run_compile(args: argparse.Namespace) -> int:
     for key, value in compiled.layers.items():
         print(f"  {key:22s} {value}")
     print(f"  {'folded_batchnorms':22s} {compiled.manifest['folded_batchnorms']}")
+    if "arena_bytes" in compiled.manifest:
+        arena = compiled.manifest["arena_bytes"] / 2**20
+        print(f"  {'temporaries (arena)':22s} {arena:.2f} MiB")
     spirv = compiled.manifest.get("spirv")
     if spirv:
         print(
