@@ -19,24 +19,30 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
-import statistics
 import time
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
 
+from blkrew.timing import interleaved_ms
+
 __all__ = ["main"]
 
 
-def _median_ms(fn, inputs) -> float:
-    times = []
-    for x in inputs:
-        start = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+def _median_ms(fns: dict, inputs) -> dict:
+    """Median latency (ms) of each function over `inputs`, interleaved
+    (blkrew.timing): each round runs the next input through every function
+    in turn, so the machine's slow phases and cache state hit all alike.
+    Timed one after another, the first module measured looked slower than
+    it is."""
+    streams = {name: itertools.cycle(inputs) for name in fns}
+    calls = {
+        name: (lambda fn=fn, xs=streams[name]: fn(next(xs))) for name, fn in fns.items()
+    }
+    return interleaved_ms(calls, len(inputs))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     agree = (got.argmax(1) == ref.argmax(1)).float().mean().item() * 100
     max_diff = (got - ref).abs().max().item()
     with torch.no_grad():
-        t_torch = _median_ms(pruned, xs)
-    t_sparse = _median_ms(sparse_host, xs)
-    t_dense = _median_ms(dense_host, xs)
+        t = _median_ms(
+            {"torch": pruned, "sparse": sparse_host, "dense": dense_host}, xs
+        )
+    t_torch, t_sparse, t_dense = t["torch"], t["sparse"], t["dense"]
     arm_x = xs[: args.qemu_samples]
     arm_got = torch.cat([sparse_arm(x) for x in arm_x])
     arm_diff = (arm_got - ref[: len(arm_x)]).abs().max().item()
