@@ -16,7 +16,8 @@ __all__ = ["HostRunner"]
 # A compiled model keeps its temporaries in a static arena
 # (blkrew-plan-buffers), so two calls into one loaded library must not
 # overlap. dlopen shares a library between loads of the same file, so the
-# lock is per file (device and inode: hard links and copies are told apart).
+# lock is per file as dlopen tells files apart (device and inode: a hard
+# link is the same library, a copy another one).
 _LOCKS: dict[tuple[int, int], threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
