@@ -1,5 +1,8 @@
 // RUN: blkrew-opt %s -blkrew-plan-buffers -split-input-file | FileCheck %s
 // RUN: blkrew-opt %s -blkrew-plan-buffers=alignment=128 -split-input-file | FileCheck %s --check-prefix=ALIGN
+// RUN: not blkrew-opt %s -blkrew-plan-buffers=alignment=48 -split-input-file 2>&1 | FileCheck %s --check-prefix=BADALIGN
+
+// BADALIGN: error: blkrew-plan-buffers: alignment must be a power of two, got 48
 
 // A chain: %a dies at the copy into %b, so %c (allocated after) takes %a's
 // place; %b, live beside both, sits after the larger of them.

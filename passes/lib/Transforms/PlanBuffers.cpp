@@ -115,6 +115,12 @@ struct BlkRewPlanBuffersPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (alignment < 1 || !llvm::isPowerOf2_64(alignment)) {
+      module.emitError("blkrew-plan-buffers: alignment must be a power of "
+                       "two, got ")
+          << static_cast<int64_t>(alignment);
+      return signalPassFailure();
+    }
     SymbolTable symbols(module);
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
       if (!func.isExternal() && func.getBody().hasOneBlock())
