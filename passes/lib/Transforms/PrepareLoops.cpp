@@ -62,9 +62,39 @@ static bool isShiftOf(AffineExpr e, AffineExpr d, unsigned inner) {
          (isShiftOf(rhs, d, inner) && !lhs.isFunctionOfDim(inner));
 }
 
-/// The length of the vector rows a copy-like generic is moved in: its
-/// innermost loop when that is at most 64, else the largest of 64, 32, 16
-/// dividing it; 0 when the op is not a row copy: one input, yielded as is,
+/// The vector length rows of `n` elements are processed in: `n` itself
+/// when that is 4 to 64, else the largest of 64, 32, 16 dividing it; 0 when
+/// none fits (rows too short to gain, or no chunk divides them).
+static int64_t rowVectorLength(int64_t n) {
+  if (n < 4)
+    return 0;
+  if (n <= 64)
+    return n;
+  for (int64_t chunk : {64, 32, 16})
+    if (n % chunk == 0)
+      return chunk;
+  return 0;
+}
+
+/// Loops over the static `ranges`, the last one in steps of `length` (one
+/// vector row); `body` gets the induction variables.
+static void
+buildRowLoops(OpBuilder &builder, Location loc, ArrayRef<int64_t> ranges,
+              int64_t length,
+              function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<Value> lbs, ubs, steps;
+  for (auto [i, range] : llvm::enumerate(ranges)) {
+    lbs.push_back(arith::ConstantIndexOp::create(builder, loc, 0));
+    ubs.push_back(arith::ConstantIndexOp::create(builder, loc, range));
+    steps.push_back(arith::ConstantIndexOp::create(
+        builder, loc, i + 1 == ranges.size() ? length : 1));
+  }
+  scf::buildLoopNest(builder, loc, lbs, ubs, steps, body);
+}
+
+/// The length of the vector rows a copy-like generic is moved in
+/// (rowVectorLength of its innermost loop); 0 when the op is not a row
+/// copy: one input, yielded as is,
 /// all loops parallel with static ranges, the innermost loop indexing the
 /// last dimension of both operands (input: `e + d`, with `e` free of it;
 /// output: `d`), with unit stride there and nowhere else.
@@ -104,15 +134,7 @@ static int64_t rowCopyLength(linalg::LinalgOp op) {
   }
   if (outMap.getResults().back() != d)
     return 0;
-  int64_t length = ranges[inner];
-  if (length < 4)
-    return 0;
-  if (length <= 64)
-    return length;
-  for (int64_t chunk : {64, 32, 16})
-    if (length % chunk == 0)
-      return chunk;
-  return 0;
+  return rowVectorLength(ranges[inner]);
 }
 
 /// Rewrites a row copy (see rowCopyLength) as loops over its outer
@@ -121,7 +143,6 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
                              int64_t length) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  unsigned inner = ranges.size() - 1;
   Value src = op.getDpsInputOperand(0)->get();
   Value dst = op.getDpsInitOperand(0)->get();
   AffineMap inMap = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
@@ -130,15 +151,8 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
   auto vecType = VectorType::get({length}, elemType);
 
   rewriter.setInsertionPoint(op);
-  SmallVector<Value> lbs, ubs, steps;
-  for (auto [i, range] : llvm::enumerate(ranges)) {
-    lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
-    ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, range));
-    steps.push_back(
-        arith::ConstantIndexOp::create(rewriter, loc, i == inner ? length : 1));
-  }
-  scf::buildLoopNest(
-      rewriter, loc, lbs, ubs, steps,
+  buildRowLoops(
+      rewriter, loc, ranges, length,
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         auto indices = [&](AffineMap map) {
           SmallVector<Value> values;
@@ -181,16 +195,12 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
   ArrayRef<int64_t> outShape = outType.getShape();
   int64_t kh = filterType.getDimSize(1), kw = filterType.getDimSize(2);
-  int64_t width = outShape[3];
-  int64_t length = width <= 64 ? width : 0;
-  for (int64_t chunk : {64, 32, 16})
-    if (!length && width % chunk == 0)
-      length = chunk;
+  int64_t length = rowVectorLength(outShape[3]);
   // A width stride s reads a span of (length - 1) * s + 1 inputs per tap
   // and keeps every s-th (one shuffle).
   int64_t sw = strides[1];
   int64_t span = (length - 1) * sw + 1;
-  if (width < 4 || !length || kh * kw > 49 || span > 128)
+  if (!length || kh * kw > 49 || span > 128)
     return failure();
 
   Location loc = conv.getLoc();
@@ -203,15 +213,9 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   auto index = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  SmallVector<Value> lbs(4, index(rewriter, 0)), ubs, steps;
-  for (int64_t d = 0; d < 4; ++d) {
-    ubs.push_back(index(rewriter, outShape[d]));
-    steps.push_back(index(rewriter, d == 3 ? length : 1));
-  }
-  MLIRContext *ctx = rewriter.getContext();
-  AffineExpr d0 = getAffineDimExpr(0, ctx);
-  scf::buildLoopNest(
-      rewriter, loc, lbs, ubs, steps,
+  AffineExpr d0 = getAffineDimExpr(0, rewriter.getContext());
+  buildRowLoops(
+      rewriter, loc, outShape, length,
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value n = ivs[0], c = ivs[1], oh = ivs[2], ow = ivs[3];
         Value acc = vector::LoadOp::create(b, loc, vecType, out, ivs);
@@ -269,9 +273,9 @@ struct BlkRewPrepareLoopsPass
     });
     for (auto [op, length] : rowCopies)
       vectorizeRowCopy(rewriter, op, length);
-    // Depthwise convolutions with unit width stride: vector rows. Others:
-    // the generalized convolution's loops are (n, oh, ow, c, kh, kw); run
-    // them as (n, c, oh, kh, kw, ow) instead.
+    // Depthwise convolutions: vector rows. The rest (mixed element types,
+    // odd shapes): the generalized convolution's loops are (n, oh, ow, c,
+    // kh, kw); run them as (n, c, oh, kh, kw, ow) instead.
     SmallVector<linalg::DepthwiseConv2DNchwChwOp> convs;
     getOperation().walk(
         [&](linalg::DepthwiseConv2DNchwChwOp conv) { convs.push_back(conv); });
