@@ -99,7 +99,8 @@ func.func @untouched(%w: tensor<4x4xf32>, %x: tensor<4x8xf32>, %c: tensor<4x8xf3
 
 // A convolution with a constant filter goes through im2col: the filter is
 // the matrix W[F, C*KH*KW] (row 0 keeps flat columns 0 and 17), the patches
-// are a strided copy of the input, the accumulator is viewed as [F, N*OH*OW].
+// are a strided copy of the input. At batch 1 the accumulator [F, OH*OW] and
+// the result are reshapes of NCHW: no transposes.
 // CHECK-DAG:   #[[PATCH:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
 // CHECK-LABEL: func.func @conv(
 // CHECK-SAME:    %[[X:.*]]: tensor<1x2x5x5xf32>, %[[C:.*]]: tensor<1x2x2x2xf32>)
@@ -107,11 +108,11 @@ func.func @untouched(%w: tensor<4x4xf32>, %x: tensor<4x8xf32>, %c: tensor<4x8xf3
 // CHECK-DAG:     arith.constant dense<[0, 17]> : tensor<2xi32>
 // CHECK:         %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[PATCH]], {{.*}}]{{.*}} ins(%[[X]] : tensor<1x2x5x5xf32>) outs(%{{.*}} : tensor<2x3x3x1x2x2xf32>)
 // CHECK:         %[[B:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x3x3x1x2x2xf32> into tensor<18x4xf32>
-// CHECK:         %[[CT:.*]] = linalg.transpose ins(%[[C]] : tensor<1x2x2x2xf32>) {{.*}} permutation = [1, 0, 2, 3]
-// CHECK:         %[[ACC:.*]] = tensor.collapse_shape %[[CT]] {{\[}}[0], [1, 2, 3]] : tensor<2x1x2x2xf32> into tensor<2x4xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[ACC:.*]] = tensor.collapse_shape %[[C]] {{\[}}[0, 1], [2, 3]] : tensor<1x2x2x2xf32> into tensor<2x4xf32>
 // CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins({{.*}}, %[[B]] : {{.*}}) outs(%[[ACC]] : tensor<2x4xf32>)
-// CHECK:         %[[E:.*]] = tensor.expand_shape %[[Y]] {{\[}}[0], [1, 2, 3]]
-// CHECK:         %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<2x1x2x2xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[R:.*]] = tensor.expand_shape %[[Y]] {{\[}}[0, 1], [2, 3]] output_shape [1, 2, 2, 2] : tensor<2x4xf32> into tensor<1x2x2x2xf32>
 // CHECK:         return %[[R]]
 func.func @conv(%x: tensor<1x2x5x5xf32>, %c: tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32> {
   %w = arith.constant dense<[[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]],
@@ -119,6 +120,27 @@ func.func @conv(%x: tensor<1x2x5x5xf32>, %c: tensor<1x2x2x2xf32>) -> tensor<1x2x
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
       ins(%x, %w : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%c : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
   return %y : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// Above batch 1 the batch sits after the filters in the product: the
+// accumulator is transposed to [F, N, OH, OW] and the result back to NCHW.
+// CHECK-LABEL: func.func @conv_batch2(
+// CHECK-SAME:    %[[X:.*]]: tensor<2x2x5x5xf32>, %[[C:.*]]: tensor<2x2x2x2xf32>)
+// CHECK:         %[[B:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x3x3x2x2x2xf32> into tensor<18x8xf32>
+// CHECK:         %[[CT:.*]] = linalg.transpose ins(%[[C]] : tensor<2x2x2x2xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK:         %[[ACC:.*]] = tensor.collapse_shape %[[CT]] {{\[}}[0], [1, 2, 3]] : tensor<2x2x2x2xf32> into tensor<2x8xf32>
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins({{.*}}, %[[B]] : {{.*}}) outs(%[[ACC]] : tensor<2x8xf32>)
+// CHECK:         %[[E:.*]] = tensor.expand_shape %[[Y]] {{\[}}[0], [1, 2, 3]]
+// CHECK:         %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<2x2x2x2xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK:         return %[[R]]
+func.func @conv_batch2(%x: tensor<2x2x5x5xf32>, %c: tensor<2x2x2x2xf32>) -> tensor<2x2x2x2xf32> {
+  %w = arith.constant dense<[[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]],
+                             [[[3.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]]> : tensor<2x2x3x3xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%c : tensor<2x2x2x2xf32>) -> tensor<2x2x2x2xf32>
+  return %y : tensor<2x2x2x2xf32>
 }
 
 // -----

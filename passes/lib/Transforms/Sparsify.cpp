@@ -331,7 +331,7 @@ struct SparsifyBroadcastBatchMatmul
 /// `linalg.conv_2d_nchw_fchw` with a constant filter, through im2col: the
 /// filter is the matrix W[F, C*KH*KW]; the input patches form
 /// B[C*KH*KW, N*OH*OW]; `W x B` is the output with the batch after the
-/// filters, transposed back to NCHW.
+/// filters, transposed back to NCHW (reshaped, at batch 1).
 struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
   SparsifyConv2D(MLIRContext *ctx, const SparsifyOptions &options)
       : OpRewritePattern(ctx), options(options) {}
@@ -386,7 +386,16 @@ struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     Value b = tensor::CollapseShapeOp::create(
         rewriter, loc, cols,
         ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
-    // The accumulator as [F, N*OH*OW].
+    // The accumulator as [F, N*OH*OW]. At batch 1, NCHW and [F, OH*OW]
+    // share one layout: reshapes, where a transpose would copy the
+    // activation twice per layer.
+    if (n == 1) {
+      SmallVector<ReassociationIndices> fold = {{0, 1}, {2, 3}};
+      Value acc = tensor::CollapseShapeOp::create(rewriter, loc, init, fold);
+      Value y = buildBsrMatmul(rewriter, loc, *packed, b, acc, options);
+      rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, outType, y, fold);
+      return success();
+    }
     Value initT = tensor::EmptyOp::create(rewriter, loc,
                                           ArrayRef<int64_t>{f, n, oh, ow}, f32);
     Value initFN = linalg::TransposeOp::create(rewriter, loc, init, initT,
