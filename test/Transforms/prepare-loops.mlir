@@ -1,4 +1,5 @@
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops))" -split-input-file | FileCheck %s
+// RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops{parallel=true parallel-min-iterations=128}))" -split-input-file | FileCheck %s --check-prefix=PAR
 
 // A copy into the interior of a padded buffer (a strided subview) becomes
 // loops over rows, each row one vector load and store (as scalar loops LLVM
@@ -14,6 +15,15 @@
 // CHECK:                 %[[ROW:.*]] = vector.load %[[A]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x8x4x4xf32>, vector<4xf32>
 // CHECK:                 vector.store %[[ROW]], %[[SUB]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>, vector<4xf32>
 // CHECK-NOT:     linalg.copy
+// With threads (128 iterations, at the threshold), the leading loops up to
+// the first longer than 1 (n, c) are one scf.parallel; the rows nest inside.
+// PAR-LABEL:   func.func @into_padded(
+// PAR:           scf.parallel (%[[N:.*]], %[[C:.*]]) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}}) step (%{{.*}}, %{{.*}}) {
+// PAR:             scf.for %[[H:.*]] =
+// PAR:               scf.for %[[W:.*]] =
+// PAR:                 %[[ROW:.*]] = vector.load %{{.*}}[%[[N]], %[[C]], %[[H]], %[[W]]]
+// PAR:                 vector.store %[[ROW]], %{{.*}}[%[[N]], %[[C]], %[[H]], %[[W]]]
+// PAR:             scf.reduce
 func.func @into_padded(%a: memref<1x8x4x4xf32>, %p: memref<1x8x6x6xf32>) {
   %sub = memref.subview %p[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1]
       : memref<1x8x6x6xf32> to memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>
@@ -28,6 +38,10 @@ func.func @into_padded(%a: memref<1x8x4x4xf32>, %p: memref<1x8x6x6xf32>) {
 // CHECK:         linalg.copy
 // CHECK-NOT:     memref.copy
 // CHECK-NOT:     vector.load
+// 12 iterations stay on the calling thread.
+// PAR-LABEL:   func.func @short_rows(
+// PAR-NOT:       scf.parallel
+// PAR:           linalg.copy
 func.func @short_rows(%a: memref<4x3xf32, strided<[8, 1]>>, %b: memref<4x3xf32>) {
   memref.copy %a, %b : memref<4x3xf32, strided<[8, 1]>> to memref<4x3xf32>
   return
@@ -144,6 +158,12 @@ func.func @contiguous(%a: memref<4x4xf32>, %b: memref<4x4xf32>, %c: memref<2x4xf
 // CHECK:                 %[[LAST:.*]] = vector.fma %[[XV]], %[[B]], %{{.*}} : vector<4xf32>
 // CHECK:                 vector.store %[[LAST]], %[[O]][%[[N]], %[[C]], %[[OH]], %[[OW]]]
 // CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
+// PAR-LABEL:   func.func @depthwise(
+// PAR:           scf.parallel (%[[N:.*]], %[[C:.*]]) =
+// PAR:             scf.for %[[OH:.*]] =
+// PAR:               scf.for %[[OW:.*]] =
+// PAR:                 vector.load %{{.*}}[%[[N]], %[[C]], %[[OH]], %[[OW]]]
+// PAR:                 vector.fma
 func.func @depthwise(%x: memref<1x8x9x8xf32>, %w: memref<8x2x3xf32>, %o: memref<1x8x4x4xf32>) {
   linalg.depthwise_conv_2d_nchw_chw {dilations = dense<[1, 2]> : vector<2xi64>, strides = dense<[2, 1]> : vector<2xi64>}
     ins(%x, %w : memref<1x8x9x8xf32>, memref<8x2x3xf32>) outs(%o : memref<1x8x4x4xf32>)
@@ -184,8 +204,84 @@ func.func @depthwise_strided(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o:
 // CHECK:         linalg.generic {indexing_maps = [#[[IN]], #[[W]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "parallel"]}
 // CHECK:           arith.extf
 // CHECK-NOT:     vector.fma
+// With threads, the generalized convolution runs in channel slices.
+// PAR-LABEL:   func.func @depthwise_mixed(
+// PAR:           scf.parallel (%[[C:.*]]) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
+// PAR:             memref.subview %{{.*}}[0, %[[C]], 0, 0] [1, 1, 6, 6]
+// PAR:             linalg.generic
+// PAR:               arith.extf
 func.func @depthwise_mixed(%x: memref<1x8x6x6xf32>, %w: memref<8x3x3xf16>, %o: memref<1x8x4x4xf32>) {
   linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
     ins(%x, %w : memref<1x8x6x6xf32>, memref<8x3x3xf16>) outs(%o : memref<1x8x4x4xf32>)
+  return
+}
+
+// -----
+
+// Element-wise ops and pooling are not rewritten here: they become loops
+// later. With threads, each large one runs in slices of its first parallel
+// loop longer than 1 (channels here), the same op on subviews.
+// CHECK-LABEL: func.func @relu_and_pool(
+// CHECK-NOT:     scf.parallel
+// CHECK:         linalg.generic
+// CHECK:         linalg.pooling_nchw_max
+// PAR-LABEL:   func.func @relu_and_pool(
+// PAR-SAME:      %[[A:.*]]: memref<1x16x8x8xf32>, %[[P:.*]]: memref<1x16x4x4xf32>
+// PAR:           %[[C16:.*]] = arith.constant 16 : index
+// PAR:           scf.parallel (%[[C:.*]]) = (%{{.*}}) to (%[[C16]]) step (%{{.*}}) {
+// PAR:             %[[SLICE:.*]] = memref.subview %[[A]][0, %[[C]], 0, 0] [1, 1, 8, 8] [1, 1, 1, 1]
+// PAR:             linalg.generic {{.*}} outs(%[[SLICE]] :
+// PAR:               arith.maximumf
+// PAR:             scf.reduce
+// PAR:           scf.parallel (%[[C2:.*]]) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
+// PAR:             %[[IN:.*]] = memref.subview %[[A]][0, %[[C2]], 0, 0] [1, 1, 8, 8]
+// PAR:             %[[OUT:.*]] = memref.subview %[[P]][0, %[[C2]], 0, 0] [1, 1, 4, 4]
+// PAR:             linalg.pooling_nchw_max {{.*}} ins(%[[IN]], %{{.*}} : {{.*}}) outs(%[[OUT]] :
+func.func @relu_and_pool(%a: memref<1x16x8x8xf32>, %p: memref<1x16x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(n, c, h, w) -> (n, c, h, w)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%a : memref<1x16x8x8xf32>) {
+  ^bb0(%x: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  %win = memref.alloc() : memref<2x2xf32>
+  linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+    ins(%a, %win : memref<1x16x8x8xf32>, memref<2x2xf32>) outs(%p : memref<1x16x4x4xf32>)
+  memref.dealloc %win : memref<2x2xf32>
+  return
+}
+
+// -----
+
+// Only parallel loops are split: a sum over rows runs in column slices, each
+// slice summing its whole column. Small ops stay on the calling thread.
+// CHECK-LABEL: func.func @column_sums(
+// CHECK-NOT:     scf.parallel
+// PAR-LABEL:   func.func @column_sums(
+// PAR-SAME:      %[[A:.*]]: memref<16x64xf32>, %[[S:.*]]: memref<64xf32>, %[[T:.*]]: memref<4x4xf32>
+// PAR:           scf.parallel (%[[J:.*]]) =
+// PAR:             memref.subview %[[A]][0, %[[J]]] [16, 1] [1, 1]
+// PAR:             linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
+// PAR:             scf.reduce
+// PAR-NOT:       scf.parallel
+// PAR:           linalg.generic {{.*}} outs(%[[T]] :
+func.func @column_sums(%a: memref<16x64xf32>, %s: memref<64xf32>, %t: memref<4x4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<16x64xf32>) outs(%s : memref<64xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.addf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  %one = arith.constant 1.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      outs(%t : memref<4x4xf32>) {
+  ^bb0(%x: f32):
+    %r = arith.addf %x, %one : f32
+    linalg.yield %r : f32
+  }
   return
 }

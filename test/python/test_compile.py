@@ -271,6 +271,38 @@ def test_small_kernels_stay_on_the_calling_thread(tmp_path):
         compile(model, x, target="aarch64", parallel_min_fmas=0)
 
 
+class ConvBlock(nn.Module):
+    """Large enough dense ops (64 x 64 maps, 16 channels) to be split across
+    threads: padding, bias + ReLU, depthwise convolution, max pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 16, 3, padding=1)
+        self.depthwise = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        return self.pool(torch.relu(self.depthwise(torch.relu(self.conv(x)))))
+
+
+def test_dense_ops_split_across_threads_match_torch(tmp_path):
+    torch.manual_seed(3)
+    model = ConvBlock().eval()
+    column_prune_(model.conv.weight.data.view(16, -1), block=(8, 4), keep_every=2)
+    x = torch.randn(1, 16, 64, 64)
+    single = compile(model, x, threads=1, workdir=tmp_path / "one")
+    double = compile(model, x, threads=2, workdir=tmp_path / "two")
+    forks = (tmp_path / "two" / "model.ll").read_text().count("__kmpc_fork_call")
+    # One sparse kernel; the padding, im2col, depthwise, ReLU and pooling
+    # run on the threads too.
+    assert forks >= 5, forks
+    assert "__kmpc_fork_call" not in (tmp_path / "one" / "model.ll").read_text()
+    with torch.no_grad():
+        want = model(x)
+    torch.testing.assert_close(double(x), want, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(double(x), single(x), rtol=1e-5, atol=1e-5)
+
+
 class Product(nn.Module):
     """``W @ x`` with whole 8-row groups of W zero: rows without kept
     columns, which an overwriting kernel must still write (as zeros)."""

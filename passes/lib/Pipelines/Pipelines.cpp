@@ -75,8 +75,12 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createBlkRewPlanBuffers());
   addPipeline(pm, "buffer-deallocation-pipeline");
   // Padding copies and depthwise convolutions shaped so the loops they
-  // become vectorize (see the pass).
-  addPipeline(pm, "func.func(blkrew-prepare-loops)");
+  // become vectorize (see the pass); with threads, the large dense ops are
+  // split across them too, so they do not serialize the sparse kernels'
+  // speed-up.
+  pm.addNestedPass<func::FuncOp>(
+      createBlkRewPrepareLoops(BlkRewPrepareLoopsOptions{
+          options.parallel, options.parallelMinIterations}));
   // Our kernels: the register-tiled block-sparse matmul.
   // The tile and prefetch defaults differ by target: NEON's 3-wide cores
   // need a wider tile to amortize the loop, and its prefetch instructions
@@ -101,8 +105,10 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // tanh and friends have no LLVM intrinsic: expand them to exp-based
   // formulas, which lower to llvm.exp.
   addPipeline(pm, "func.func(math-expand-ops)");
+  // expand-strided-metadata writes the offsets of subviews at dynamic
+  // positions (the slices of threaded ops) as affine.apply.
   addPipeline(pm, "convert-scf-to-cf,func.func(llvm-request-c-wrappers),"
-                  "convert-vector-to-llvm,expand-strided-metadata,"
+                  "convert-vector-to-llvm,expand-strided-metadata,lower-affine,"
                   "finalize-memref-to-llvm,convert-math-to-llvm,"
                   "convert-to-llvm,reconcile-unrealized-casts");
 }

@@ -77,10 +77,12 @@ static int64_t rowVectorLength(int64_t n) {
 }
 
 /// Loops over the static `ranges`, the last one in steps of `length` (one
-/// vector row); `body` gets the induction variables.
+/// vector row); `body` gets the induction variables. With `parallel`, the
+/// loops up to the first one longer than 1 form one `scf.parallel` (its
+/// iterations write disjoint rows) and the rest nest inside it.
 static void
 buildRowLoops(OpBuilder &builder, Location loc, ArrayRef<int64_t> ranges,
-              int64_t length,
+              int64_t length, bool parallel,
               function_ref<void(OpBuilder &, Location, ValueRange)> body) {
   SmallVector<Value> lbs, ubs, steps;
   for (auto [i, range] : llvm::enumerate(ranges)) {
@@ -89,7 +91,30 @@ buildRowLoops(OpBuilder &builder, Location loc, ArrayRef<int64_t> ranges,
     steps.push_back(arith::ConstantIndexOp::create(
         builder, loc, i + 1 == ranges.size() ? length : 1));
   }
-  scf::buildLoopNest(builder, loc, lbs, ubs, steps, body);
+  if (!parallel) {
+    scf::buildLoopNest(builder, loc, lbs, ubs, steps, body);
+    return;
+  }
+  size_t split = 0;
+  while (split + 1 < ranges.size() && ranges[split] == 1)
+    ++split;
+  ++split;
+  auto head = [&](ArrayRef<Value> v) {
+    return ValueRange(v.take_front(split));
+  };
+  auto tail = [&](ArrayRef<Value> v) {
+    return ValueRange(v.drop_front(split));
+  };
+  scf::ParallelOp::create(
+      builder, loc, head(lbs), head(ubs), head(steps),
+      [&](OpBuilder &b, Location loc, ValueRange outer) {
+        scf::buildLoopNest(b, loc, tail(lbs), tail(ubs), tail(steps),
+                           [&](OpBuilder &b, Location loc, ValueRange inner) {
+                             SmallVector<Value> ivs(outer);
+                             llvm::append_range(ivs, inner);
+                             body(b, loc, ivs);
+                           });
+      });
 }
 
 /// The length of the vector rows a copy-like generic is moved in
@@ -140,7 +165,7 @@ static int64_t rowCopyLength(linalg::LinalgOp op) {
 /// Rewrites a row copy (see rowCopyLength) as loops over its outer
 /// dimensions around one vector load and store per row of `length`.
 static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
-                             int64_t length) {
+                             int64_t length, bool parallel) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   Value src = op.getDpsInputOperand(0)->get();
@@ -152,7 +177,7 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
 
   rewriter.setInsertionPoint(op);
   buildRowLoops(
-      rewriter, loc, ranges, length,
+      rewriter, loc, ranges, length, parallel,
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         auto indices = [&](AffineMap map) {
           SmallVector<Value> values;
@@ -177,7 +202,8 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
 /// loads the span of inputs and shuffles out every sw-th. Fails (and
 /// changes nothing) for other shapes.
 static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
-                                        linalg::DepthwiseConv2DNchwChwOp conv) {
+                                        linalg::DepthwiseConv2DNchwChwOp conv,
+                                        bool parallel) {
   Value in = conv.getDpsInputOperand(0)->get();
   Value filter = conv.getDpsInputOperand(1)->get();
   Value out = conv.getDpsInitOperand(0)->get();
@@ -215,7 +241,7 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   };
   AffineExpr d0 = getAffineDimExpr(0, rewriter.getContext());
   buildRowLoops(
-      rewriter, loc, outShape, length,
+      rewriter, loc, outShape, length, parallel,
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value n = ivs[0], c = ivs[1], oh = ivs[2], ow = ivs[3];
         Value acc = vector::LoadOp::create(b, loc, vecType, out, ivs);
@@ -247,6 +273,22 @@ namespace mlir::blkrew {
 namespace {
 struct BlkRewPrepareLoopsPass
     : public impl::BlkRewPrepareLoopsBase<BlkRewPrepareLoopsPass> {
+  using Base::Base;
+
+  /// Whether `op` is worth threads: with `parallel`, when its loops (all
+  /// static) run at least `parallel-min-iterations` times in all.
+  bool worthThreads(linalg::LinalgOp op) {
+    if (!parallel)
+      return false;
+    int64_t iterations = 1;
+    for (int64_t range : op.getStaticLoopRanges()) {
+      if (ShapedType::isDynamic(range))
+        return false;
+      iterations *= range;
+    }
+    return iterations >= parallelMinIterations;
+  }
+
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp copy) {
@@ -272,7 +314,7 @@ struct BlkRewPrepareLoopsPass
         rowCopies.push_back({linalgOp, length});
     });
     for (auto [op, length] : rowCopies)
-      vectorizeRowCopy(rewriter, op, length);
+      vectorizeRowCopy(rewriter, op, length, worthThreads(op));
     // Depthwise convolutions: vector rows. The rest (mixed element types,
     // odd shapes): the generalized convolution's loops are (n, oh, ow, c,
     // kh, kw); run them as (n, c, oh, kh, kw, ow) instead.
@@ -280,7 +322,9 @@ struct BlkRewPrepareLoopsPass
     getOperation().walk(
         [&](linalg::DepthwiseConv2DNchwChwOp conv) { convs.push_back(conv); });
     for (linalg::DepthwiseConv2DNchwChwOp conv : convs) {
-      if (succeeded(vectorizeDepthwise(rewriter, conv)))
+      if (succeeded(vectorizeDepthwise(
+              rewriter, conv,
+              worthThreads(cast<linalg::LinalgOp>(conv.getOperation())))))
         continue;
       rewriter.setInsertionPoint(conv);
       FailureOr<linalg::GenericOp> generic =
@@ -290,6 +334,40 @@ struct BlkRewPrepareLoopsPass
         conv.emitOpError("could not be put in row order");
         return signalPassFailure();
       }
+    }
+    // The other large ops (element-wise chains, padding fills, pooling):
+    // their first parallel loop longer than 1 becomes an scf.parallel over
+    // slices, each slice the same op on subviews, so the loops inside
+    // vectorize as before.
+    if (!parallel)
+      return;
+    SmallVector<linalg::LinalgOp> large;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op.hasPureBufferSemantics() && worthThreads(op) &&
+          !op->getParentOfType<scf::ParallelOp>())
+        large.push_back(op);
+    });
+    for (linalg::LinalgOp op : large) {
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      auto iterators = op.getIteratorTypesArray();
+      SmallVector<int64_t> tileSizes(ranges.size(), 0);
+      for (auto [i, range] : llvm::enumerate(ranges)) {
+        if (range > 1 && iterators[i] == utils::IteratorType::parallel) {
+          tileSizes[i] = 1;
+          break;
+        }
+      }
+      if (llvm::all_of(tileSizes, [](int64_t t) { return t == 0; }))
+        continue;
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::tileLinalgOp(
+              rewriter, op,
+              linalg::LinalgTilingOptions().setTileSizes(tileSizes).setLoopType(
+                  linalg::LinalgTilingLoopType::ParallelLoops)))) {
+        op.emitOpError("could not be split across threads");
+        return signalPassFailure();
+      }
+      rewriter.eraseOp(op);
     }
   }
 };

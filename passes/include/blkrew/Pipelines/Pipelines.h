@@ -43,14 +43,21 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(-1)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
-      llvm::cl::desc("Run the row groups of each sparse kernel on OpenMP "
-                     "threads (link with libomp; OMP_NUM_THREADS applies)"),
+      llvm::cl::desc("Run the row groups of each sparse kernel, and the "
+                     "large dense ops, on OpenMP threads (link with libomp; "
+                     "OMP_NUM_THREADS applies)"),
       llvm::cl::init(false)};
   PassOptions::Option<int64_t> parallelMinFmas{
       *this, "parallel-min-fmas",
       llvm::cl::desc("With parallel, kernels with less static work (kept "
                      "values x N FMAs) stay on the calling thread"),
       llvm::cl::init(1 << 20)};
+  PassOptions::Option<int64_t> parallelMinIterations{
+      *this, "parallel-min-iterations",
+      llvm::cl::desc("With parallel, dense ops (copies, element-wise, "
+                     "pooling, depthwise) whose loops run fewer times than "
+                     "this in all stay on the calling thread"),
+      llvm::cl::init(1 << 16)};
 };
 
 /// Tensor-level IR (blkrew + linalg, after blkrew-sparsify) to the LLVM

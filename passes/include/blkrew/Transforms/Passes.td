@@ -140,6 +140,14 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       scalar. Otherwise it is generalized and interchanged to
       `(n, c, oh, kh, kw, ow)`, so each tap runs along an output row.
 
+    With `parallel`, ops whose loops run at least `parallel-min-iterations`
+    times in all are split across threads (an `scf.parallel` that
+    `convert-scf-to-openmp` turns into a worksharing loop): the row copies
+    and depthwise kernels above over their first loop longer than 1, and
+    every other linalg op (element-wise chains, padding fills, pooling)
+    over slices of its first parallel loop longer than 1, each slice the
+    same op on subviews. Their iterations write disjoint elements.
+
     ```mlir
     memref.copy %a, %sub : memref<1x8x4x4xf32>
         to memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>
@@ -148,6 +156,14 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
         outs(%sub : memref<1x8x4x4xf32, strided<[288, 36, 6, 1], offset: 7>>)
     ```
   }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Split large ops across threads (scf.parallel)">,
+    Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
+           /*default=*/"65536",
+           "With parallel, an op whose loops run fewer times than this in "
+           "all stays on the calling thread">
+  ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
