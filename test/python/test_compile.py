@@ -176,6 +176,28 @@ def test_batchnorm_stays_when_not_folded(tmp_path):
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+class DataDependent(nn.Module):
+    """A branch on a tensor value: torch.fx cannot trace it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        y = self.bn(self.conv(x))
+        return y if y.sum() > 0 else -y
+
+
+def test_untraceable_model_warns_and_keeps_batchnorm():
+    from blkrew.compiler.api import fold_batchnorms
+
+    model = DataDependent().eval()
+    with pytest.warns(UserWarning, match=r"BatchNorm not folded: torch.fx .*1 Batch"):
+        same, n = fold_batchnorms(model)
+    assert same is model and n == 0
+
+
 def test_folding_keeps_pruned_blocks_zero():
     from blkrew.compiler.api import fold_batchnorms
 

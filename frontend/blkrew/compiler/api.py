@@ -81,7 +81,7 @@ def fold_batchnorms(model: torch.nn.Module) -> tuple[torch.nn.Module, int]:
     convolution or linear layer folded into that layer's weight and bias,
     and how many were folded. The fold scales whole output rows, so a
     block-pruned weight keeps every zero block. Models that torch.fx
-    cannot trace come back unchanged."""
+    cannot trace come back unchanged, with a warning that says why."""
     with warnings.catch_warnings():
         # The module imports torch.jit, which warns of its own deprecation.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -97,7 +97,13 @@ def fold_batchnorms(model: torch.nn.Module) -> tuple[torch.nn.Module, int]:
         return model, 0
     try:
         folded = fuse(model)
-    except Exception:  # not traceable by torch.fx: compile it as it is
+    except Exception as e:  # not traceable by torch.fx: compile it as it is
+        warnings.warn(
+            f"BatchNorm not folded: torch.fx could not trace the model "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            f"its {before} BatchNorm layer(s) run as separate element-wise ops",
+            stacklevel=3,
+        )
         return model, 0
     return folded, before - count(folded)
 
