@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 __all__ = ["interleaved_ms"]
 
 
-def interleaved_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict:
+def interleaved_ms(
+    fns: dict[str, Callable[[], object]], repeat: int, warm: Collection[str] = ()
+) -> dict:
     """Medians (ms) of `repeat` rounds in which every function runs once, in
     turn, after one warm-up call each: on a shared machine, slow phases then
-    hit all contenders alike and the ratios stay honest."""
+    hit all contenders alike and the ratios stay honest. A function named in
+    `warm` runs once more, untimed, right before each timed call: its time
+    is the hot-cache one, in the same rounds as the others."""
+    unknown = set(warm) - set(fns)
+    if unknown:
+        raise ValueError(f"warm names unknown functions: {sorted(unknown)}")
     for fn in fns.values():
         fn()
     times = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            if name in warm:
+                fn()
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
