@@ -125,3 +125,37 @@ func.func @to_dense(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
       outs(%d : memref<4x6xf32>)
   return
 }
+
+// -----
+
+// `relu`: each element's sum is clamped as it is stored.
+// CHECK-LABEL: func.func @relu(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<2xi32>, %{{[^:]*}}: memref<2x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<4x3xf32>)
+// CHECK:         %[[ACC:.*]] = scf.for
+// CHECK:         %[[Y:.*]] = arith.maximumf %[[ACC]], %{{.*}} : f32
+// CHECK:         memref.store %[[Y]], %[[C]]
+func.func @relu(%rp: memref<3xi32>, %ci: memref<2xi32>, %v: memref<2x2xf32>,
+                %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> relu
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<2xi32>, memref<2x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}
+
+// -----
+
+// Nothing kept, `relu`: init = max(init, 0), one parallel iteration each.
+// CHECK-LABEL: func.func @empty_relu(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<0xi32>, %{{[^:]*}}: memref<0x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<4x3xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         scf.parallel (%[[I:.*]], %[[K:.*]]) =
+// CHECK-NEXT:      %[[X:.*]] = memref.load %[[C]][%[[I]], %[[K]]]
+// CHECK-NEXT:      %[[Y:.*]] = arith.maximumf %[[X]], %[[Z]] : f32
+// CHECK-NEXT:      memref.store %[[Y]], %[[C]][%[[I]], %[[K]]]
+func.func @empty_relu(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf32>,
+                      %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> relu
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<0xi32>, memref<0x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}

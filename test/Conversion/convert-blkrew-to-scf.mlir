@@ -110,3 +110,24 @@ func.func @overwrite(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>
       outs(%c : memref<5x3xf32>)
   return
 }
+
+// -----
+
+// `relu` in the reference lowering: after the accumulation, one pass over
+// the whole destination (rows without kept columns included).
+// CHECK-LABEL: func.func @relu(
+// CHECK-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<5x3xf32>)
+// CHECK:         arith.addf
+// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step
+// CHECK:           scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step
+// CHECK:             %[[X:.*]] = memref.load %[[C]][%[[I]], %[[K]]]
+// CHECK:             %[[Y:.*]] = arith.maximumf %[[X]], %[[Z]] : f32
+// CHECK:             memref.store %[[Y]], %[[C]][%[[I]], %[[K]]]
+func.func @relu(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                %x: memref<4x3xf32>, %c: memref<5x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> relu
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<5x3xf32>)
+  return
+}

@@ -219,6 +219,46 @@ func.func @small_n_overwrite(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<
 
 // -----
 
+// `relu`: each accumulator is clamped as it is stored, on the wide tiles,
+// the masked tail and the small-N shape alike.
+// CHECK-LABEL: func.func @relu(
+// CHECK-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x2xf32>, %{{[^:]*}}: memref<4x?xf32>, %[[C:[^:]*]]: memref<5x?xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK:         %[[ACC:.*]]:2 = scf.for
+// CHECK:         %[[R0:.*]] = arith.maximumf %[[ACC]]#0, %[[Z]] : vector<4xf32>
+// CHECK:         vector.store %[[R0]], %[[C]]
+// CHECK:         %[[R1:.*]] = arith.maximumf %[[ACC]]#1, %[[Z]] : vector<4xf32>
+// CHECK:         vector.store %[[R1]], %[[C]]
+// CHECK:         %[[T:.*]]:2 = scf.for
+// CHECK:         %[[TR:.*]] = arith.maximumf %[[T]]#0, %[[Z]] : vector<4xf32>
+// CHECK:         vector.maskedstore %[[C]][{{.*}}], %{{.*}}, %[[TR]]
+func.func @relu(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                %x: memref<4x?xf32>, %c: memref<5x?xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> relu
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x?xf32>)
+      outs(%c : memref<5x?xf32>)
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @small_n_relu(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x4xf32>, %{{[^:]*}}: memref<9x2xf32>, %[[C:[^:]*]]: memref<7x2xf32>)
+// CHECK:         %[[ACC:.*]]:2 = scf.for
+// CHECK-DAG:     %[[R0:.*]] = arith.maximumf %[[ACC]]#0, %{{.*}} : vector<4xf32>
+// CHECK-DAG:     %[[R1:.*]] = arith.maximumf %[[ACC]]#1, %{{.*}} : vector<4xf32>
+// CHECK:         vector.extract %[[R0]][0]
+// CHECK:         memref.store %{{.*}}, %[[C]]
+func.func @small_n_relu(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
+                        %x: memref<9x2xf32>, %c: memref<7x2xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 3], scheme = column> overwrite relu
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<9x2xf32>)
+      outs(%c : memref<7x2xf32>)
+  return
+}
+
+// -----
+
 // With `parallel`, an op with little static work (here 3 x 2 kept values x
 // N = 8: 48 FMAs, under parallel-min-fmas' default) stays a sequential loop
 // over groups; with parallel-min-fmas=0 it runs in parallel too.

@@ -27,6 +27,16 @@ func.func @bsr_matmul_overwrite(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tens
   return %y : tensor<16x32xf32>
 }
 
+// CHECK-LABEL: func.func @bsr_matmul_relu(
+// CHECK:         blkrew.bsr_matmul <block = [8, 4], scheme = column> overwrite relu ins(
+func.func @bsr_matmul_relu(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<5x8xf32>,
+                           %x: tensor<12x32xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [8, 4], scheme = column> overwrite relu
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<5xi32>, tensor<5x8xf32>, tensor<12x32xf32>)
+      outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
 // CHECK-LABEL: func.func @bsr_matmul_memref(
 // CHECK:         blkrew.bsr_matmul <block = [4, 1], scheme = row, perm = [1, 0, 3, 2, 4]>
 // CHECK-SAME:      outs(%{{.*}} : memref<5x?xf16>)

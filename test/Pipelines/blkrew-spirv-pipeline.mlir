@@ -1,9 +1,9 @@
 // RUN: blkrew-opt %s -blkrew-spirv-pipeline | FileCheck %s
 
-// The whole model becomes a host function of launches (one per op: the
-// block-sparse matmul, which absorbed the zero fill of its destination,
-// and the ReLU) and one SPIR-V module per kernel, under the mobile Vulkan
-// target environment.
+// The whole model becomes a host function of launches (one per op; here
+// one: the block-sparse matmul, which absorbed the zero fill of its
+// destination and the ReLU after it) and one SPIR-V module per kernel,
+// under the mobile Vulkan target environment.
 // CHECK:       module attributes {gpu.container_module, spirv.target_env = #spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME:    %[[X:.*]]: memref<6x3xf32>, %[[OUT:.*]]: memref<4x3xf32>) {
@@ -11,7 +11,6 @@
 // CHECK-DAG:     %[[V:.*]] = memref.get_global @{{.*}} : memref<3x2xf32>
 // CHECK-NOT:     gpu.launch_func
 // CHECK:         gpu.launch_func @[[SPMM:.*]]::@forward_kernel {{.*}} args(%[[RP]] : memref<3xi32>, %{{.*}} : memref<3xi32>, %[[V]] : memref<3x2xf32>, %[[X]] : memref<6x3xf32>, %[[OUT]] : memref<4x3xf32>)
-// CHECK-NEXT:    gpu.launch_func @[[RELU:.*]]::@forward_kernel {{.*}} args(%[[OUT]] : memref<4x3xf32>)
 // CHECK-NEXT:    return
 
 // The sparse kernel: a loop over the group's kept columns, bounds read from
@@ -24,14 +23,14 @@
 // CHECK:           spirv.AccessChain %forward_kernel_arg_1_addr
 // CHECK:           spirv.FMul
 // CHECK:           spirv.FAdd
-// CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel
-// CHECK:         spirv.ExecutionMode @forward_kernel "LocalSize", 4, 2, 2
-
-// arith-expand spells maximumf (NaN-propagating) as compare and select.
-// CHECK:       spirv.module @__spv__[[RELU]] Logical GLSL450
+// The ReLU as each sum is stored; arith-expand spells maximumf
+// (NaN-propagating) as compare and select.
 // CHECK:         spirv.FUnordGreaterThan
 // CHECK:         spirv.Select
+// CHECK:         spirv.Store "StorageBuffer"
 // CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel
+// CHECK:         spirv.ExecutionMode @forward_kernel "LocalSize", 4, 2, 2
+// CHECK-NOT:   spirv.module
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @forward(%x: tensor<6x3xf32>) -> tensor<4x3xf32> {
   %rp = arith.constant dense<[0, 2, 3]> : tensor<3xi32>

@@ -27,15 +27,16 @@ static void addPipeline(OpPassManager &pm, StringRef pipeline) {
                              error);
 }
 
-// Both optimizing pipelines start here, on tensors: clean up what the
+// Both optimizing pipelines start here, on tensors: a ReLU right after a
+// block-sparse product becomes part of its kernel; then clean up what the
 // importer and blkrew-sparsify left (dead dense weights, transposes of
-// fills), then drop unit dimensions (batch 1) and fuse chains of
-// element-wise ops (bias, ReLU, residual adds) into one op each, so an
-// activation is walked once rather than once per op (on the GPU: one
-// launch per chain).
+// fills), drop unit dimensions (batch 1) and fuse chains of element-wise
+// ops (bias, ReLU, residual adds) into one op each, so an activation is
+// walked once rather than once per op (on the GPU: one launch per chain).
 static constexpr const char *kCleanUpAndFuse =
-    "canonicalize,cse,linalg-fold-unit-extent-dims,"
-    "linalg-fuse-elementwise-ops,canonicalize,cse";
+    "func.func(blkrew-fuse-activations),canonicalize,cse,"
+    "linalg-fold-unit-extent-dims,linalg-fuse-elementwise-ops,canonicalize,"
+    "cse";
 
 void mlir::blkrew::buildReferenceToLLVMPipeline(OpPassManager &pm) {
   // Tensors to buffers across function boundaries, with plain identity

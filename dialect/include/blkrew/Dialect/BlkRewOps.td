@@ -52,6 +52,9 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
     element of `init` (zeros in rows without kept columns). The canonicalizer
     sets it when `init` is a zero `linalg.fill`: the kernels then start their
     accumulators at zero instead of filling and re-reading the output.
+    With `relu`, each element of the result is `max(sum, 0)` (NaN stays
+    NaN), written once: `blkrew-fuse-activations` sets it where a ReLU
+    followed the product, so the activation is not walked a second time.
 
     * `row_ptr : [G + 1] x i32`, `G = ceil(M / p)`: the kept columns of row
       group `g` are entries `row_ptr[g] .. row_ptr[g + 1]` of `col_idx`;
@@ -73,6 +76,10 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
         overwrite ins(%row_ptr, %col_idx, %values, %x
             : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<4x8xf32>)
         outs(%empty : tensor<4x8xf32>) -> tensor<4x8xf32>
+    %r = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+        overwrite relu ins(%row_ptr, %col_idx, %values, %x
+            : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<4x8xf32>)
+        outs(%empty : tensor<4x8xf32>) -> tensor<4x8xf32>
     ```
   }];
   let arguments = (ins BlkRew_LayoutAttr:$layout,
@@ -81,11 +88,12 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
                        BlkRew_ValueArray:$values,
                        BlkRew_TensorOrMemRef:$rhs,
                        BlkRew_TensorOrMemRef:$init,
-                       UnitAttr:$overwrite);
+                       UnitAttr:$overwrite,
+                       UnitAttr:$relu);
   let results = (outs Optional<AnyRankedTensor>:$result);
   let hasCanonicalizer = 1;
   let assemblyFormat = [{
-    $layout (`overwrite` $overwrite^)?
+    $layout (`overwrite` $overwrite^)? (`relu` $relu^)?
     `ins` `(` $row_ptr `,` $col_idx `,` $values `,` $rhs `:`
         type($row_ptr) `,` type($col_idx) `,` type($values) `,` type($rhs) `)`
     `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?

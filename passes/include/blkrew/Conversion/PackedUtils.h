@@ -32,6 +32,12 @@ std::pair<Value, Value> loadGroupBounds(OpBuilder &b, Location loc,
 /// null when the layout has no permutation.
 Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout);
 
+/// Replaces every element of the 2-D memref `init` with `max(x, 0)` (NaN
+/// stays NaN): a `bsr_matmul relu` lowering that cannot apply it as it
+/// stores. With `parallel`, one scf.parallel iteration per element.
+void buildReluInPlace(OpBuilder &b, Location loc, Value init, Value rows,
+                      Value cols, bool parallel);
+
 /// Fails, with an error telling the user to run one-shot-bufferize first,
 /// when a blkrew op in `module` still works on tensors: lowerings to loops
 /// on buffers cannot handle them.

@@ -106,6 +106,34 @@ def BlkRewReorder : Pass<"blkrew-reorder", "func::FuncOp"> {
   ];
 }
 
+def BlkRewFuseActivations : Pass<"blkrew-fuse-activations", "func::FuncOp"> {
+  let summary = "Fold a ReLU that follows a block-sparse product into it";
+  let description = [{
+    On tensors. A `linalg.generic` that applies ReLU element by element
+    (one input, identity maps, all loops parallel, yielding
+    `select(cmpf ugt x, 0, x, 0)` as torch-mlir imports `torch.relu`, or
+    `maximumf(x, 0)`) to the result of a `blkrew.bsr_matmul`, directly or
+    through reshapes and transposes (ReLU commutes with moving elements),
+    is removed and the product gets `relu`: its kernel stores `max(sum, 0)`
+    instead of the activation being read and written again. Each value on
+    the way must have no other use. Both forms keep NaN (`ugt` is true for
+    NaN; `maximumf` propagates it).
+
+    ```mlir
+    %y = blkrew.bsr_matmul <block = [8, 4], scheme = column> ins(...)
+        outs(%bias : tensor<64x1024xf32>) -> tensor<64x1024xf32>
+    %e = tensor.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 64, 32, 32]
+        : tensor<64x1024xf32> into tensor<1x64x32x32xf32>
+    %r = linalg.generic {... ReLU ...} ins(%e : tensor<1x64x32x32xf32>) ...
+    // becomes
+    %y = blkrew.bsr_matmul <block = [8, 4], scheme = column> relu ins(...)
+        outs(%bias : tensor<64x1024xf32>) -> tensor<64x1024xf32>
+    %e = tensor.expand_shape %y ...   // used where %r was
+    ```
+  }];
+  let dependentDialects = ["::mlir::blkrew::BlkRewDialect"];
+}
+
 def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
   let summary = "Shape the dense ops that become plain loops for LLVM's "
                 "vectorizers";

@@ -97,6 +97,9 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
     if (cast<MemRefType>(colIdx.getType()).getShape()[0] == 0) {
       if (op.getOverwrite())
         buildParallelZeroFill(rewriter, loc, init, dim(0), dim(1));
+      else if (op.getRelu())
+        buildReluInPlace(rewriter, loc, init, dim(0), dim(1),
+                         /*parallel=*/true);
       rewriter.eraseOp(op);
       return success();
     }
@@ -129,8 +132,13 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
                 Value sum = arith::AddFOp::create(b, loc, iter.front(), prod);
                 scf::YieldOp::create(b, loc, sum);
               });
-          memref::StoreOp::create(b, loc, loop.getResult(0), init,
-                                  ValueRange{row, n});
+          Value sum = loop.getResult(0);
+          if (op.getRelu())
+            sum = arith::MaximumFOp::create(
+                b, loc, sum,
+                arith::ConstantOp::create(b, loc, elemTy,
+                                          b.getZeroAttr(elemTy)));
+          memref::StoreOp::create(b, loc, sum, init, ValueRange{row, n});
         });
     rewriter.eraseOp(op);
     return success();

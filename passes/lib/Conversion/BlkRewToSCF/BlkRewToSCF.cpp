@@ -140,6 +140,10 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
                 scf::YieldOp::create(b, loc);
               });
         });
+    // The sums are complete only now: rows without kept columns are never
+    // visited above.
+    if (op.getRelu())
+      buildReluInPlace(rewriter, loc, init, rows, cols, /*parallel=*/false);
     rewriter.eraseOp(op);
     return success();
   }

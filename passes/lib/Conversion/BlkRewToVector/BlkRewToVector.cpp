@@ -68,7 +68,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value init = adaptor.getInit(), rhs = adaptor.getRhs();
     Value values = adaptor.getValues(), rowPtr = adaptor.getRowPtr();
     Value colIdx = adaptor.getColIdx();
-    bool overwrite = op.getOverwrite();
+    bool overwrite = op.getOverwrite(), relu = op.getRelu();
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
@@ -192,6 +192,8 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
           for (int64_t k = 0; k < u; ++k) {
             Value acc = loop.getResult(r * u + k);
+            if (relu)
+              acc = arith::MaximumFOp::create(b, loc, acc, zeroVec);
             if (mask)
               vector::MaskedStoreOp::create(
                   b, loc, init, ValueRange{outRows[r], cols0[k]}, mask, acc);
@@ -311,10 +313,18 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
               }
               scf::YieldOp::create(b, loc, next);
             });
+        SmallVector<Value> sums(loop.getResults());
+        if (relu) {
+          Value zeroRow = arith::ConstantOp::create(
+              b, loc, rowTy,
+              DenseElementsAttr::get(rowTy, b.getZeroAttr(elemTy)));
+          for (Value &sum : sums)
+            sum = arith::MaximumFOp::create(b, loc, sum, zeroRow);
+        }
         for (int64_t r = 0; r < p; ++r)
           scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
             for (int64_t k = 0; k < n; ++k) {
-              Value v = vector::ExtractOp::create(b, loc, loop.getResult(k), r);
+              Value v = vector::ExtractOp::create(b, loc, sums[k], r);
               memref::StoreOp::create(b, loc, v, init,
                                       ValueRange{outRows[r], cst(k)});
             }

@@ -9,6 +9,7 @@
 #include "blkrew/Dialect/BlkRewDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
@@ -19,6 +20,26 @@ Value mlir::blkrew::loadIndex(OpBuilder &b, Location loc, Value memref,
                               ValueRange indices) {
   Value v = memref::LoadOp::create(b, loc, memref, indices);
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+}
+
+void mlir::blkrew::buildReluInPlace(OpBuilder &b, Location loc, Value init,
+                                    Value rows, Value cols, bool parallel) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Type elemTy = cast<MemRefType>(init.getType()).getElementType();
+  Value zero = arith::ConstantOp::create(b, loc, elemTy, b.getZeroAttr(elemTy));
+  auto relu = [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    Value x = memref::LoadOp::create(b, loc, init, ivs);
+    Value y = arith::MaximumFOp::create(b, loc, x, zero);
+    memref::StoreOp::create(b, loc, y, init, ivs);
+  };
+  if (parallel) {
+    scf::ParallelOp::create(b, loc, ValueRange{c0, c0}, ValueRange{rows, cols},
+                            ValueRange{c1, c1}, relu);
+    return;
+  }
+  scf::buildLoopNest(b, loc, ValueRange{c0, c0}, ValueRange{rows, cols},
+                     ValueRange{c1, c1}, relu);
 }
 
 std::pair<Value, Value> mlir::blkrew::loadGroupBounds(OpBuilder &b,

@@ -1,0 +1,122 @@
+// RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-fuse-activations))" -split-input-file | FileCheck %s
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// A convolution at batch 1 as blkrew-sparsify leaves it (product, then a
+// reshape to NCHW) followed by torch.relu as torch-mlir imports it: the
+// ReLU becomes the product's `relu` and the reshape is used in its place.
+// CHECK-LABEL: func.func @conv_relu(
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> relu ins(
+// CHECK:         %[[E:.*]] = tensor.expand_shape %[[Y]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[E]]
+func.func @conv_relu(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                     %x: tensor<4x4xf32>, %c: tensor<2x4xf32>) -> tensor<1x2x2x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x4xf32>)
+      outs(%c : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %e = tensor.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 2, 2, 2] : tensor<2x4xf32> into tensor<1x2x2x2xf32>
+  %o = tensor.empty() : tensor<1x2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : tensor<1x2x2x2xf32>) outs(%o : tensor<1x2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %gt = arith.cmpf ugt, %in, %zero : f32
+    %s = arith.select %gt, %in, %zero : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2x2x2xf32>
+  return %r : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// A linear layer: the product is transposed back to [N, M]; ReLU commutes
+// with the transpose. `maximumf(0, x)` counts too.
+// CHECK-LABEL: func.func @linear_relu(
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> relu ins(
+// CHECK:         %[[T:.*]] = linalg.transpose ins(%[[Y]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[T]]
+func.func @linear_relu(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                       %x: tensor<4x3xf32>, %c: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %te = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%y : tensor<2x3xf32>) outs(%te : tensor<3x2xf32>) permutation = [1, 0]
+  %r = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%t : tensor<3x2xf32>) outs(%te : tensor<3x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %zero, %in : f32
+    linalg.yield %m : f32
+  } -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// Left alone: the product is also used without the ReLU (a residual
+// branch); `ogt` (NaN -> 0, unlike max); a ReLU yielding -0.0; a clamp at
+// 1.0; a ReLU of an argument.
+// CHECK-LABEL: func.func @not_fused(
+// CHECK-NOT:     relu
+// CHECK-COUNT-5: linalg.generic
+func.func @not_fused(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                     %x: tensor<4x3xf32>, %c: tensor<2x3xf32>, %a: tensor<2x3xf32>)
+    -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %nzero = arith.constant -0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<2x3xf32>
+  %y0 = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r0 = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y0 : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<2x3xf32>
+  %y1 = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r1 = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y1 : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %gt = arith.cmpf ogt, %in, %zero : f32
+    %s = arith.select %gt, %in, %zero : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3xf32>
+  %y2 = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r2 = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y2 : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %gt = arith.cmpf ugt, %in, %zero : f32
+    %s = arith.select %gt, %in, %nzero : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3xf32>
+  %y3 = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r3 = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y3 : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %one : f32
+    linalg.yield %m : f32
+  } -> tensor<2x3xf32>
+  %r4 = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<2x3xf32>
+  return %y0, %r0, %r1, %r2, %r3, %r4 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+}
