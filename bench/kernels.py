@@ -40,12 +40,12 @@ import time
 import warnings
 from pathlib import Path
 
-# torch (libgomp) and blkrew (LLVM's libomp) each keep an OpenMP pool; with
-# the default active wait, one runtime's idle threads spin on the cores the
-# other is timed on. Passive waiting keeps interleaved timings honest.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# isort: off
+# Before torch: bounded OpenMP spinning for both runtimes (see the module).
+from openmp_env import SETTLE_S
 
-import torch  # noqa: E402
+# isort: on
+import torch
 import torch.utils.mkldnn
 from torch import nn
 
@@ -191,7 +191,12 @@ def measure(name, sparsity, block, fma, repeat, workdir):
                     except (RuntimeError, NotImplementedError):
                         continue  # torch has no CPU kernel for this format
                     fns[fmt] = lambda ws=ws: ws @ x
-                t = interleaved_ms(fns, repeat, warm={"blkrew_hot"})
+                t = interleaved_ms(
+                    fns,
+                    repeat,
+                    warm={"blkrew_hot"},
+                    settle_s=SETTLE_S if threads > 1 else 0.0,
+                )
             t_blkrew, t_dense, t_onednn = t["blkrew"], t["dense"], t["onednn"]
             formats = [f for f in ("csr", "bsr") if f in t]
             best = min(formats, key=t.get) if formats else None

@@ -24,12 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-# torch (libgomp) and blkrew (LLVM's libomp) each keep an OpenMP pool; with
-# the default active wait, one runtime's idle threads spin on the cores the
-# other is timed on. Passive waiting keeps interleaved timings honest.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# isort: off
+# Before torch: bounded OpenMP spinning for both runtimes (see the module).
+from openmp_env import SETTLE_S
 
-import torch  # noqa: E402
+# isort: on
+import torch
 
 from blkrew.compiler.api import compile
 from blkrew.models import example_input, get_model, pruned_random_model
@@ -79,7 +79,9 @@ def measure(name: str, compression: float, repeat: int, workdir: Path) -> list[d
                 "compression": compression,
                 "threads": threads,
                 "onednn_ms": None,
-                **interleaved_ms(fns, repeat),
+                **interleaved_ms(
+                    fns, repeat, settle_s=SETTLE_S if threads > 1 else 0.0
+                ),
                 "layers": sparse_c.layers,
             }
         rows.append(row)

@@ -17,3 +17,17 @@ def test_rounds_interleave_and_warm_calls_are_untimed():
 def test_warm_must_name_a_function():
     with pytest.raises(ValueError, match="unknown functions: \\['c'\\]"):
         interleaved_ms({"a": lambda: None}, 1, warm={"c"})
+
+
+def test_settle_pauses_outside_the_timed_call():
+    import time
+
+    stamps = []
+    times = interleaved_ms(
+        {"a": lambda: stamps.append(time.perf_counter())}, 3, settle_s=0.02
+    )
+    # Calls after the warm-up are at least the pause apart, but the pause is
+    # not in the median.
+    gaps = [b - a for a, b in zip(stamps[1:], stamps[2:], strict=False)]
+    assert min(gaps) >= 0.02
+    assert times["a"] < 20
