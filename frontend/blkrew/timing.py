@@ -35,9 +35,10 @@ def interleaved_ms(
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-            # Busy, not asleep: a sleeping process's core idles, and the
-            # next timed call would pay for waking it.
-            end = time.perf_counter() + settle_s
-            while time.perf_counter() < end:
-                pass
+            if settle_s:
+                # Busy, not asleep: a sleeping process's core idles, and the
+                # next timed call would pay for waking it.
+                end = time.perf_counter() + settle_s
+                while time.perf_counter() < end:
+                    pass
     return {name: statistics.median(t) * 1e3 for name, t in times.items()}

@@ -100,7 +100,7 @@ def fold_batchnorms(model: torch.nn.Module) -> tuple[torch.nn.Module, int]:
     except Exception as e:  # not traceable by torch.fx: compile it as it is
         warnings.warn(
             f"BatchNorm not folded: torch.fx could not trace the model "
-            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            f"({type(e).__name__}: {(str(e).splitlines() or [''])[0]}); "
             f"its {before} BatchNorm layer(s) run as separate element-wise ops",
             stacklevel=3,
         )
