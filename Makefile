@@ -17,7 +17,7 @@ APT_PACKAGES := \
   spirv-tools mesa-vulkan-drivers libvulkan-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup apt venv build install test lit pytest demo bench bench-kernels bench-models bench-spirv bench-prune docs format lint clean
+.PHONY: help setup apt venv build install test lit pytest demo bench bench-kernels bench-models bench-ablation bench-spirv bench-prune docs format lint clean
 
 help:
 	@echo "make demo    set up, then run the main job"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench   kernels, models and SPIR-V benchmarks into bench/results/ (~40 min)"
 	@echo "make bench-kernels  sparse GEMM kernels vs torch dense/oneDNN/CSR/BSR and the limit"
 	@echo "make bench-models   VGG-16, ResNet-18, MobileNetV2, GRU at batch 1 vs torch"
+	@echo "make bench-ablation what each compiler optimization is worth per model"
 	@echo "make bench-spirv  SPIR-V kernels, launches and Vulkan run times per zoo model"
 	@echo "make bench-prune  BLK-REW quality table on digits (bench/results/)"
 	@echo "make docs    regenerate docs/reference from the TableGen sources"
@@ -78,7 +79,7 @@ demo: setup
 	$(PY) -m blkrew.demo
 
 # Benchmarks: measured, never asserted; docs/bench.md explains the tables.
-bench: bench-kernels bench-models bench-spirv
+bench: bench-kernels bench-models bench-ablation bench-spirv
 
 # Block-sparse GEMMs from the zoo x sparsity x block, against the peers
 # and the measured FMA peak, 1 and 2 threads; llvm-mca for AArch64.
@@ -88,6 +89,10 @@ bench-kernels: setup
 # Whole models at batch 1 against torch eager and oneDNN.
 bench-models: setup
 	$(PY) bench/models.py
+
+# Each optimization turned off alone, timed against the default build.
+bench-ablation: setup
+	$(PY) bench/ablation.py
 
 # Compiles the zoo for target=spirv and times it on the Vulkan device at
 # hand (lavapipe here: CPU emulation, labelled as such), ~3 min.

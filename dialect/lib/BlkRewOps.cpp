@@ -166,19 +166,40 @@ static void getPackedEffects(
 
 LogicalResult BsrMatmulOp::verify() {
   auto rhsTy = cast<ShapedType>(getRhs().getType());
-  if (rhsTy.getRank() != 2)
-    return emitOpError("rhs must be 2-D, got rank ") << rhsTy.getRank();
   auto initTy = cast<ShapedType>(getInit().getType());
-  if (initTy.getRank() == 2 && !rhsTy.isDynamicDim(1) &&
-      !initTy.isDynamicDim(1) && rhsTy.getDimSize(1) != initTy.getDimSize(1))
-    return emitOpError("rhs has ")
-           << rhsTy.getDimSize(1) << " columns but init has "
-           << initTy.getDimSize(1);
+  // The matrix rhs stands for: itself, or an image's im2col patch matrix.
+  int64_t rhsRows = ShapedType::kDynamic, rhsCols = ShapedType::kDynamic;
+  if (std::optional<ArrayRef<int64_t>> window = getWindow()) {
+    if (window->size() != 2 || (*window)[0] < 1 || (*window)[1] < 1)
+      return emitOpError("window must be two positive sizes [KH, KW]");
+    if (rhsTy.getRank() != 3)
+      return emitOpError("rhs must be a 3-D image [C, H, W] with a window, "
+                         "got rank ")
+             << rhsTy.getRank();
+    int64_t kh = (*window)[0], kw = (*window)[1];
+    if (rhsTy.hasStaticShape()) {
+      ArrayRef<int64_t> image = rhsTy.getShape();
+      if (image[1] < kh || image[2] < kw)
+        return emitOpError("window [")
+               << kh << ", " << kw << "] does not fit in a " << image[1] << "x"
+               << image[2] << " image";
+      rhsRows = image[0] * kh * kw;
+      rhsCols = (image[1] - kh + 1) * (image[2] - kw + 1);
+    }
+  } else {
+    if (rhsTy.getRank() != 2)
+      return emitOpError("rhs must be 2-D, got rank ") << rhsTy.getRank();
+    rhsRows = rhsTy.getDimSize(0);
+    rhsCols = rhsTy.getDimSize(1);
+  }
+  if (initTy.getRank() == 2 && !ShapedType::isDynamic(rhsCols) &&
+      !initTy.isDynamicDim(1) && rhsCols != initTy.getDimSize(1))
+    return emitOpError(getWindow() ? "the window has " : "rhs has ")
+           << rhsCols << " columns but init has " << initTy.getDimSize(1);
   int64_t rows =
       initTy.getRank() == 2 ? initTy.getDimSize(0) : ShapedType::kDynamic;
   return verifyPacked(*this, getLayout(), getRowPtr(), getColIdx(), getValues(),
-                      getInit(), rows, rhsTy.getDimSize(0),
-                      {getRhs(), getInit()});
+                      getInit(), rows, rhsRows, {getRhs(), getInit()});
 }
 
 namespace {

@@ -159,3 +159,30 @@ func.func @empty_relu(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf32
       outs(%c : memref<4x3xf32>)
   return
 }
+
+// -----
+
+// `window`: each parallel iteration splits its column n into the image row
+// and column once; the reduction splits each kept column k.
+// CHECK-LABEL: func.func @window(
+// CHECK-SAME:    %[[CI:[^:]*]]: memref<6xi32>, %{{[^:]*}}: memref<6x2xf32>, %[[IMG:[^:]*]]: memref<2x4x10xf32>, %{{[^:]*}}: memref<3x16xf32>)
+// CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %[[N:.*]]) =
+// CHECK:           %[[Y:.*]] = arith.divui %[[N]], %[[OW:.*]] : index
+// CHECK:           %[[X:.*]] = arith.remui %[[N]], %[[OW]] : index
+// CHECK:           scf.for
+// CHECK:             %[[KI:.*]] = memref.load %[[CI]]
+// CHECK:             %[[K:.*]] = arith.index_cast %[[KI]] : i32 to index
+// CHECK:             %[[CDY:.*]] = arith.divui %[[K]], %[[C3:[^ ]*]] : index
+// CHECK:             %[[CH:.*]] = arith.divui %[[CDY]], %{{[^ ]*}} : index
+// CHECK:             %[[DY:.*]] = arith.remui %[[CDY]], %{{[^ ]*}} : index
+// CHECK:             %[[DX:.*]] = arith.remui %[[K]], %{{[^ ]*}} : index
+// CHECK:             %[[ROW:.*]] = arith.addi %[[DY]], %[[Y]] : index
+// CHECK:             %[[COL:.*]] = arith.addi %[[DX]], %[[X]] : index
+// CHECK:             memref.load %[[IMG]][%[[CH]], %[[ROW]], %[[COL]]]
+func.func @window(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x2xf32>,
+                  %img: memref<2x4x10xf32>, %c: memref<3x16xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x10xf32>)
+      outs(%c : memref<3x16xf32>)
+  return
+}

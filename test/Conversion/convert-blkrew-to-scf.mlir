@@ -131,3 +131,31 @@ func.func @relu(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
       outs(%c : memref<5x3xf32>)
   return
 }
+
+// -----
+
+// `window [3, 2]`: kept column k reads channel k / 6, row (k / 2) % 3 + n / OW
+// and column k % 2 + n % OW of the image; OW = W - 1 read off the image.
+// CHECK-LABEL: func.func @window(
+// CHECK-SAME:    %[[CI:[^:]*]]: memref<6xi32>, %{{[^:]*}}: memref<6x2xf32>, %[[IMG:[^:]*]]: memref<2x4x?xf32>, %{{[^:]*}}: memref<3x?xf32>)
+// CHECK:         %[[W:.*]] = memref.dim %[[IMG]], %{{.*}} : memref<2x4x?xf32>
+// CHECK:         %[[OW:.*]] = arith.subi %[[W]], %{{.*}} : index
+// CHECK:         %[[KI:.*]] = memref.load %[[CI]]
+// CHECK:         %[[K:.*]] = arith.index_cast %[[KI]] : i32 to index
+// CHECK:         %[[CDY:.*]] = arith.divui %[[K]], %[[C2:[^ ]*]] : index
+// CHECK:         %[[CH:.*]] = arith.divui %[[CDY]], %[[C3:[^ ]*]] : index
+// CHECK:         %[[DY:.*]] = arith.remui %[[CDY]], %{{[^ ]*}} : index
+// CHECK:         %[[DX:.*]] = arith.remui %[[K]], %[[C2]] : index
+// CHECK:         scf.for %[[N:.*]] = 
+// CHECK:           %[[Y:.*]] = arith.divui %[[N]], %[[OW]] : index
+// CHECK:           %[[X:.*]] = arith.remui %[[N]], %[[OW]] : index
+// CHECK:           %[[ROW:.*]] = arith.addi %[[DY]], %[[Y]] : index
+// CHECK:           %[[COL:.*]] = arith.addi %[[DX]], %[[X]] : index
+// CHECK:           memref.load %[[IMG]][%[[CH]], %[[ROW]], %[[COL]]]
+func.func @window(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x2xf32>,
+                  %img: memref<2x4x?xf32>, %c: memref<3x?xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 2]
+      ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x?xf32>)
+      outs(%c : memref<3x?xf32>)
+  return
+}

@@ -275,3 +275,122 @@ func.func @tiny_static(%rp: memref<3xi32>, %ci: memref<3xi32>, %v: memref<3x2xf3
       outs(%c : memref<4x8xf32>)
   return
 }
+
+// -----
+
+// `window`: the slices read the image in place. A slice's image row and
+// column (n / OW, n % OW) are computed per tile; each kept column k splits
+// into (channel, dy, dx) in the reduction loop.
+// CHECK-LABEL: func.func @window(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %[[CI:[^:]*]]: memref<6xi32>, %{{[^:]*}}: memref<6x2xf32>, %[[IMG:[^:]*]]: memref<2x4x10xf32>, %{{[^:]*}}: memref<3x16xf32>)
+// CHECK-DAG:     %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// CHECK:         scf.for
+// CHECK:         scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-DAG:       %[[Y:.*]] = arith.divui %[[N]], %[[C8]] : index
+// CHECK-DAG:       %[[X:.*]] = arith.remui %[[N]], %[[C8]] : index
+// CHECK:           scf.for
+// CHECK:             %[[K:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK:             %[[CDY:.*]] = arith.divui %[[K]], %[[C3]] : index
+// CHECK-DAG:         %[[CH:.*]] = arith.divui %[[CDY]], %[[C3]] : index
+// CHECK-DAG:         %[[DY:.*]] = arith.remui %[[CDY]], %[[C3]] : index
+// CHECK-DAG:         %[[DX:.*]] = arith.remui %[[K]], %[[C3]] : index
+// CHECK-DAG:         %[[ROW:.*]] = arith.addi %[[DY]], %[[Y]] : index
+// CHECK-DAG:         %[[COL:.*]] = arith.addi %[[DX]], %[[X]] : index
+// CHECK:             vector.load %[[IMG]][%[[CH]], %[[ROW]], %[[COL]]] : memref<2x4x10xf32>, vector<4xf32>
+func.func @window(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x2xf32>,
+                  %img: memref<2x4x10xf32>, %c: memref<3x16xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x10xf32>)
+      outs(%c : memref<3x16xf32>)
+  return
+}
+
+// -----
+
+// An output width (6) that is not a multiple of the vector width: a slice
+// would span two image rows, so the op takes the reference loops.
+// CHECK-LABEL: func.func @window_crossing_rows(
+// CHECK-NOT:     vector.load
+// CHECK:         memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x4x8xf32>
+// CHECK-NOT:     vector.load
+func.func @window_crossing_rows(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x2xf32>,
+                                %img: memref<2x4x8xf32>, %c: memref<3x12xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x8xf32>)
+      outs(%c : memref<3x12xf32>)
+  return
+}
+
+// -----
+
+// Small N with a window: the row-vectorized shape broadcasts image elements.
+// CHECK-LABEL: func.func @window_small_n(
+// CHECK:         scf.for
+// CHECK:           vector.load %{{.*}} : memref<3x4xf32>, vector<4xf32>
+// CHECK:           memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x3x4xf32>
+// CHECK:           vector.broadcast
+func.func @window_small_n(%rp: memref<2xi32>, %ci: memref<3xi32>, %v: memref<3x4xf32>,
+                          %img: memref<2x3x4xf32>, %c: memref<4x2xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column> window [3, 3]
+      ins(%rp, %ci, %v, %img : memref<2xi32>, memref<3xi32>, memref<3x4xf32>, memref<2x3x4xf32>)
+      outs(%c : memref<4x2xf32>)
+  return
+}
+
+// -----
+
+// Constant col_idx: each kept column's offset into the flattened image,
+// (c * H + dy) * W + dx, is computed at compile time into a global, and the
+// reduction loop adds it to the slice's y * W + x.
+// CHECK:       memref.global "private" constant @__blkrew_window_offsets : memref<6xi32> = dense<[0, 11, 40, 62, 10, 41]>
+// CHECK-LABEL: func.func @window_offsets(
+// CHECK-SAME:    %[[IMG:[^:]*]]: memref<2x4x10xf32>, %{{[^:]*}}: memref<3x16xf32>)
+// CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG:     %[[C10:.*]] = arith.constant 10 : index
+// CHECK-DAG:     %[[OFFS:.*]] = memref.get_global @__blkrew_window_offsets : memref<6xi32>
+// CHECK-DAG:     %[[FLAT:.*]] = memref.collapse_shape %[[IMG]] {{\[\[}}0, 1, 2]] : memref<2x4x10xf32> into memref<80xf32>
+// CHECK:         scf.for
+// CHECK:         scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-DAG:       %[[Y:.*]] = arith.divui %[[N]], %[[C8]] : index
+// CHECK-DAG:       %[[X:.*]] = arith.remui %[[N]], %[[C8]] : index
+// CHECK:           %[[YW:.*]] = arith.muli %[[Y]], %[[C10]] : index
+// CHECK:           %[[TILE:.*]] = arith.addi %[[YW]], %[[X]] : index
+// CHECK:           scf.for %[[J:[^ ]*]] = 
+// CHECK:             %[[O:.*]] = memref.load %[[OFFS]][%[[J]]] : memref<6xi32>
+// CHECK:             %[[OI:.*]] = arith.index_cast %[[O]] : i32 to index
+// CHECK:             %[[A:.*]] = arith.addi %[[OI]], %[[TILE]] : index
+// CHECK:             vector.load %[[FLAT]][%[[A]]] : memref<80xf32>, vector<4xf32>
+memref.global "private" constant @ci : memref<6xi32> = dense<[0, 4, 9, 17, 3, 10]>
+func.func @window_offsets(%rp: memref<3xi32>, %v: memref<6x2xf32>,
+                          %img: memref<2x4x10xf32>, %c: memref<3x16xf32>) {
+  %ci = memref.get_global @ci : memref<6xi32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x10xf32>)
+      outs(%c : memref<3x16xf32>)
+  return
+}
+
+// -----
+
+// Two kernels with different constant col_idx: one offsets global each,
+// the second renamed.
+// CHECK-DAG:   memref.global "private" constant @__blkrew_window_offsets : memref<2xi32> = dense<[0, 1]>
+// CHECK-DAG:   memref.global "private" constant @__blkrew_window_offsets_0 : memref<2xi32> = dense<[1, 40]>
+// CHECK-LABEL: func.func @two_windows(
+// CHECK:         memref.get_global @__blkrew_window_offsets :
+// CHECK:         memref.get_global @__blkrew_window_offsets_0 :
+memref.global "private" constant @ci1 : memref<2xi32> = dense<[0, 1]>
+memref.global "private" constant @ci2 : memref<2xi32> = dense<[1, 9]>
+func.func @two_windows(%rp: memref<2xi32>, %v: memref<2x2xf32>,
+                       %img: memref<2x4x10xf32>, %c: memref<2x16xf32>) {
+  %ci1 = memref.get_global @ci1 : memref<2xi32>
+  %ci2 = memref.get_global @ci2 : memref<2xi32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci1, %v, %img : memref<2xi32>, memref<2xi32>, memref<2x2xf32>, memref<2x4x10xf32>)
+      outs(%c : memref<2x16xf32>)
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci2, %v, %img : memref<2xi32>, memref<2xi32>, memref<2x2xf32>, memref<2x4x10xf32>)
+      outs(%c : memref<2x16xf32>)
+  return
+}

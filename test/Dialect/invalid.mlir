@@ -103,6 +103,62 @@ func.func @rhs_rank(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
 
 // -----
 
+func.func @window_size(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
+                       %x: tensor<1x4x4xf32>, %c: tensor<4x16xf32>) {
+  // expected-error @+1 {{window must be two positive sizes [KH, KW]}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      window [0, 1] ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<1x4x4xf32>)
+      outs(%c : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @window_rhs_rank(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
+                           %x: tensor<4x16xf32>, %c: tensor<4x16xf32>) {
+  // expected-error @+1 {{rhs must be a 3-D image [C, H, W] with a window, got rank 2}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      window [1, 1] ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<4x16xf32>)
+      outs(%c : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @window_too_big(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
+                          %x: tensor<1x2x6xf32>, %c: tensor<4x16xf32>) {
+  // expected-error @+1 {{window [3, 3] does not fit in a 2x6 image}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      window [3, 3] ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<1x2x6xf32>)
+      outs(%c : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @window_cols(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
+                       %x: tensor<1x6x6xf32>, %c: tensor<4x36xf32>) {
+  // expected-error @+1 {{the window has 16 columns but init has 36}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      window [3, 3] ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<1x6x6xf32>)
+      outs(%c : tensor<4x36xf32>) -> tensor<4x36xf32>
+  return
+}
+
+// -----
+
+func.func @window_col_idx(%rp: tensor<3xi32>, %v: tensor<2x2xf32>,
+                          %x: tensor<2x4x4xf32>, %c: tensor<4x4xf32>) {
+  %ci = arith.constant dense<[1, 18]> : tensor<2xi32>
+  // expected-error @+1 {{col_idx[1] = 18 is out of range for a matrix with 18 columns}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      window [3, 3] ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<2x4x4xf32>)
+      outs(%c : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
 func.func @rhs_cols(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
                     %x: tensor<4x7xf32>, %c: tensor<4x8xf32>) {
   // expected-error @+1 {{rhs has 7 columns but init has 8}}

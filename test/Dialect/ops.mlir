@@ -37,6 +37,28 @@ func.func @bsr_matmul_relu(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<5x
   return %y : tensor<16x32xf32>
 }
 
+// CHECK-LABEL: func.func @bsr_matmul_window(
+// CHECK:         blkrew.bsr_matmul <block = [8, 4], scheme = column> relu window [3, 3] ins(
+// CHECK-SAME:      tensor<2x6x10xf32>)
+func.func @bsr_matmul_window(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<5x8xf32>,
+                             %x: tensor<2x6x10xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [8, 4], scheme = column> relu window [3, 3]
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<5xi32>, tensor<5x8xf32>, tensor<2x6x10xf32>)
+      outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
+// CHECK-LABEL: func.func @bsr_matmul_window_memref(
+// CHECK:         blkrew.bsr_matmul <block = [2, 2], scheme = column> window [1, 2] ins(
+// CHECK-SAME:      memref<3x4x5xf32>)
+func.func @bsr_matmul_window_memref(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                                    %x: memref<3x4x5xf32>, %c: memref<4x16xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [1, 2]
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<3x4x5xf32>)
+      outs(%c : memref<4x16xf32>)
+  return
+}
+
 // CHECK-LABEL: func.func @bsr_matmul_memref(
 // CHECK:         blkrew.bsr_matmul <block = [4, 1], scheme = row, perm = [1, 0, 3, 2, 4]>
 // CHECK-SAME:      outs(%{{.*}} : memref<5x?xf16>)

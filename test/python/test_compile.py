@@ -222,6 +222,39 @@ def test_rnn_matches_torch(cell, target, tmp_path):
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+def two_convs():
+    torch.manual_seed(2)
+    model = nn.Sequential(
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1)
+    ).eval()
+    for conv in (model[0], model[2]):
+        column_prune_(conv.weight.data.view(16, -1))
+    return model
+
+
+@pytest.mark.parametrize("target", ["host", "aarch64"])
+@pytest.mark.parametrize("size", [16, 12])
+def test_implicit_im2col_matches_torch_and_skips_the_patches(target, size, tmp_path):
+    """Stride-1 convolutions read their patches from the padded image where
+    the output width is a multiple of the vector width (host 16, AArch64
+    4); the patch matrix, the largest temporary, then never exists."""
+    model = two_convs()
+    x = torch.randn(1, 8, size, size)
+    on = compile(model, x, target=target, workdir=tmp_path / "on")
+    off = compile(
+        model, x, target=target, implicit_im2col=False, workdir=tmp_path / "off"
+    )
+    assert on.manifest["implicit_im2col"] and not off.manifest["implicit_im2col"]
+    with torch.no_grad():
+        want = model(x)
+    torch.testing.assert_close(on(x), want, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(off(x), want, rtol=1e-4, atol=1e-4)
+    folded = size % (16 if target == "host" else 4) == 0
+    second_patches = 16 * 9 * size * size * 4
+    saved = off.manifest["arena_bytes"] - on.manifest["arena_bytes"]
+    assert (saved >= second_patches) == folded, saved
+
+
 def test_temporaries_live_in_an_arena_and_calls_are_serialized(tmp_path):
     """blkrew-plan-buffers puts every temporary in one static arena (no
     malloc per call); so calls from several Python threads must not

@@ -193,6 +193,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     prefetch_distance: int | None = None,
     threads: int | None = None,
     parallel_min_fmas: int | None = None,
+    implicit_im2col: bool = True,
     workdir: str | os.PathLike | None = None,
     progress=None,
 ) -> CompiledModule:
@@ -236,6 +237,11 @@ def compile(  # noqa: A001 - the public name is part of the API
             thread, where waking another thread would cost more than it
             saves (batch-1 RNN steps); None is the pipeline's default
             (2**20), 0 threads every kernel.
+        implicit_im2col: stride-1 convolutions read their patches from the
+            padded image inside the sparse kernel (``blkrew-fold-im2col``)
+            where the output width is a multiple of the vector width,
+            instead of writing the patch matrix first; False always writes
+            it (CPU targets; the SPIR-V path always writes it).
         workdir: where the artifacts go (a new temporary folder by default).
         progress: called as ``progress(op, choice)`` as tuning settles each
             kernel (the CLI prints them).
@@ -343,7 +349,8 @@ def compile(  # noqa: A001 - the public name is part of the API
         pipeline = (
             f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
             f"tile-vectors={tile_vectors} prefetch-distance={prefetch_distance} "
-            f"parallel={str(parallel).lower()}"
+            f"parallel={str(parallel).lower()} "
+            f"implicit-im2col={str(implicit_im2col).lower()}"
             + (
                 f" parallel-min-fmas={parallel_min_fmas}"
                 if parallel_min_fmas is not None
@@ -385,6 +392,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "max_density": max_density,
         "pack_dense": pack_dense,
         "reorder": reorder,
+        "implicit_im2col": implicit_im2col and target != "spirv",
         "folded_batchnorms": folded_batchnorms,
         "parallel": parallel,
         "threads": threads,

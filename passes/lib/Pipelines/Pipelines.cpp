@@ -63,6 +63,11 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   if (width <= 0)
     width = options.target == CPUTarget::AArch64 ? 4 : 16;
   addPipeline(pm, kCleanUpAndFuse);
+  // Convolutions' patch matrices read in place by the kernels, where each
+  // vector they load stays in one image row.
+  if (options.implicitIm2col)
+    pm.addNestedPass<func::FuncOp>(
+        createBlkRewFoldIm2col(BlkRewFoldIm2colOptions{width}));
   // Tensors to buffers; identity layouts at the boundary so the runtime
   // passes plain contiguous memrefs.
   addPipeline(pm, "one-shot-bufferize{bufferize-function-boundaries "

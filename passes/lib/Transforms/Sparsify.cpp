@@ -164,7 +164,8 @@ static Value buildBsrMatmul(PatternRewriter &rewriter, Location loc,
   auto layout = LayoutAttr::get(rewriter.getContext(), {blockRows, blockCols},
                                 PruneScheme::Column, /*perm=*/{});
   auto op = BsrMatmulOp::create(rewriter, loc, init.getType(), layout, rp, ci,
-                                v, rhs, init);
+                                v, rhs, init, /*overwrite=*/nullptr,
+                                /*relu=*/nullptr, /*window=*/nullptr);
   if (packed.dense)
     op->setAttr(kDenseAttrName, rewriter.getUnitAttr());
   return op.getResult();

@@ -56,6 +56,14 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
     NaN), written once: `blkrew-fuse-activations` sets it where a ReLU
     followed the product, so the activation is not walked a second time.
 
+    With `window [KH, KW]`, `rhs` is not the matrix itself but an image
+    `[C, H, W]` (already padded) and the op reads its im2col patch matrix
+    in place: the stride-1 convolution's `K = C * KH * KW` rows by
+    `N = OH * OW` columns, `OH = H - KH + 1`, `OW = W - KW + 1`, with
+    `rhs[k, n] = image[k / (KH * KW), (k / KW) % KH + n / OW,
+    k % KW + n % OW]`. `blkrew-fold-im2col` sets it where the patch matrix
+    would otherwise be written out and read back.
+
     * `row_ptr : [G + 1] x i32`, `G = ceil(M / p)`: the kept columns of row
       group `g` are entries `row_ptr[g] .. row_ptr[g + 1]` of `col_idx`;
     * `col_idx : [nnz] x i32`: kept column indices, strictly increasing
@@ -80,6 +88,11 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
         overwrite relu ins(%row_ptr, %col_idx, %values, %x
             : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<4x8xf32>)
         outs(%empty : tensor<4x8xf32>) -> tensor<4x8xf32>
+    // A 3x3 convolution of a 2-channel 6x10 padded image: K = 18, N = 32.
+    %c = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+        window [3, 3] ins(%row_ptr, %col_idx, %values, %image
+            : tensor<3xi32>, tensor<3xi32>, tensor<3x2xf32>, tensor<2x6x10xf32>)
+        outs(%init : tensor<4x32xf32>) -> tensor<4x32xf32>
     ```
   }];
   let arguments = (ins BlkRew_LayoutAttr:$layout,
@@ -89,11 +102,12 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
                        BlkRew_TensorOrMemRef:$rhs,
                        BlkRew_TensorOrMemRef:$init,
                        UnitAttr:$overwrite,
-                       UnitAttr:$relu);
+                       UnitAttr:$relu,
+                       OptionalAttr<DenseI64ArrayAttr>:$window);
   let results = (outs Optional<AnyRankedTensor>:$result);
   let hasCanonicalizer = 1;
   let assemblyFormat = [{
-    $layout (`overwrite` $overwrite^)? (`relu` $relu^)?
+    $layout (`overwrite` $overwrite^)? (`relu` $relu^)? (`window` $window^)?
     `ins` `(` $row_ptr `,` $col_idx `,` $values `,` $rhs `:`
         type($row_ptr) `,` type($col_idx) `,` type($values) `,` type($rhs) `)`
     `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?

@@ -13,6 +13,7 @@
 #define BLKREW_CONVERSION_PACKEDUTILS_H
 
 #include "blkrew/Dialect/BlkRewAttrs.h"
+#include "blkrew/Dialect/BlkRewOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
@@ -27,6 +28,11 @@ Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices);
 std::pair<Value, Value> loadGroupBounds(OpBuilder &b, Location loc,
                                         Value rowPtr, Value g);
 
+/// Returns a memref holding `values`, read from a private constant global
+/// of `op`'s module named after `prefix` (one per distinct contents).
+Value getConstantIndexArray(OpBuilder &b, Operation *op, StringRef prefix,
+                            ArrayRef<int32_t> values);
+
 /// Returns a memref holding the layout's permutation, read from a private
 /// constant global of the enclosing module (one per distinct permutation);
 /// null when the layout has no permutation.
@@ -37,6 +43,44 @@ Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout);
 /// stores. With `parallel`, one scf.parallel iteration per element.
 void buildReluInPlace(OpBuilder &b, Location loc, Value init, Value rows,
                       Value cols, bool parallel);
+
+/// How a lowered bsr_matmul addresses the matrix `rhs` stands for: `rhs`
+/// itself, or (with a window) the image whose im2col patch matrix it is.
+/// Indices split into a part that depends on the kept column `j` only and
+/// one that depends on the matrix column `n` only, so kernels can compute
+/// each outside the loops that do not change it.
+class RhsAccess {
+public:
+  /// Reads the window and, when there is one, the output width off `rhs`
+  /// (the op's bufferized rhs) at `b`'s insertion point. With
+  /// `precomputeOffsets`, a window, a contiguous static image and constant
+  /// `colIdx` (a constant global), each kept column's offset into the
+  /// flattened image is computed now, into a constant global, and the image
+  /// is read as 1-D: a kernel then adds two offsets per element instead of
+  /// splitting `k` into (channel, dy, dx) in its reduction loop.
+  RhsAccess(OpBuilder &b, Location loc, BsrMatmulOp op, Value rhs, Value colIdx,
+            bool precomputeOffsets = false);
+
+  bool hasWindow() const { return kh != 0; }
+  /// The memref to load from with `indices`.
+  Value getSource() const { return source; }
+  /// `{k}` for k = col_idx[j], or `{c, dy, dx}` for the image, or the
+  /// precomputed `{offset}`.
+  SmallVector<Value> rowPart(OpBuilder &b, Location loc, Value j) const;
+  /// The same for a kept column's index `k` already loaded; not with
+  /// precomputed offsets.
+  SmallVector<Value> rowPartOfColumn(OpBuilder &b, Location loc, Value k) const;
+  /// `{n}`, or `{y, x}` for the image, or `{y * W + x}` with offsets.
+  SmallVector<Value> colPart(OpBuilder &b, Location loc, Value n) const;
+  /// Indices into `getSource()` of element (col_idx[j], n) from its parts.
+  SmallVector<Value> indices(OpBuilder &b, Location loc, ArrayRef<Value> row,
+                             ArrayRef<Value> col) const;
+
+private:
+  Value source, colIdx, offsets;
+  int64_t kh = 0, kw = 0, width = 0;
+  Value outWidth;
+};
 
 /// Fails, with an error telling the user to run one-shot-bufferize first,
 /// when a blkrew op in `module` still works on tensors: lowerings to loops

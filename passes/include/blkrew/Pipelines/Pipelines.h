@@ -58,6 +58,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "pooling, depthwise) whose loops run fewer times than "
                      "this in all stay on the calling thread"),
       llvm::cl::init(1 << 16)};
+  PassOptions::Option<bool> implicitIm2col{
+      *this, "implicit-im2col",
+      llvm::cl::desc("Stride-1 convolutions read their patches from the "
+                     "image in the sparse kernel (blkrew-fold-im2col) where "
+                     "the output width is a multiple of the vector width"),
+      llvm::cl::init(true)};
 };
 
 /// Tensor-level IR (blkrew + linalg, after blkrew-sparsify) to the LLVM

@@ -134,6 +134,44 @@ def BlkRewFuseActivations : Pass<"blkrew-fuse-activations", "func::FuncOp"> {
   let dependentDialects = ["::mlir::blkrew::BlkRewDialect"];
 }
 
+def BlkRewFoldIm2col : Pass<"blkrew-fold-im2col", "func::FuncOp"> {
+  let summary = "Read a convolution's patch matrix in place instead of "
+                "writing it out";
+  let description = [{
+    On tensors. Where the `rhs` of a `blkrew.bsr_matmul` is the im2col patch
+    matrix of a stride-1 convolution, as `blkrew-sparsify` writes it for a
+    batch-1 input (a `linalg.generic` copying image element
+    `[c, y + dy, x + dx]` to `[c, dy, dx, y, x]`, then reshapes to
+    `[C * KH * KW, OH * OW]`), the product takes the image itself with
+    `window [KH, KW]`: its kernel computes each patch element's address
+    instead of reading a matrix that was written out just before (for a
+    3x3 convolution, nine times the image). The copy is removed when
+    nothing else uses it.
+
+    `row-multiple` restricts the fold to output widths that are a multiple
+    of it: the CPU pipeline passes its vector width, so that every vector
+    its kernel loads lies in one image row.
+
+    ```mlir
+    %p = linalg.generic {indexing_maps = [
+           affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 + d3, d2 + d4)>,
+           affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], ...}
+        ins(%img : tensor<64x34x34xf32>) outs(%e : tensor<64x3x3x32x32xf32>)
+    %x = tensor.collapse_shape %p [[0, 1, 2], [3, 4]]
+        : tensor<64x3x3x32x32xf32> into tensor<576x1024xf32>
+    %y = blkrew.bsr_matmul <block = [8, 4], scheme = column> ins(..., %x ...)
+    // becomes
+    %y = blkrew.bsr_matmul <block = [8, 4], scheme = column> window [3, 3]
+        ins(..., %img : ..., tensor<64x34x34xf32>) ...
+    ```
+  }];
+  let options = [
+    Option<"rowMultiple", "row-multiple", "int64_t", /*default=*/"1",
+           "Fold only where the output width is a multiple of this">,
+  ];
+  let dependentDialects = ["::mlir::blkrew::BlkRewDialect"];
+}
+
 def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
   let summary = "Shape the dense ops that become plain loops for LLVM's "
                 "vectorizers";

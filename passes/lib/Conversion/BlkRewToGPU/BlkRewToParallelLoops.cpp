@@ -105,11 +105,13 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
     }
     Value rows = dim(0), cols = dim(1);
     Value perm = getPermBuffer(rewriter, op, layout);
+    RhsAccess access(rewriter, loc, op, rhs, colIdx);
     buildGroupRowParallel(
         rewriter, loc, layout, perm, rows, cols,
         [&](OpBuilder &b, Location loc, Value g, Value r, Value row,
             ValueRange inner) {
           Value n = inner.front();
+          SmallVector<Value> rhsCol = access.colPart(b, loc, n);
           Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
           auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
           Type elemTy = cast<MemRefType>(init.getType()).getElementType();
@@ -123,11 +125,11 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
           auto loop = scf::ForOp::create(
               b, loc, begin, end, c1, ValueRange{acc0},
               [&](OpBuilder &b, Location loc, Value j, ValueRange iter) {
-                Value col = loadIndex(b, loc, colIdx, j);
+                SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
                 Value w =
                     memref::LoadOp::create(b, loc, values, ValueRange{j, r});
-                Value x =
-                    memref::LoadOp::create(b, loc, rhs, ValueRange{col, n});
+                Value x = memref::LoadOp::create(
+                    b, loc, rhs, access.indices(b, loc, rhsRow, rhsCol));
                 Value prod = arith::MulFOp::create(b, loc, w, x);
                 Value sum = arith::AddFOp::create(b, loc, iter.front(), prod);
                 scf::YieldOp::create(b, loc, sum);

@@ -115,6 +115,7 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
     Value perm = getPermBuffer(rewriter, op, layout);
+    RhsAccess access(rewriter, loc, op, rhs, adaptor.getColIdx());
     // The reference lowering accumulates in place: `overwrite` starts from
     // a cleared destination.
     if (op.getOverwrite())
@@ -125,13 +126,15 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
         [&](OpBuilder &b, Location loc, Value j, Value r, Value row,
             Value col) {
           Value w = memref::LoadOp::create(b, loc, values, ValueRange{j, r});
+          SmallVector<Value> rhsRow = access.rowPartOfColumn(b, loc, col);
           Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
           Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
           scf::ForOp::create(
               b, loc, c0, cols, c1, ValueRange{},
               [&](OpBuilder &b, Location loc, Value n, ValueRange) {
-                Value x =
-                    memref::LoadOp::create(b, loc, rhs, ValueRange{col, n});
+                Value x = memref::LoadOp::create(
+                    b, loc, rhs,
+                    access.indices(b, loc, rhsRow, access.colPart(b, loc, n)));
                 Value acc =
                     memref::LoadOp::create(b, loc, init, ValueRange{row, n});
                 Value prod = arith::MulFOp::create(b, loc, w, x);

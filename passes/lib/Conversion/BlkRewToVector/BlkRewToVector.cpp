@@ -64,6 +64,21 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     for (Value v : {adaptor.getInit(), adaptor.getRhs(), adaptor.getValues()})
       if (!cast<MemRefType>(v.getType()).isLastDimUnitStride())
         return rewriter.notifyMatchFailure(op, "innermost stride is not 1");
+    // Small N (see below) vectorizes along rows; otherwise N-wide slices
+    // read a window's image as row segments, each of which must lie in one
+    // image row.
+    int64_t staticN =
+        cast<MemRefType>(adaptor.getInit().getType()).getDimSize(1);
+    bool smallN = !ShapedType::isDynamic(staticN) && staticN < vectorWidth &&
+                  staticN <= 16 && p >= 4;
+    if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
+      int64_t width =
+          cast<MemRefType>(adaptor.getRhs().getType()).getDimSize(2);
+      if (!smallN && (ShapedType::isDynamic(width) ||
+                      (width - (*window)[1] + 1) % vectorWidth != 0))
+        return rewriter.notifyMatchFailure(
+            op, "window output width is not a multiple of the vector width");
+    }
     Location loc = op.getLoc();
     Value init = adaptor.getInit(), rhs = adaptor.getRhs();
     Value values = adaptor.getValues(), rowPtr = adaptor.getRowPtr();
@@ -80,6 +95,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
     Value perm = getPermBuffer(rewriter, op, layout);
+    RhsAccess access(rewriter, loc, op, rhs, colIdx,
+                     /*precomputeOffsets=*/true);
+    Value source = access.getSource();
     Value zeroVec = arith::ConstantOp::create(
         rewriter, loc, vecTy,
         DenseElementsAttr::get(vecTy, rewriter.getZeroAttr(elemTy)));
@@ -97,16 +115,22 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       Value begin = bounds.first, end = bounds.second;
       Value rowBase = arith::MulIOp::create(b, loc, g, cp);
       SmallVector<Value> cols0;
-      for (int64_t k = 0; k < u; ++k)
+      // The rhs column part of each slice's first element: with a window,
+      // the slice is one image row segment (the pattern checks that the
+      // output width is a multiple of V).
+      SmallVector<SmallVector<Value>> rhsCols;
+      for (int64_t k = 0; k < u; ++k) {
         cols0.push_back(arith::AddIOp::create(
             b, loc, n0,
             arith::ConstantIndexOp::create(b, loc, k * vectorWidth)));
-      auto load = [&](OpBuilder &b, Location loc, Value mem, Value row,
-                      Value col) -> Value {
+        rhsCols.push_back(access.colPart(b, loc, cols0.back()));
+      }
+      auto load = [&](OpBuilder &b, Location loc, Value mem,
+                      ValueRange indices) -> Value {
         if (mask)
-          return vector::MaskedLoadOp::create(
-              b, loc, vecTy, mem, ValueRange{row, col}, mask, zeroVec);
-        return vector::LoadOp::create(b, loc, vecTy, mem, ValueRange{row, col});
+          return vector::MaskedLoadOp::create(b, loc, vecTy, mem, indices, mask,
+                                              zeroVec);
+        return vector::LoadOp::create(b, loc, vecTy, mem, indices);
       };
       SmallVector<Value> inside, outRows, accs;
       SmallVector<Value> zeros(u, zeroVec);
@@ -141,7 +165,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             [&](OpBuilder &b, Location loc) {
               SmallVector<Value> vs;
               for (Value col : cols0)
-                vs.push_back(load(b, loc, init, row, col));
+                vs.push_back(load(b, loc, init, ValueRange{row, col}));
               scf::YieldOp::create(b, loc, vs);
             },
             [&](OpBuilder &b, Location loc) {
@@ -156,7 +180,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       auto loop = scf::ForOp::create(
           b, loc, begin, end, c1, accs,
           [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-            Value col = loadIndex(b, loc, colIdx, j);
             // The rhs rows are irregular (kept columns): prefetch the one
             // `prefetchDistance` columns ahead (clamped to the group's last).
             if (prefetch > 0) {
@@ -166,16 +189,19 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                       b, loc, j,
                       arith::ConstantIndexOp::create(b, loc, prefetch)),
                   arith::SubIOp::create(b, loc, end, c1));
-              Value aheadCol = loadIndex(b, loc, colIdx, ahead);
-              for (Value c : cols0)
-                memref::PrefetchOp::create(b, loc, rhs, ValueRange{aheadCol, c},
+              SmallVector<Value> aheadRow = access.rowPart(b, loc, ahead);
+              for (ArrayRef<Value> c : rhsCols)
+                memref::PrefetchOp::create(b, loc, source,
+                                           access.indices(b, loc, aheadRow, c),
                                            /*isWrite=*/false,
                                            /*localityHint=*/3,
                                            /*isDataCache=*/true);
             }
+            SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
             SmallVector<Value> xs;
-            for (Value c : cols0)
-              xs.push_back(load(b, loc, rhs, col, c));
+            for (ArrayRef<Value> c : rhsCols)
+              xs.push_back(
+                  load(b, loc, source, access.indices(b, loc, rhsRow, c)));
             SmallVector<Value> next;
             for (int64_t r = 0; r < p; ++r) {
               Value wr = memref::LoadOp::create(
@@ -242,9 +268,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // the group's rows instead. Per group, N accumulators of p lanes; each
     // kept column loads its p weights as one vector (the packed values are
     // stored that way) and broadcasts each of its N rhs elements.
-    int64_t staticN = cast<MemRefType>(init.getType()).getDimSize(1);
-    if (!ShapedType::isDynamic(staticN) && staticN < vectorWidth &&
-        staticN <= 16 && p >= 4)
+    if (smallN)
       emitGroup = [&, n = staticN](OpBuilder &b, Location loc, Value g) {
         auto rowTy = VectorType::get({p}, elemTy);
         Value zero =
@@ -300,13 +324,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         auto loop = scf::ForOp::create(
             b, loc, begin, end, c1, accs,
             [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-              Value col = loadIndex(b, loc, colIdx, j);
               Value w = vector::LoadOp::create(b, loc, rowTy, values,
                                                ValueRange{j, c0});
+              SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
               SmallVector<Value> next;
               for (int64_t k = 0; k < n; ++k) {
-                Value x = memref::LoadOp::create(b, loc, rhs,
-                                                 ValueRange{col, cst(k)});
+                Value x = memref::LoadOp::create(
+                    b, loc, source,
+                    access.indices(b, loc, rhsRow,
+                                   access.colPart(b, loc, cst(k))));
                 Value xb = vector::BroadcastOp::create(b, loc, rowTy, x);
                 next.push_back(
                     vector::FMAOp::create(b, loc, w, xb, iterAccs[k]));

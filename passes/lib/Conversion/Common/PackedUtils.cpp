@@ -50,37 +50,141 @@ std::pair<Value, Value> mlir::blkrew::loadGroupBounds(OpBuilder &b,
   return {loadIndex(b, loc, rowPtr, g), loadIndex(b, loc, rowPtr, next)};
 }
 
+Value mlir::blkrew::getConstantIndexArray(OpBuilder &b, Operation *op,
+                                          StringRef prefix,
+                                          ArrayRef<int32_t> values) {
+  auto module = op->getParentOfType<ModuleOp>();
+  auto type =
+      MemRefType::get({static_cast<int64_t>(values.size())}, b.getI32Type());
+  auto init = DenseElementsAttr::get(
+      RankedTensorType::get(type.getShape(), b.getI32Type()), values);
+  // Reuse an existing global with the same contents.
+  memref::GlobalOp global;
+  for (auto g : module.getOps<memref::GlobalOp>())
+    if (g.getConstant() && g.getType() == type && g.getInitialValue() &&
+        *g.getInitialValue() == init && g.getSymName().starts_with(prefix)) {
+      global = g;
+      break;
+    }
+  if (!global) {
+    // Created unlinked: inserting it into the symbol table then renames it
+    // when the name is taken.
+    OpBuilder detached(b.getContext());
+    global = memref::GlobalOp::create(detached, op->getLoc(), prefix,
+                                      b.getStringAttr("private"), type, init,
+                                      /*constant=*/true, /*alignment=*/nullptr);
+    SymbolTable(module).insert(global, module.getBody()->begin());
+  }
+  return memref::GetGlobalOp::create(b, op->getLoc(), type,
+                                     global.getSymName());
+}
+
 Value mlir::blkrew::getPermBuffer(OpBuilder &b, Operation *op,
                                   LayoutAttr layout) {
   ArrayRef<int64_t> perm = layout.getPerm();
   if (perm.empty())
     return Value();
-  auto module = op->getParentOfType<ModuleOp>();
-  auto type =
-      MemRefType::get({static_cast<int64_t>(perm.size())}, b.getI32Type());
   SmallVector<int32_t> values(perm.begin(), perm.end());
-  auto init = DenseElementsAttr::get(
-      RankedTensorType::get(type.getShape(), b.getI32Type()),
-      ArrayRef<int32_t>(values));
-  // Reuse an existing global with the same contents.
-  memref::GlobalOp global;
-  for (auto g : module.getOps<memref::GlobalOp>())
-    if (g.getConstant() && g.getType() == type && g.getInitialValue() &&
-        *g.getInitialValue() == init &&
-        g.getSymName().starts_with("__blkrew_perm")) {
-      global = g;
-      break;
-    }
-  if (!global) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    global = memref::GlobalOp::create(b, op->getLoc(), "__blkrew_perm",
-                                      b.getStringAttr("private"), type, init,
-                                      /*constant=*/true, /*alignment=*/nullptr);
-    SymbolTable(module).insert(global);
+  return getConstantIndexArray(b, op, "__blkrew_perm", values);
+}
+
+/// The contents of `v` when it reads a constant global with a dense
+/// initializer of integers.
+static std::optional<SmallVector<int64_t>> constantGlobalInts(Value v,
+                                                              Operation *op) {
+  auto get = v.getDefiningOp<memref::GetGlobalOp>();
+  if (!get)
+    return std::nullopt;
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      op, get.getNameAttr());
+  if (!global || !global.getConstant() || !global.getInitialValue())
+    return std::nullopt;
+  auto attr = dyn_cast<DenseIntElementsAttr>(*global.getInitialValue());
+  if (!attr)
+    return std::nullopt;
+  SmallVector<int64_t> out;
+  for (const APInt &x : attr.getValues<APInt>())
+    out.push_back(x.getSExtValue());
+  return out;
+}
+
+mlir::blkrew::RhsAccess::RhsAccess(OpBuilder &b, Location loc, BsrMatmulOp op,
+                                   Value rhs, Value colIdx,
+                                   bool precomputeOffsets)
+    : source(rhs), colIdx(colIdx) {
+  std::optional<ArrayRef<int64_t>> window = op.getWindow();
+  if (!window)
+    return;
+  kh = (*window)[0];
+  kw = (*window)[1];
+  auto imageTy = cast<MemRefType>(rhs.getType());
+  if (!imageTy.isDynamicDim(2)) {
+    width = imageTy.getDimSize(2);
+    outWidth = arith::ConstantIndexOp::create(b, loc, width - kw + 1);
+  } else {
+    outWidth =
+        arith::SubIOp::create(b, loc, memref::DimOp::create(b, loc, rhs, 2),
+                              arith::ConstantIndexOp::create(b, loc, kw - 1));
   }
-  return memref::GetGlobalOp::create(b, op->getLoc(), type,
-                                     global.getSymName());
+  if (!precomputeOffsets || !imageTy.hasStaticShape() ||
+      !imageTy.getLayout().isIdentity())
+    return;
+  std::optional<SmallVector<int64_t>> cols = constantGlobalInts(colIdx, op);
+  int64_t height = imageTy.getDimSize(1);
+  if (!cols || imageTy.getNumElements() > std::numeric_limits<int32_t>::max())
+    return;
+  SmallVector<int32_t> offs;
+  for (int64_t k : *cols)
+    offs.push_back(((k / (kh * kw)) * height + (k / kw) % kh) * width + k % kw);
+  offsets = getConstantIndexArray(b, op, "__blkrew_window_offsets", offs);
+  source = memref::CollapseShapeOp::create(
+      b, loc, rhs, ArrayRef<ReassociationIndices>{{0, 1, 2}});
+}
+
+SmallVector<Value> mlir::blkrew::RhsAccess::rowPart(OpBuilder &b, Location loc,
+                                                    Value j) const {
+  if (offsets)
+    return {loadIndex(b, loc, offsets, j)};
+  return rowPartOfColumn(b, loc, loadIndex(b, loc, colIdx, j));
+}
+
+SmallVector<Value> mlir::blkrew::RhsAccess::rowPartOfColumn(OpBuilder &b,
+                                                            Location loc,
+                                                            Value k) const {
+  assert(!offsets && "the offsets replace the column index");
+  if (!hasWindow())
+    return {k};
+  // k = (c * KH + dy) * KW + dx.
+  Value ckw = arith::ConstantIndexOp::create(b, loc, kw);
+  Value ckh = arith::ConstantIndexOp::create(b, loc, kh);
+  Value cdy = arith::DivUIOp::create(b, loc, k, ckw);
+  return {arith::DivUIOp::create(b, loc, cdy, ckh),
+          arith::RemUIOp::create(b, loc, cdy, ckh),
+          arith::RemUIOp::create(b, loc, k, ckw)};
+}
+
+SmallVector<Value> mlir::blkrew::RhsAccess::colPart(OpBuilder &b, Location loc,
+                                                    Value n) const {
+  if (!hasWindow())
+    return {n};
+  Value y = arith::DivUIOp::create(b, loc, n, outWidth);
+  Value x = arith::RemUIOp::create(b, loc, n, outWidth);
+  if (!offsets)
+    return {y, x};
+  Value cw = arith::ConstantIndexOp::create(b, loc, width);
+  return {
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, y, cw), x)};
+}
+
+SmallVector<Value> mlir::blkrew::RhsAccess::indices(OpBuilder &b, Location loc,
+                                                    ArrayRef<Value> row,
+                                                    ArrayRef<Value> col) const {
+  if (offsets)
+    return {arith::AddIOp::create(b, loc, row[0], col[0])};
+  if (!hasWindow())
+    return {row[0], col[0]};
+  return {row[0], arith::AddIOp::create(b, loc, row[1], col[0]),
+          arith::AddIOp::create(b, loc, row[2], col[1])};
 }
 
 LogicalResult mlir::blkrew::verifyBufferized(Operation *module,
