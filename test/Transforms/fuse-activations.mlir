@@ -120,3 +120,121 @@ func.func @not_fused(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>
   } -> tensor<2x3xf32>
   return %y0, %r0, %r1, %r2, %r3, %r4 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
 }
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// A residual block's end, relu(conv + x), the convolution's bias broadcast
+// as its init: x moves into the product's [M, N] space and joins the init
+// (the broadcast becomes a generic that elementwise fusion merges with the
+// addition); the product gets `relu`.
+// CHECK-LABEL: func.func @residual_relu(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<1x2x2x2xf32>, %{{[^:]*}}: tensor<2xi32>, %{{[^:]*}}: tensor<1xi32>, %{{[^:]*}}: tensor<1x2xf32>, %{{[^:]*}}: tensor<4x4xf32>, %[[B:[^:]*]]: tensor<2xf32>)
+// CHECK:         %[[BC:.*]] = linalg.generic {{.*}} ins(%[[B]] : tensor<2xf32>)
+// CHECK:         %[[BC2:.*]] = tensor.collapse_shape %[[BC]] {{\[\[}}0, 1], [2, 3]]
+// CHECK:         %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1], [2, 3]]
+// CHECK:         %[[INIT:.*]] = linalg.generic {{.*}} ins(%[[BC2]], %[[X2]] : tensor<2x4xf32>, tensor<2x4xf32>)
+// CHECK:           arith.addf
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> relu ins(
+// CHECK-SAME:      outs(%[[INIT]] : tensor<2x4xf32>)
+// CHECK:         %[[E:.*]] = tensor.expand_shape %[[Y]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[E]]
+func.func @residual_relu(%x: tensor<1x2x2x2xf32>, %rp: tensor<2xi32>, %ci: tensor<1xi32>,
+                         %v: tensor<1x2xf32>, %p: tensor<4x4xf32>, %b: tensor<2xf32>) -> tensor<1x2x2x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %o = tensor.empty() : tensor<1x2x2x2xf32>
+  %bc = linalg.broadcast ins(%b : tensor<2xf32>) outs(%o : tensor<1x2x2x2xf32>) dimensions = [0, 2, 3]
+  %c = tensor.collapse_shape %bc [[0, 1], [2, 3]] : tensor<1x2x2x2xf32> into tensor<2x4xf32>
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %p : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x4xf32>)
+      outs(%c : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %e = tensor.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 2, 2, 2] : tensor<2x4xf32> into tensor<1x2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e, %x : tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>) outs(%o : tensor<1x2x2x2xf32>) {
+  ^bb0(%in: f32, %in_1: f32, %out: f32):
+    %s = arith.addf %in, %in_1 : f32
+    %gt = arith.cmpf ugt, %s, %zero : f32
+    %m = arith.select %gt, %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x2x2xf32>
+  return %r : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// `overwrite` (no bias), the product transposed back and the residual the
+// first addend: the transposed-back residual is the init itself.
+// CHECK-LABEL: func.func @residual_overwrite(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<3x2xf32>
+// CHECK:         %[[XT:.*]] = linalg.transpose ins(%[[X]] : tensor<3x2xf32>) outs(%{{.*}} : tensor<2x3xf32>) permutation = [1, 0]
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> relu ins(
+// CHECK-SAME:      outs(%[[XT]] : tensor<2x3xf32>)
+// CHECK:         linalg.transpose ins(%[[Y]]
+// CHECK-NOT:     linalg.generic
+func.func @residual_overwrite(%x: tensor<3x2xf32>, %rp: tensor<2xi32>, %ci: tensor<1xi32>,
+                              %v: tensor<1x2xf32>, %p: tensor<4x3xf32>) -> tensor<3x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = tensor.empty() : tensor<2x3xf32>
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %p : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %te = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%y : tensor<2x3xf32>) outs(%te : tensor<3x2xf32>) permutation = [1, 0]
+  %r = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %t : tensor<3x2xf32>, tensor<3x2xf32>) outs(%te : tensor<3x2xf32>) {
+  ^bb0(%in: f32, %in_1: f32, %out: f32):
+    %s = arith.addf %in, %in_1 : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// Left alone: the residual is computed after the product (it cannot be the
+// product's init without moving code); a sum without ReLU.
+// CHECK-LABEL: func.func @residual_not_fused(
+// CHECK-NOT:     relu
+// CHECK:         arith.negf
+// CHECK:         arith.addf
+// CHECK:         arith.maximumf
+// CHECK-NOT:     relu
+// CHECK:         arith.addf
+// CHECK:         return
+func.func @residual_not_fused(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                              %p: tensor<4x3xf32>, %c: tensor<2x3xf32>, %c2: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %p : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %late = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%c2 : tensor<2x3xf32>) outs(%c2 : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<2x3xf32>
+  %r = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %late : tensor<2x3xf32>, tensor<2x3xf32>) outs(%c : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %in_1: f32, %out: f32):
+    %s = arith.addf %in, %in_1 : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<2x3xf32>
+  %y2 = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %p : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c2 : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %s2 = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y2, %c : tensor<2x3xf32>, tensor<2x3xf32>) outs(%c : tensor<2x3xf32>) {
+  ^bb0(%in: f32, %in_1: f32, %out: f32):
+    %s = arith.addf %in, %in_1 : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3xf32>
+  return %r, %s2 : tensor<2x3xf32>, tensor<2x3xf32>
+}

@@ -33,10 +33,14 @@ static void addPipeline(OpPassManager &pm, StringRef pipeline) {
 // fills), drop unit dimensions (batch 1) and fuse chains of element-wise
 // ops (bias, ReLU, residual adds) into one op each, so an activation is
 // walked once rather than once per op (on the GPU: one launch per chain).
+// The fused chains are matched once more: a residual sum and its ReLU are
+// one op only now, and the kernel then takes the sum's other addend in its
+// init (merged with the bias by a second elementwise fusion).
 static constexpr const char *kCleanUpAndFuse =
     "func.func(blkrew-fuse-activations),canonicalize,cse,"
     "linalg-fold-unit-extent-dims,linalg-fuse-elementwise-ops,canonicalize,"
-    "cse";
+    "cse,func.func(blkrew-fuse-activations),linalg-fuse-elementwise-ops,"
+    "canonicalize,cse";
 
 void mlir::blkrew::buildReferenceToLLVMPipeline(OpPassManager &pm) {
   // Tensors to buffers across function boundaries, with plain identity

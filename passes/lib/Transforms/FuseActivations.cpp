@@ -14,7 +14,9 @@
 #include "blkrew/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -37,18 +39,10 @@ static bool isZero(Value v, bool positive) {
          (positive ? attr.getValue().isPosZero() : attr.getValue().isZero());
 }
 
-/// Whether `op` is an element-wise ReLU of its one input: identity maps,
-/// all loops parallel, yielding `select(cmpf ugt x, 0, x, +0.0)` or
-/// `maximumf(x, +0.0)` (either operand order).
-static bool isRelu(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
-      op.getNumParallelLoops() != op.getNumLoops() ||
-      !llvm::all_of(op.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }))
-    return false;
-  Block &body = op.getRegion().front();
-  Value x = body.getArgument(0);
-  Value y = cast<linalg::YieldOp>(body.getTerminator()).getValues()[0];
+/// Whether `y` is ReLU of `x` in the forms torch-mlir and upstream write:
+/// `select(cmpf ugt x, 0, x, +0.0)` or `maximumf(x, +0.0)` (either operand
+/// order). Both keep NaN.
+static bool isReluOf(Value y, Value x) {
   if (auto max = y.getDefiningOp<arith::MaximumFOp>())
     return (max.getLhs() == x && isZero(max.getRhs(), true)) ||
            (max.getRhs() == x && isZero(max.getLhs(), true));
@@ -59,6 +53,47 @@ static bool isRelu(linalg::GenericOp op) {
   auto cmp = select.getCondition().getDefiningOp<arith::CmpFOp>();
   return cmp && cmp.getPredicate() == arith::CmpFPredicate::UGT &&
          cmp.getLhs() == x && isZero(cmp.getRhs(), false);
+}
+
+/// Whether `op` is element-wise with `inputs` inputs on tensors: one init,
+/// identity maps, all loops parallel.
+static bool isElementwise(linalg::GenericOp op, unsigned inputs) {
+  return op.hasPureTensorSemantics() && op.getNumDpsInputs() == inputs &&
+         op.getNumDpsInits() == 1 &&
+         op.getNumParallelLoops() == op.getNumLoops() &&
+         llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); });
+}
+
+/// The value `op` yields.
+static Value yielded(linalg::GenericOp op) {
+  return cast<linalg::YieldOp>(op.getRegion().front().getTerminator())
+      .getValues()[0];
+}
+
+/// Whether `op` is an element-wise ReLU of its one input.
+static bool isRelu(linalg::GenericOp op) {
+  return isElementwise(op, 1) &&
+         isReluOf(yielded(op), op.getRegion().front().getArgument(0));
+}
+
+/// Follows `v` back through element moves (reshapes, transposes), each
+/// value on the way used only there, to the bsr_matmul that produced it;
+/// the moves are appended to `chain`, last applied first. Null when there
+/// is none.
+static BsrMatmulOp traceToMatmul(Value v, SmallVectorImpl<Operation *> *chain) {
+  while (true) {
+    if (!v.hasOneUse())
+      return nullptr;
+    Operation *def = v.getDefiningOp();
+    if (!isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                         linalg::TransposeOp>(def))
+      break;
+    if (chain)
+      chain->push_back(def);
+    v = def->getOperand(0);
+  }
+  return v.getDefiningOp<BsrMatmulOp>();
 }
 
 namespace {
@@ -72,27 +107,119 @@ struct FuseRelu : public OpRewritePattern<linalg::GenericOp> {
     Value input = op.getDpsInputs()[0];
     if (input.getType() != op.getResult(0).getType())
       return rewriter.notifyMatchFailure(op, "changes the element type");
-    // Back through element moves, each value used only on this path.
-    Value v = input;
-    while (true) {
-      if (!v.hasOneUse())
-        return rewriter.notifyMatchFailure(op, "input has other uses");
-      Operation *def = v.getDefiningOp();
-      if (auto reshape = dyn_cast_or_null<tensor::ExpandShapeOp>(def))
-        v = reshape.getSrc();
-      else if (auto reshape = dyn_cast_or_null<tensor::CollapseShapeOp>(def))
-        v = reshape.getSrc();
-      else if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(def))
-        v = transpose.getInput();
-      else
-        break;
-    }
-    auto matmul = v.getDefiningOp<BsrMatmulOp>();
+    auto matmul = traceToMatmul(input, nullptr);
     if (!matmul)
-      return rewriter.notifyMatchFailure(op, "not after a bsr_matmul");
+      return rewriter.notifyMatchFailure(
+          op, "not after a bsr_matmul whose result has no other use");
     rewriter.modifyOpInPlace(matmul, [&] { matmul.setRelu(true); });
     rewriter.replaceOp(op, input);
     return success();
+  }
+};
+
+/// Applies the inverse of the element move `move` to `v` (shaped like the
+/// move's result): the value shaped like its source.
+static Value undoMove(OpBuilder &b, Location loc, Operation *move, Value v) {
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(move))
+    return tensor::CollapseShapeOp::create(b, loc, v,
+                                           expand.getReassociationIndices());
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(move))
+    return tensor::ExpandShapeOp::create(b, loc, collapse.getSrcType(), v,
+                                         collapse.getReassociationIndices());
+  auto transpose = cast<linalg::TransposeOp>(move);
+  auto srcTy = cast<RankedTensorType>(transpose.getInput().getType());
+  Value empty =
+      tensor::EmptyOp::create(b, loc, srcTy.getShape(), srcTy.getElementType());
+  SmallVector<int64_t> inverse =
+      invertPermutationVector(transpose.getPermutation());
+  return linalg::TransposeOp::create(b, loc, v, empty, inverse).getResult()[0];
+}
+
+/// `relu(y + r)` with `y` from a bsr_matmul (through element moves) ->
+/// the matmul with `r` added to its init and `relu`: a residual block's
+/// sum and activation happen in the kernel, not in a pass of their own.
+/// `r` must be available before the matmul. A bias broadcast in the init
+/// is generalized so elementwise fusion merges it with the addition.
+struct FuseResidualRelu : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isElementwise(op, 2))
+      return rewriter.notifyMatchFailure(op, "not element-wise, 2 inputs");
+    Block &body = op.getRegion().front();
+    Value y = yielded(op);
+    auto add = [&]() -> arith::AddFOp {
+      for (Operation *user : body.getArgument(0).getUsers())
+        if (auto add = dyn_cast<arith::AddFOp>(user))
+          return add;
+      return nullptr;
+    }();
+    if (!add || !isReluOf(y, add.getResult()) ||
+        !((add.getLhs() == body.getArgument(0) &&
+           add.getRhs() == body.getArgument(1)) ||
+          (add.getLhs() == body.getArgument(1) &&
+           add.getRhs() == body.getArgument(0))))
+      return rewriter.notifyMatchFailure(op, "not relu(a + b)");
+    Type type = op.getResult(0).getType();
+    if (op.getDpsInputs()[0].getType() != type ||
+        op.getDpsInputs()[1].getType() != type)
+      return rewriter.notifyMatchFailure(op, "broadcasts or converts");
+    for (int i : {0, 1}) {
+      Value input = op.getDpsInputs()[i];
+      Value residual = op.getDpsInputs()[1 - i];
+      SmallVector<Operation *> chain;
+      BsrMatmulOp matmul = traceToMatmul(input, &chain);
+      if (!matmul || matmul.getRelu() || !matmul.hasPureTensorSemantics())
+        continue;
+      // The residual becomes an operand of the matmul.
+      Operation *def = residual.getDefiningOp();
+      Block *block = matmul->getBlock();
+      if (def ? def->getBlock() != block || !def->isBeforeInBlock(matmul)
+              : cast<BlockArgument>(residual).getOwner() != block)
+        continue;
+      Location loc = op.getLoc();
+      rewriter.setInsertionPoint(matmul);
+      Value r = residual;
+      for (Operation *move : chain)
+        r = undoMove(rewriter, loc, move, r);
+      Value init = r;
+      if (!matmul.getOverwrite()) {
+        Value bias = matmul.getInit();
+        while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
+            bias.getDefiningOp()))
+          bias = bias.getDefiningOp()->getOperand(0);
+        if (auto broadcast = bias.getDefiningOp<linalg::BroadcastOp>()) {
+          OpBuilder::InsertionGuard guard(rewriter);
+          rewriter.setInsertionPoint(broadcast);
+          (void)linalg::generalizeNamedOp(rewriter, broadcast);
+        }
+        auto initTy = cast<RankedTensorType>(matmul.getInit().getType());
+        Value empty = tensor::EmptyOp::create(rewriter, loc, initTy.getShape(),
+                                              initTy.getElementType());
+        AffineMap id = rewriter.getMultiDimIdentityMap(initTy.getRank());
+        SmallVector<utils::IteratorType> parallel(
+            initTy.getRank(), utils::IteratorType::parallel);
+        init = linalg::GenericOp::create(
+                   rewriter, loc, initTy, ValueRange{matmul.getInit(), r},
+                   ValueRange{empty}, ArrayRef<AffineMap>{id, id, id}, parallel,
+                   [](OpBuilder &b, Location loc, ValueRange args) {
+                     linalg::YieldOp::create(b, loc,
+                                             ValueRange{arith::AddFOp::create(
+                                                 b, loc, args[0], args[1])});
+                   })
+                   .getResult(0);
+      }
+      rewriter.modifyOpInPlace(matmul, [&] {
+        matmul.getInitMutable().assign(init);
+        matmul.setOverwrite(false);
+        matmul.setRelu(true);
+      });
+      rewriter.replaceOp(op, input);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(
+        op, "no addend from a bsr_matmul the other addend can join");
   }
 };
 } // namespace
@@ -103,7 +230,7 @@ struct BlkRewFuseActivationsPass
     : public impl::BlkRewFuseActivationsBase<BlkRewFuseActivationsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseRelu>(&getContext());
+    patterns.add<FuseRelu, FuseResidualRelu>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -119,6 +119,13 @@ def BlkRewFuseActivations : Pass<"blkrew-fuse-activations", "func::FuncOp"> {
     the way must have no other use. Both forms keep NaN (`ugt` is true for
     NaN; `maximumf` propagates it).
 
+    A ReLU of a sum, `relu(y + r)` (one element-wise op, as elementwise
+    fusion leaves a residual block's end), with `y` from a `bsr_matmul`
+    the same way, is removed too when `r` is defined before the product:
+    `r`, moved back into the product's `[M, N]` space, joins its `init`
+    (added to the bias, whose `linalg.broadcast` becomes a generic so that
+    elementwise fusion merges the two) and the product gets `relu`.
+
     ```mlir
     %y = blkrew.bsr_matmul <block = [8, 4], scheme = column> ins(...)
         outs(%bias : tensor<64x1024xf32>) -> tensor<64x1024xf32>
