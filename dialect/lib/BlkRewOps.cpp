@@ -165,6 +165,12 @@ static void getPackedEffects(
 //===----------------------------------------------------------------------===//
 
 LogicalResult BsrMatmulOp::verify() {
+  if (std::optional<ArrayRef<float>> clamp = getClamp()) {
+    if (clamp->size() != 2 || !((*clamp)[0] <= (*clamp)[1]))
+      return emitOpError("clamp must be [lo, hi] with lo <= hi");
+    if (getRelu())
+      return emitOpError("takes relu or clamp, not both");
+  }
   auto rhsTy = cast<ShapedType>(getRhs().getType());
   auto initTy = cast<ShapedType>(getInit().getType());
   // The matrix rhs stands for: itself, or an image's im2col patch matrix.

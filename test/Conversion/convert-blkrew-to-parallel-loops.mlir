@@ -147,9 +147,9 @@ func.func @relu(%rp: memref<3xi32>, %ci: memref<2xi32>, %v: memref<2x2xf32>,
 // Nothing kept, `relu`: init = max(init, 0), one parallel iteration each.
 // CHECK-LABEL: func.func @empty_relu(
 // CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<0xi32>, %{{[^:]*}}: memref<0x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<4x3xf32>)
-// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:         scf.parallel (%[[I:.*]], %[[K:.*]]) =
 // CHECK-NEXT:      %[[X:.*]] = memref.load %[[C]][%[[I]], %[[K]]]
+// CHECK-NEXT:      %[[Z:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-NEXT:      %[[Y:.*]] = arith.maximumf %[[X]], %[[Z]] : f32
 // CHECK-NEXT:      memref.store %[[Y]], %[[C]][%[[I]], %[[K]]]
 func.func @empty_relu(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf32>,
@@ -184,5 +184,35 @@ func.func @window(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x2xf32>,
   blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
       ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x10xf32>)
       outs(%c : memref<3x16xf32>)
+  return
+}
+
+// -----
+
+// `clamp`: applied to the register sum before its one store; nothing kept
+// with `overwrite`: zeros, then clamped in place (clamp(0) is lo here).
+// CHECK-LABEL: func.func @clamp(
+// CHECK:         scf.for
+// CHECK:         %[[A:.*]] = arith.maxnumf %{{.*}}, %{{.*}} : f32
+// CHECK:         %[[B:.*]] = arith.minnumf %[[A]], %{{.*}} : f32
+// CHECK:         memref.store %[[B]]
+// CHECK-LABEL: func.func @empty_clamp(
+// CHECK:         scf.parallel
+// CHECK:           memref.store %{{.*}} : memref<4x3xf32>
+// CHECK:         scf.parallel
+// CHECK:           arith.maxnumf
+// CHECK:           arith.minnumf
+func.func @clamp(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                 %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> clamp [0.0, 6.0]
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}
+func.func @empty_clamp(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf32>,
+                       %x: memref<4x3xf32>, %c: memref<4x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite clamp [1.0, 6.0]
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<0xi32>, memref<0x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
   return
 }

@@ -118,10 +118,10 @@ func.func @overwrite(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>
 // CHECK-LABEL: func.func @relu(
 // CHECK-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x2xf32>, %{{[^:]*}}: memref<4x3xf32>, %[[C:[^:]*]]: memref<5x3xf32>)
 // CHECK:         arith.addf
-// CHECK:         %[[Z:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step
 // CHECK:           scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step
 // CHECK:             %[[X:.*]] = memref.load %[[C]][%[[I]], %[[K]]]
+// CHECK:             %[[Z:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:             %[[Y:.*]] = arith.maximumf %[[X]], %[[Z]] : f32
 // CHECK:             memref.store %[[Y]], %[[C]][%[[I]], %[[K]]]
 func.func @relu(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
@@ -157,5 +157,24 @@ func.func @window(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x2xf32>,
   blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 2]
       ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x?xf32>)
       outs(%c : memref<3x?xf32>)
+  return
+}
+
+// -----
+
+// `clamp` in the reference lowering: one pass after the accumulation.
+// CHECK-LABEL: func.func @clamp(
+// CHECK:         arith.addf
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             %[[X:.*]] = memref.load
+// CHECK:             %[[A:.*]] = arith.maxnumf %[[X]], %{{.*}} : f32
+// CHECK:             %[[B:.*]] = arith.minnumf %[[A]], %{{.*}} : f32
+// CHECK:             memref.store %[[B]]
+func.func @clamp(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                 %x: memref<4x3xf32>, %c: memref<5x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> clamp [0.0, 6.0]
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<5x3xf32>)
   return
 }

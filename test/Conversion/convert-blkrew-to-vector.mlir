@@ -394,3 +394,35 @@ func.func @two_windows(%rp: memref<2xi32>, %v: memref<2x2xf32>,
       outs(%c : memref<2x16xf32>)
   return
 }
+
+// -----
+
+// `clamp`: maxnumf then minnumf on each accumulator as it is stored, on the
+// N-sliced and the small-N shapes.
+// (PAR-LABEL only ends the checks of @tiny_static above.)
+// PAR-LABEL: func.func @clamp(
+// CHECK-LABEL: func.func @clamp(
+// CHECK-DAG:     %[[LO:.*]] = arith.constant dense<-1.000000e+00> : vector<4xf32>
+// CHECK-DAG:     %[[HI:.*]] = arith.constant dense<6.000000e+00> : vector<4xf32>
+// CHECK:         %[[ACC:.*]]:2 = scf.for
+// CHECK:         %[[A:.*]] = arith.maxnumf %[[ACC]]#0, %[[LO]] : vector<4xf32>
+// CHECK:         %[[B:.*]] = arith.minnumf %[[A]], %[[HI]] : vector<4xf32>
+// CHECK:         vector.store %[[B]]
+// CHECK-LABEL: func.func @small_n_clamp(
+// CHECK:         %[[ACC:.*]]:2 = scf.for
+// CHECK:         arith.maxnumf %[[ACC]]#0, %{{.*}} : vector<4xf32>
+// CHECK:         arith.minnumf
+func.func @clamp(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                 %x: memref<4x8xf32>, %c: memref<5x8xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> clamp [-1.0, 6.0]
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32>)
+      outs(%c : memref<5x8xf32>)
+  return
+}
+func.func @small_n_clamp(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
+                         %x: memref<9x2xf32>, %c: memref<7x2xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 3], scheme = column> overwrite clamp [0.0, 6.0]
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<9x2xf32>)
+      outs(%c : memref<7x2xf32>)
+  return
+}

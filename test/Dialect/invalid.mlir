@@ -103,6 +103,39 @@ func.func @rhs_rank(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
 
 // -----
 
+func.func @clamp_size(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
+                      %x: tensor<4x8xf32>, %c: tensor<4x8xf32>) {
+  // expected-error @+1 {{clamp must be [lo, hi] with lo <= hi}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> clamp [1.0]
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<4x8xf32>)
+      outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_empty(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
+                       %x: tensor<4x8xf32>, %c: tensor<4x8xf32>) {
+  // expected-error @+1 {{clamp must be [lo, hi] with lo <= hi}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> clamp [6.0, 0.0]
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<4x8xf32>)
+      outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_and_relu(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
+                          %x: tensor<4x8xf32>, %c: tensor<4x8xf32>) {
+  // expected-error @+1 {{takes relu or clamp, not both}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> relu clamp [0.0, 6.0]
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf32>, tensor<4x8xf32>)
+      outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
 func.func @window_size(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
                        %x: tensor<1x4x4xf32>, %c: tensor<4x16xf32>) {
   // expected-error @+1 {{window must be two positive sizes [KH, KW]}}

@@ -37,6 +37,16 @@ func.func @bsr_matmul_relu(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<5x
   return %y : tensor<16x32xf32>
 }
 
+// CHECK-LABEL: func.func @bsr_matmul_clamp(
+// CHECK:         blkrew.bsr_matmul <block = [8, 4], scheme = column> overwrite clamp [0.000000e+00, 6.000000e+00] ins(
+func.func @bsr_matmul_clamp(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<5x8xf32>,
+                            %x: tensor<12x32xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [8, 4], scheme = column> overwrite clamp [0.0, 6.0]
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<5xi32>, tensor<5x8xf32>, tensor<12x32xf32>)
+      outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
 // CHECK-LABEL: func.func @bsr_matmul_window(
 // CHECK:         blkrew.bsr_matmul <block = [8, 4], scheme = column> relu window [3, 3] ins(
 // CHECK-SAME:      tensor<2x6x10xf32>)

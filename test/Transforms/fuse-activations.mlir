@@ -238,3 +238,57 @@ func.func @residual_not_fused(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor
   } -> tensor<2x3xf32>
   return %r, %s2 : tensor<2x3xf32>, tensor<2x3xf32>
 }
+
+// -----
+
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// ReLU6 as torch-mlir imports it (after elementwise fusion merged its two
+// selects): the product gets `clamp [0, 6]`. The same form with a bound
+// that is not a constant stays.
+// CHECK-LABEL: func.func @conv_relu6(
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> clamp [0.000000e+00, 6.000000e+00] ins(
+// CHECK:         %[[E:.*]] = tensor.expand_shape %[[Y]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[E]]
+// CHECK-LABEL: func.func @clamp_not_constant(
+// CHECK-NOT:     clamp
+// CHECK:         linalg.generic
+func.func @conv_relu6(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                      %x: tensor<4x4xf32>, %c: tensor<2x4xf32>) -> tensor<1x2x2x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x4xf32>)
+      outs(%c : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %e = tensor.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 2, 2, 2] : tensor<2x4xf32> into tensor<1x2x2x2xf32>
+  %o = tensor.empty() : tensor<1x2x2x2xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : tensor<1x2x2x2xf32>) outs(%o : tensor<1x2x2x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %gt = arith.cmpf ogt, %in, %zero : f32
+    %a = arith.select %gt, %in, %zero : f32
+    %lt = arith.cmpf olt, %six, %a : f32
+    %b = arith.select %lt, %six, %a : f32
+    linalg.yield %b : f32
+  } -> tensor<1x2x2x2xf32>
+  return %r : tensor<1x2x2x2xf32>
+}
+func.func @clamp_not_constant(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                              %x: tensor<4x4xf32>, %c: tensor<2x4xf32>, %hi: f32) -> tensor<2x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x4xf32>)
+      outs(%c : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %o = tensor.empty() : tensor<2x4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<2x4xf32>) outs(%o : tensor<2x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %gt = arith.cmpf ogt, %in, %zero : f32
+    %a = arith.select %gt, %in, %zero : f32
+    %lt = arith.cmpf olt, %hi, %a : f32
+    %b = arith.select %lt, %hi, %a : f32
+    linalg.yield %b : f32
+  } -> tensor<2x4xf32>
+  return %r : tensor<2x4xf32>
+}

@@ -255,6 +255,27 @@ def test_implicit_im2col_matches_torch_and_skips_the_patches(target, size, tmp_p
     assert (saved >= second_patches) == folded, saved
 
 
+@pytest.mark.parametrize("target", ["host", "aarch64", "spirv"])
+def test_relu6_and_hardtanh_run_in_the_kernel(target, tmp_path):
+    """ReLU6 and hardtanh after a block-sparse convolution become its
+    kernel's clamp (the activation is not a pass of its own)."""
+    torch.manual_seed(4)
+    model = nn.Sequential(
+        nn.Conv2d(8, 16, 1), nn.ReLU6(), nn.Conv2d(16, 16, 1), nn.Hardtanh(-0.5, 0.25)
+    ).eval()
+    for conv in (model[0], model[2]):
+        column_prune_(conv.weight.data.view(16, -1))
+    x = 4 * torch.randn(1, 8, 8, 8)
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    with torch.no_grad():
+        want = model(x)
+    assert (want == 0.25).any() and (want == -0.5).any()  # both bounds bite
+    torch.testing.assert_close(compiled(x), want, rtol=1e-4, atol=1e-4)
+    if target != "spirv":
+        ll = (tmp_path / "model.ll").read_text()
+        assert "@llvm.minnum" in ll and "@llvm.maxnum" in ll
+
+
 def test_temporaries_live_in_an_arena_and_calls_are_serialized(tmp_path):
     """blkrew-plan-buffers puts every temporary in one static arena (no
     malloc per call); so calls from several Python threads must not

@@ -108,14 +108,80 @@ struct FuseRelu : public OpRewritePattern<linalg::GenericOp> {
     if (input.getType() != op.getResult(0).getType())
       return rewriter.notifyMatchFailure(op, "changes the element type");
     auto matmul = traceToMatmul(input, nullptr);
-    if (!matmul)
+    if (!matmul || matmul.getClamp())
       return rewriter.notifyMatchFailure(
-          op, "not after a bsr_matmul whose result has no other use");
+          op, "not after a bsr_matmul without a clamp whose result has no "
+              "other use");
     rewriter.modifyOpInPlace(matmul, [&] { matmul.setRelu(true); });
     rewriter.replaceOp(op, input);
     return success();
   }
 };
+
+/// Whether `op` clamps its one input to constants [lo, hi] as torch-mlir
+/// imports ReLU6 and hardtanh: `a = select(cmpf ogt x, lo, x, lo)`, then
+/// `select(cmpf olt hi, a, hi, a)` (NaN gives lo, like `maxnumf`).
+static std::optional<std::pair<APFloat, APFloat>>
+matchClamp(linalg::GenericOp op) {
+  if (!isElementwise(op, 1))
+    return std::nullopt;
+  Value x = op.getRegion().front().getArgument(0);
+  auto upper = yielded(op).getDefiningOp<arith::SelectOp>();
+  if (!upper)
+    return std::nullopt;
+  Value a = upper.getFalseValue();
+  auto lower = a.getDefiningOp<arith::SelectOp>();
+  auto upperCmp = upper.getCondition().getDefiningOp<arith::CmpFOp>();
+  if (!lower || !upperCmp)
+    return std::nullopt;
+  auto lowerCmp = lower.getCondition().getDefiningOp<arith::CmpFOp>();
+  FloatAttr lo, hi;
+  if (!lowerCmp || lowerCmp.getPredicate() != arith::CmpFPredicate::OGT ||
+      lowerCmp.getLhs() != x || lower.getTrueValue() != x ||
+      lower.getFalseValue() != lowerCmp.getRhs() ||
+      !matchPattern(lowerCmp.getRhs(), m_Constant(&lo)) ||
+      upperCmp.getPredicate() != arith::CmpFPredicate::OLT ||
+      upperCmp.getRhs() != a || upper.getTrueValue() != upperCmp.getLhs() ||
+      !matchPattern(upperCmp.getLhs(), m_Constant(&hi)))
+    return std::nullopt;
+  return std::make_pair(lo.getValue(), hi.getValue());
+}
+
+namespace {
+/// A clamp (ReLU6) after a bsr_matmul -> the matmul's `clamp`.
+struct FuseClamp : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<std::pair<APFloat, APFloat>> bounds = matchClamp(op);
+    if (!bounds)
+      return rewriter.notifyMatchFailure(op, "not a clamp to constants");
+    Value input = op.getDpsInputs()[0];
+    if (input.getType() != op.getResult(0).getType())
+      return rewriter.notifyMatchFailure(op, "changes the element type");
+    BsrMatmulOp matmul = traceToMatmul(input, nullptr);
+    if (!matmul || matmul.getRelu() || matmul.getClamp())
+      return rewriter.notifyMatchFailure(
+          op, "not after a bsr_matmul without an activation");
+    // The bounds as f32 (the attribute's type), exactly.
+    bool lossy = false;
+    for (APFloat *v : {&bounds->first, &bounds->second}) {
+      bool inexact = false;
+      v->convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &inexact);
+      lossy |= inexact;
+    }
+    float lo = bounds->first.convertToFloat(),
+          hi = bounds->second.convertToFloat();
+    if (lossy || !(lo <= hi))
+      return rewriter.notifyMatchFailure(op, "bounds not an f32 range");
+    rewriter.modifyOpInPlace(matmul,
+                             [&] { matmul.setClamp(ArrayRef<float>{lo, hi}); });
+    rewriter.replaceOp(op, input);
+    return success();
+  }
+};
+} // namespace
 
 /// Applies the inverse of the element move `move` to `v` (shaped like the
 /// move's result): the value shaped like its source.
@@ -170,7 +236,8 @@ struct FuseResidualRelu : public OpRewritePattern<linalg::GenericOp> {
       Value residual = op.getDpsInputs()[1 - i];
       SmallVector<Operation *> chain;
       BsrMatmulOp matmul = traceToMatmul(input, &chain);
-      if (!matmul || matmul.getRelu() || !matmul.hasPureTensorSemantics())
+      if (!matmul || matmul.getRelu() || matmul.getClamp() ||
+          !matmul.hasPureTensorSemantics())
         continue;
       // The residual becomes an operand of the matmul.
       Operation *def = residual.getDefiningOp();
@@ -230,7 +297,7 @@ struct BlkRewFuseActivationsPass
     : public impl::BlkRewFuseActivationsBase<BlkRewFuseActivationsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseRelu, FuseResidualRelu>(&getContext());
+    patterns.add<FuseRelu, FuseClamp, FuseResidualRelu>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

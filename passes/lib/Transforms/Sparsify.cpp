@@ -165,7 +165,8 @@ static Value buildBsrMatmul(PatternRewriter &rewriter, Location loc,
                                 PruneScheme::Column, /*perm=*/{});
   auto op = BsrMatmulOp::create(rewriter, loc, init.getType(), layout, rp, ci,
                                 v, rhs, init, /*overwrite=*/nullptr,
-                                /*relu=*/nullptr, /*window=*/nullptr);
+                                /*relu=*/nullptr, /*clamp=*/nullptr,
+                                /*window=*/nullptr);
   if (packed.dense)
     op->setAttr(kDenseAttrName, rewriter.getUnitAttr());
   return op.getResult();

@@ -55,6 +55,9 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
     With `relu`, each element of the result is `max(sum, 0)` (NaN stays
     NaN), written once: `blkrew-fuse-activations` sets it where a ReLU
     followed the product, so the activation is not walked a second time.
+    With `clamp [lo, hi]` (not with `relu`), each element is
+    `min(max(sum, lo), hi)` with NaN giving `lo` (`maxnumf`, then
+    `minnumf`): ReLU6 and hardtanh as torch-mlir imports them.
 
     With `window [KH, KW]`, `rhs` is not the matrix itself but an image
     `[C, H, W]` (already padded) and the op reads its im2col patch matrix
@@ -103,11 +106,13 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
                        BlkRew_TensorOrMemRef:$init,
                        UnitAttr:$overwrite,
                        UnitAttr:$relu,
+                       OptionalAttr<DenseF32ArrayAttr>:$clamp,
                        OptionalAttr<DenseI64ArrayAttr>:$window);
   let results = (outs Optional<AnyRankedTensor>:$result);
   let hasCanonicalizer = 1;
   let assemblyFormat = [{
-    $layout (`overwrite` $overwrite^)? (`relu` $relu^)? (`window` $window^)?
+    $layout (`overwrite` $overwrite^)? (`relu` $relu^)? (`clamp` $clamp^)?
+    (`window` $window^)?
     `ins` `(` $row_ptr `,` $col_idx `,` $values `,` $rhs `:`
         type($row_ptr) `,` type($col_idx) `,` type($values) `,` type($rhs) `)`
     `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?

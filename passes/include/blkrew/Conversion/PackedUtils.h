@@ -38,11 +38,19 @@ Value getConstantIndexArray(OpBuilder &b, Operation *op, StringRef prefix,
 /// null when the layout has no permutation.
 Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout);
 
-/// Replaces every element of the 2-D memref `init` with `max(x, 0)` (NaN
-/// stays NaN): a `bsr_matmul relu` lowering that cannot apply it as it
-/// stores. With `parallel`, one scf.parallel iteration per element.
-void buildReluInPlace(OpBuilder &b, Location loc, Value init, Value rows,
-                      Value cols, bool parallel);
+/// Whether `op` applies an activation to its sums (`relu` or `clamp`).
+bool hasActivation(BsrMatmulOp op);
+
+/// `op`'s activation applied to `x` (a float or a vector of floats of the
+/// op's element type): `maximumf(x, 0)` for `relu` (NaN stays NaN),
+/// `minnumf(maxnumf(x, lo), hi)` for `clamp`; `x` itself without one.
+Value applyActivation(OpBuilder &b, Location loc, BsrMatmulOp op, Value x);
+
+/// Applies `op`'s activation to every element of the 2-D memref `init`: a
+/// lowering that cannot apply it as it stores. With `parallel`, one
+/// scf.parallel iteration per element.
+void buildActivationInPlace(OpBuilder &b, Location loc, BsrMatmulOp op,
+                            Value init, Value rows, Value cols, bool parallel);
 
 /// How a lowered bsr_matmul addresses the matrix `rhs` stands for: `rhs`
 /// itself, or (with a window) the image whose im2col patch matrix it is.

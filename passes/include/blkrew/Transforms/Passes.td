@@ -119,6 +119,11 @@ def BlkRewFuseActivations : Pass<"blkrew-fuse-activations", "func::FuncOp"> {
     the way must have no other use. Both forms keep NaN (`ugt` is true for
     NaN; `maximumf` propagates it).
 
+    A clamp to constants `[lo, hi]` in the form torch-mlir gives ReLU6 and
+    hardtanh (`select(cmpf ogt x, lo, x, lo)`, then
+    `select(cmpf olt hi, a, hi, a)`: NaN gives `lo`) becomes the product's
+    `clamp [lo, hi]` the same way.
+
     A ReLU of a sum, `relu(y + r)` (one element-wise op, as elementwise
     fusion leaves a residual block's end), with `y` from a `bsr_matmul`
     the same way, is removed too when `r` is defined before the product:

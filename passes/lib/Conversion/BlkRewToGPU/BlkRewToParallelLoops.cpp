@@ -97,9 +97,9 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
     if (cast<MemRefType>(colIdx.getType()).getShape()[0] == 0) {
       if (op.getOverwrite())
         buildParallelZeroFill(rewriter, loc, init, dim(0), dim(1));
-      else if (op.getRelu())
-        buildReluInPlace(rewriter, loc, init, dim(0), dim(1),
-                         /*parallel=*/true);
+      if (hasActivation(op))
+        buildActivationInPlace(rewriter, loc, op, init, dim(0), dim(1),
+                               /*parallel=*/true);
       rewriter.eraseOp(op);
       return success();
     }
@@ -134,12 +134,7 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
                 Value sum = arith::AddFOp::create(b, loc, iter.front(), prod);
                 scf::YieldOp::create(b, loc, sum);
               });
-          Value sum = loop.getResult(0);
-          if (op.getRelu())
-            sum = arith::MaximumFOp::create(
-                b, loc, sum,
-                arith::ConstantOp::create(b, loc, elemTy,
-                                          b.getZeroAttr(elemTy)));
+          Value sum = applyActivation(b, loc, op, loop.getResult(0));
           memref::StoreOp::create(b, loc, sum, init, ValueRange{row, n});
         });
     rewriter.eraseOp(op);

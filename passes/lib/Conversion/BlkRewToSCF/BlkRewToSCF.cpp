@@ -145,8 +145,9 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
         });
     // The sums are complete only now: rows without kept columns are never
     // visited above.
-    if (op.getRelu())
-      buildReluInPlace(rewriter, loc, init, rows, cols, /*parallel=*/false);
+    if (hasActivation(op))
+      buildActivationInPlace(rewriter, loc, op, init, rows, cols,
+                             /*parallel=*/false);
     rewriter.eraseOp(op);
     return success();
   }

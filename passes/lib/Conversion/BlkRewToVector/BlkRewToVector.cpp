@@ -83,7 +83,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value init = adaptor.getInit(), rhs = adaptor.getRhs();
     Value values = adaptor.getValues(), rowPtr = adaptor.getRowPtr();
     Value colIdx = adaptor.getColIdx();
-    bool overwrite = op.getOverwrite(), relu = op.getRelu();
+    bool overwrite = op.getOverwrite();
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
@@ -217,9 +217,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       for (int64_t r = 0; r < p; ++r) {
         scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
           for (int64_t k = 0; k < u; ++k) {
-            Value acc = loop.getResult(r * u + k);
-            if (relu)
-              acc = arith::MaximumFOp::create(b, loc, acc, zeroVec);
+            Value acc = applyActivation(b, loc, op, loop.getResult(r * u + k));
             if (mask)
               vector::MaskedStoreOp::create(
                   b, loc, init, ValueRange{outRows[r], cols0[k]}, mask, acc);
@@ -339,14 +337,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
               }
               scf::YieldOp::create(b, loc, next);
             });
-        SmallVector<Value> sums(loop.getResults());
-        if (relu) {
-          Value zeroRow = arith::ConstantOp::create(
-              b, loc, rowTy,
-              DenseElementsAttr::get(rowTy, b.getZeroAttr(elemTy)));
-          for (Value &sum : sums)
-            sum = arith::MaximumFOp::create(b, loc, sum, zeroRow);
-        }
+        SmallVector<Value> sums;
+        for (Value sum : loop.getResults())
+          sums.push_back(applyActivation(b, loc, op, sum));
         for (int64_t r = 0; r < p; ++r)
           scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
             for (int64_t k = 0; k < n; ++k) {

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 
 using namespace mlir;
@@ -22,16 +23,38 @@ Value mlir::blkrew::loadIndex(OpBuilder &b, Location loc, Value memref,
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
 
-void mlir::blkrew::buildReluInPlace(OpBuilder &b, Location loc, Value init,
-                                    Value rows, Value cols, bool parallel) {
+bool mlir::blkrew::hasActivation(BsrMatmulOp op) {
+  return op.getRelu() || op.getClamp();
+}
+
+Value mlir::blkrew::applyActivation(OpBuilder &b, Location loc, BsrMatmulOp op,
+                                    Value x) {
+  Type type = x.getType();
+  auto splat = [&](double v) -> Value {
+    Type elemTy = getElementTypeOrSelf(type);
+    TypedAttr attr = b.getFloatAttr(elemTy, v);
+    if (auto vecTy = dyn_cast<VectorType>(type))
+      attr = DenseElementsAttr::get(vecTy, attr);
+    return arith::ConstantOp::create(b, loc, type, attr);
+  };
+  if (op.getRelu())
+    return arith::MaximumFOp::create(b, loc, x, splat(0.0));
+  if (std::optional<ArrayRef<float>> clamp = op.getClamp()) {
+    Value lo = arith::MaxNumFOp::create(b, loc, x, splat((*clamp)[0]));
+    return arith::MinNumFOp::create(b, loc, lo, splat((*clamp)[1]));
+  }
+  return x;
+}
+
+void mlir::blkrew::buildActivationInPlace(OpBuilder &b, Location loc,
+                                          BsrMatmulOp op, Value init,
+                                          Value rows, Value cols,
+                                          bool parallel) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Type elemTy = cast<MemRefType>(init.getType()).getElementType();
-  Value zero = arith::ConstantOp::create(b, loc, elemTy, b.getZeroAttr(elemTy));
   auto relu = [&](OpBuilder &b, Location loc, ValueRange ivs) {
     Value x = memref::LoadOp::create(b, loc, init, ivs);
-    Value y = arith::MaximumFOp::create(b, loc, x, zero);
-    memref::StoreOp::create(b, loc, y, init, ivs);
+    memref::StoreOp::create(b, loc, applyActivation(b, loc, op, x), init, ivs);
   };
   if (parallel) {
     scf::ParallelOp::create(b, loc, ValueRange{c0, c0}, ValueRange{rows, cols},
