@@ -426,3 +426,26 @@ func.func @small_n_clamp(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4x
       outs(%c : memref<7x2xf32>)
   return
 }
+
+// -----
+
+// N within one vector: no prefetch (the rows are read once per group from a
+// matrix that stays in cache), unless the op's own choice says otherwise.
+// PF-LABEL: func.func @one_vector(
+// PF-NOT:     memref.prefetch
+// PF-LABEL: func.func @one_vector_tuned(
+// PF:         memref.prefetch
+func.func @one_vector(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                      %x: memref<9x4xf32>, %c: memref<5x4xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 3], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<9x4xf32>)
+      outs(%c : memref<5x4xf32>)
+  return
+}
+func.func @one_vector_tuned(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                            %x: memref<9x4xf32>, %c: memref<5x4xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 3], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<9x4xf32>)
+      outs(%c : memref<5x4xf32>) {blkrew.prefetch_distance = 1 : i64}
+  return
+}

@@ -228,7 +228,8 @@ def compile(  # noqa: A001 - the public name is part of the API
             about 16 accumulators (CPU targets only).
         prefetch_distance: the sparse kernel prefetches the input row this
             many kept columns ahead; 0 turns prefetching off; None is the
-            target's default (4 on the host, off on AArch64). CPU targets.
+            target's default (4 on the host, off on AArch64). Kernels whose
+            N fits one vector never prefetch. CPU targets.
         threads: host only. The sparse kernels run their row groups on
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
             a number fixes the count, 1 compiles single-threaded code.
