@@ -100,8 +100,9 @@ def markdown(rows, meta) -> str:
         "",
         f"Measured {meta['date']} on {meta['machine']} with `{meta['command']}`;",
         f"medians of {meta['repeat']} runs after a warm-up, random weights,",
-        "BLK-REW hard-pruned (8x CNNs, 10x GRU) in 8x4 column blocks. blkrew's",
-        "threads apply to its sparse kernels; the other ops run on one thread.",
+        "BLK-REW hard-pruned (8x CNNs, 10x GRU) in 8x4 column blocks. With 2",
+        "threads blkrew splits its sparse kernels and its large dense ops",
+        "(copies, depthwise convolutions, element-wise chains) across them.",
         "",
         "| model | thr | blkrew sparse ms | blkrew dense ms | torch eager ms |"
         " oneDNN ms | sparse vs torch | sparse vs oneDNN |",
