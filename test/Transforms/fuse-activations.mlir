@@ -198,17 +198,21 @@ func.func @residual_overwrite(%x: tensor<3x2xf32>, %rp: tensor<2xi32>, %ci: tens
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 
-// Left alone: the residual is computed after the product (it cannot be the
-// product's init without moving code); a sum without ReLU.
-// CHECK-LABEL: func.func @residual_not_fused(
-// CHECK-NOT:     relu
-// CHECK:         arith.negf
+// The residual is computed after the product (a downsampling shortcut):
+// the product moves down to the sum and takes it in its init. A sum
+// without ReLU is left alone.
+// CHECK-LABEL: func.func @residual_after(
+// CHECK:         %[[LATE:.*]] = linalg.generic
+// CHECK:           arith.negf
+// CHECK:         %[[INIT:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[LATE]] :
+// CHECK:           arith.addf
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> relu ins(
+// CHECK-SAME:      outs(%[[INIT]] :
+// CHECK-NOT:     arith.maximumf
+// CHECK:         %[[Y2:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins(
 // CHECK:         arith.addf
-// CHECK:         arith.maximumf
-// CHECK-NOT:     relu
-// CHECK:         arith.addf
-// CHECK:         return
-func.func @residual_not_fused(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+// CHECK:         return %[[Y]],
+func.func @residual_after(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
                               %p: tensor<4x3xf32>, %c: tensor<2x3xf32>, %c2: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
   %zero = arith.constant 0.0 : f32
   %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>

@@ -239,12 +239,24 @@ struct FuseResidualRelu : public OpRewritePattern<linalg::GenericOp> {
       if (!matmul || matmul.getRelu() || matmul.getClamp() ||
           !matmul.hasPureTensorSemantics())
         continue;
-      // The residual becomes an operand of the matmul.
-      Operation *def = residual.getDefiningOp();
+      // The residual becomes an operand of the matmul. One computed after
+      // it (a downsampling shortcut) is reached by moving the matmul and
+      // its moves down to the sum: their results have no other use and
+      // their operands are all defined earlier.
       Block *block = matmul->getBlock();
-      if (def ? def->getBlock() != block || !def->isBeforeInBlock(matmul)
+      if (op->getBlock() != block || llvm::any_of(chain, [&](Operation *move) {
+            return move->getBlock() != block;
+          }))
+        continue;
+      Operation *def = residual.getDefiningOp();
+      if (def ? def->getBlock() != block
               : cast<BlockArgument>(residual).getOwner() != block)
         continue;
+      if (def && !def->isBeforeInBlock(matmul)) {
+        rewriter.moveOpBefore(matmul, op);
+        for (Operation *move : llvm::reverse(chain))
+          rewriter.moveOpBefore(move, op);
+      }
       Location loc = op.getLoc();
       rewriter.setInsertionPoint(matmul);
       Value r = residual;

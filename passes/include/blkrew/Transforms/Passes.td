@@ -126,8 +126,10 @@ def BlkRewFuseActivations : Pass<"blkrew-fuse-activations", "func::FuncOp"> {
 
     A ReLU of a sum, `relu(y + r)` (one element-wise op, as elementwise
     fusion leaves a residual block's end), with `y` from a `bsr_matmul`
-    the same way, is removed too when `r` is defined before the product:
-    `r`, moved back into the product's `[M, N]` space, joins its `init`
+    the same way, is removed too: `r` (when it is computed after the
+    product, e.g. a downsampling shortcut, the product and the moves after
+    it go down to the sum first; nothing else uses them), moved back into
+    the product's `[M, N]` space, joins its `init`
     (added to the bias, whose `linalg.broadcast` becomes a generic so that
     elementwise fusion merges the two) and the product gets `relu`.
 
