@@ -1,6 +1,7 @@
 // A bsr_matmul with a window (the im2col patch matrix read in place),
 // executed through the reference loops, through the register-tiled kernel
-// at widths 4 and 8 (output width 8: each slice is one image row segment),
+// at widths 4 and 8 (output width 8: each slice is one image row segment;
+// with constant and with run-time col_idx),
 // and at width 16, where the slices would cross image rows and the pass
 // falls back to the loops. The same convolution written densely
 // (linalg.conv_2d_nchw_fchw on the unpacked weight) must agree, and so must
@@ -56,6 +57,21 @@ func.func @main() {
   // CHECK-NEXT: [-6,   9,   10,   11,   -9,   -8,   -7,   -6,   11,   -9,   -8,   -7,   -6,   9,   10,   11]
   %yu = tensor.cast %y : tensor<3x16xf32> to tensor<*xf32>
   call @printMemrefF32(%yu) : (tensor<*xf32>) -> ()
+
+  // col_idx computed at run time (a copy, not a constant): the kernel
+  // splits each kept column into (channel, dy, dx) instead of reading
+  // compile-time offsets.
+  %ci_rt = bufferization.alloc_tensor() copy(%ci) : tensor<6xi32>
+  %e2 = tensor.empty() : tensor<3x16xf32>
+  %y2 = blkrew.bsr_matmul #layout overwrite window [3, 3]
+      ins(%rp, %ci_rt, %v, %img : tensor<3xi32>, tensor<6xi32>, tensor<6x2xf32>, tensor<2x4x10xf32>)
+      outs(%e2 : tensor<3x16xf32>) -> tensor<3x16xf32>
+  // CHECK: rank = 2 offset = 0 sizes = [3, 16]
+  // CHECK-NEXT: [3,   -1,   -12,   -2,   1,   4,   7,   3,   -2,   1,   4,   7,   3,   -1,   -12,   -2]
+  // CHECK-NEXT: [-4,   -7,   11,   -6,   -2,   2,   6,   -4,   -6,   -2,   2,   6,   -4,   -7,   11,   -6]
+  // CHECK-NEXT: [-6,   9,   10,   11,   -9,   -8,   -7,   -6,   11,   -9,   -8,   -7,   -6,   9,   10,   11]
+  %y2u = tensor.cast %y2 : tensor<3x16xf32> to tensor<*xf32>
+  call @printMemrefF32(%y2u) : (tensor<*xf32>) -> ()
 
   // The same convolution, densely.
   %we = tensor.empty() : tensor<3x18xf32>

@@ -258,6 +258,9 @@ func.func @residual_after(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2
 // CHECK-LABEL: func.func @clamp_not_constant(
 // CHECK-NOT:     clamp
 // CHECK:         linalg.generic
+// CHECK-LABEL: func.func @clamp_empty_range(
+// CHECK-NOT:     clamp
+// CHECK:         linalg.generic
 func.func @conv_relu6(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
                       %x: tensor<4x4xf32>, %c: tensor<2x4xf32>) -> tensor<1x2x2x2xf32> {
   %zero = arith.constant 0.0 : f32
@@ -292,6 +295,27 @@ func.func @clamp_not_constant(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor
     %a = arith.select %gt, %in, %zero : f32
     %lt = arith.cmpf olt, %hi, %a : f32
     %b = arith.select %lt, %hi, %a : f32
+    linalg.yield %b : f32
+  } -> tensor<2x4xf32>
+  return %r : tensor<2x4xf32>
+}
+// Bounds the wrong way round (lo = 6 > hi = 0: every element becomes 0
+// here, which no clamp attribute states): left alone.
+func.func @clamp_empty_range(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                             %x: tensor<4x4xf32>, %c: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x4xf32>)
+      outs(%c : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %o = tensor.empty() : tensor<2x4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<2x4xf32>) outs(%o : tensor<2x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %gt = arith.cmpf ogt, %in, %six : f32
+    %a = arith.select %gt, %in, %six : f32
+    %lt = arith.cmpf olt, %zero, %a : f32
+    %b = arith.select %lt, %zero, %a : f32
     linalg.yield %b : f32
   } -> tensor<2x4xf32>
   return %r : tensor<2x4xf32>
