@@ -24,7 +24,7 @@ help:
 	@echo "make test    set up, then run lit + pytest"
 	@echo "make setup   apt packages, .venv, C++ build, Python package (idempotent)"
 	@echo "make build   rebuild the C++ (blkrew-opt) only"
-	@echo "make bench   kernels, models and SPIR-V benchmarks into bench/results/ (~40 min)"
+	@echo "make bench   kernels, models, ablation and SPIR-V benchmarks into bench/results/ (~50 min)"
 	@echo "make bench-kernels  sparse GEMM kernels vs torch dense/oneDNN/CSR/BSR and the limit"
 	@echo "make bench-models   VGG-16, ResNet-18, MobileNetV2, GRU at batch 1 vs torch"
 	@echo "make bench-ablation what each compiler optimization is worth per model"
