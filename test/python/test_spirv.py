@@ -43,6 +43,12 @@ def test_cifar_models(name, tmp_path):
     # validated at compile time.
     assert spirv["spirv_val"] is True
     assert 0 < spirv["kernels"] <= spirv["dispatches"]
+    # Stride-1 convolutions read the image in place: VGG-16 (all 3x3,
+    # stride 1) has no device buffer shaped like patches [C, 3, 3, H, W];
+    # ResNet-18's stride-2 convolutions keep theirs.
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    patches = [b["shape"] for b in plan["buffers"] if len(b["shape"]) == 5]
+    assert (patches == []) == (name != "resnet18-cifar"), patches
 
 
 @pytest.mark.skipif(shutil.which("spirv-val") is None, reason="spirv-tools missing")
@@ -81,6 +87,8 @@ def test_cpu_only_options_are_rejected():
     model = torch.nn.Linear(4, 4)
     with pytest.raises(ValueError, match="CPU targets only"):
         compile(model, torch.randn(1, 4), target="spirv", threads=2)
+    with pytest.raises(ValueError, match="CPU targets only"):
+        compile(model, torch.randn(1, 4), target="spirv", implicit_im2col=False)
 
 
 def test_no_vulkan_device_is_a_clear_error(tmp_path):

@@ -242,7 +242,7 @@ def compile(  # noqa: A001 - the public name is part of the API
             padded image inside the sparse kernel (``blkrew-fold-im2col``)
             where the output width is a multiple of the vector width,
             instead of writing the patch matrix first; False always writes
-            it (CPU targets; the SPIR-V path always writes it).
+            it (CPU targets; the SPIR-V kernels always read the image).
         workdir: where the artifacts go (a new temporary folder by default).
         progress: called as ``progress(op, choice)`` as tuning settles each
             kernel (the CLI prints them).
@@ -267,6 +267,11 @@ def compile(  # noqa: A001 - the public name is part of the API
     ):
         raise ValueError(
             "threads, vector_width, tile_vectors and tune apply to the CPU targets only"
+        )
+    if target == "spirv" and not implicit_im2col:
+        raise ValueError(
+            "implicit_im2col=False applies to the CPU targets only: the SPIR-V "
+            "kernels always read convolution patches from the image"
         )
     if prefetch_distance is None:
         prefetch_distance = -1  # the pipeline's per-target default
@@ -393,7 +398,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "max_density": max_density,
         "pack_dense": pack_dense,
         "reorder": reorder,
-        "implicit_im2col": implicit_im2col and target != "spirv",
+        "implicit_im2col": implicit_im2col,
         "folded_batchnorms": folded_batchnorms,
         "parallel": parallel,
         "threads": threads,

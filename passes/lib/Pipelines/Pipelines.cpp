@@ -126,6 +126,10 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
 void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
                                       const SPIRVPipelineOptions &options) {
   addPipeline(pm, kCleanUpAndFuse);
+  // Each invocation computes one output element and reads the image
+  // directly: any output width works, and the patch matrix (a launch and
+  // nine times the image in device memory for 3x3) goes away.
+  pm.addNestedPass<func::FuncOp>(createBlkRewFoldIm2col());
   // Buffers as on the CPU: identity layouts at the boundary, results as
   // caller-provided buffers. No deallocation: the runner owns every buffer
   // for the lifetime of the compiled model.

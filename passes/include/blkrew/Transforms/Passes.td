@@ -164,7 +164,8 @@ def BlkRewFoldIm2col : Pass<"blkrew-fold-im2col", "func::FuncOp"> {
 
     `row-multiple` restricts the fold to output widths that are a multiple
     of it: the CPU pipeline passes its vector width, so that every vector
-    its kernel loads lies in one image row.
+    its kernel loads lies in one image row; the SPIR-V pipeline folds every
+    one (1).
 
     ```mlir
     %p = linalg.generic {indexing_maps = [
