@@ -17,20 +17,16 @@ Writes bench/results/ablation.json and bench/results/ablation.md.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
+from bench_io import run_meta, write_results
 from blkrew.compiler.api import compile
 from blkrew.models import example_input, pruned_random_model
 from blkrew.timing import interleaved_ms
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = ("vgg16-cifar", "resnet18-cifar", "mobilenetv2-cifar")
 # Option turned off -> compile() keyword arguments that do it.
 ABLATIONS = {"implicit_im2col": {"implicit_im2col": False}}
@@ -104,18 +100,8 @@ def main() -> int:
         for name in args.models:
             print(f"[ablation] {name} ...", flush=True)
             rows += measure(name, args.repeat, Path(tmp))
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "command": "make bench-ablation",
-        "repeat": args.repeat,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ablation.json").write_text(
-        json.dumps({"meta": meta, "rows": rows}, indent=1)
-    )
-    (RESULTS / "ablation.md").write_text(markdown(rows, meta))
-    print(f"wrote {RESULTS / 'ablation.md'}")
+    meta = run_meta("make bench-ablation", args.repeat)
+    write_results("ablation", {"meta": meta, "rows": rows}, markdown(rows, meta))
     return 0
 
 

@@ -30,9 +30,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
-import os
-import platform
 import statistics
 import subprocess
 import tempfile
@@ -49,6 +46,7 @@ import torch
 import torch.utils.mkldnn
 from torch import nn
 
+from bench_io import run_meta, write_results
 from blkrew.compiler.api import compile
 from blkrew.compiler.mca import aarch64_assembly, inner_loop, mca_cycles
 from blkrew.compiler.toolchain import llvm_tool
@@ -56,7 +54,6 @@ from blkrew.timing import interleaved_ms
 from sparsifier import SparsifierBSR
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 
 # name: (M, K, N, where it comes from)
 SHAPES = {
@@ -420,22 +417,16 @@ def main() -> int:
         for name, sparsity, block in grid:
             rows += measure(name, sparsity, block, fma, args.repeat, Path(tmp))
         mca = mca_estimates(Path(tmp))
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "command": "bench/kernels.py" + (" --quick" if args.quick else ""),
-        "repeat": args.repeat,
-        "fma_peak_gflops": peak,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    stem = "kernels-quick" if args.quick else "kernels"
-    (RESULTS / f"{stem}.json").write_text(
-        json.dumps({"meta": meta, "rows": rows, "llvm_mca": mca}, indent=1)
+    meta = run_meta(
+        "bench/kernels.py" + (" --quick" if args.quick else ""),
+        args.repeat,
+        fma_peak_gflops=peak,
     )
-    (RESULTS / f"{stem}.md").write_text(
-        markdown(rows, meta) + summary_markdown(rows, meta) + mca_markdown(mca)
+    write_results(
+        "kernels-quick" if args.quick else "kernels",
+        {"meta": meta, "rows": rows, "llvm_mca": mca},
+        markdown(rows, meta) + summary_markdown(rows, meta) + mca_markdown(mca),
     )
-    print(f"wrote {RESULTS / (stem + '.md')}")
     return 0
 
 

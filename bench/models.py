@@ -17,11 +17,7 @@ Writes bench/results/models.json and bench/results/models.md.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import tempfile
-import time
 from pathlib import Path
 
 # isort: off
@@ -31,11 +27,11 @@ from openmp_env import SETTLE_S
 # isort: on
 import torch
 
+from bench_io import run_meta, write_results
 from blkrew.compiler.api import compile
 from blkrew.models import example_input, get_model, pruned_random_model
 from blkrew.timing import interleaved_ms
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = {  # name: compression
     "vgg16-cifar": 8.0,
     "resnet18-cifar": 8.0,
@@ -131,18 +127,8 @@ def main() -> int:
         for name in args.models:
             print(f"[models] {name} ...", flush=True)
             rows += measure(name, MODELS[name], args.repeat, Path(tmp))
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "command": "make bench-models",
-        "repeat": args.repeat,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "models.json").write_text(
-        json.dumps({"meta": meta, "rows": rows}, indent=1)
-    )
-    (RESULTS / "models.md").write_text(markdown(rows, meta))
-    print(f"wrote {RESULTS / 'models.md'}")
+    meta = run_meta("make bench-models", args.repeat)
+    write_results("models", {"meta": meta, "rows": rows}, markdown(rows, meta))
     return 0
 
 

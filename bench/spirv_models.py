@@ -17,18 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from bench_io import run_meta, write_results
 from blkrew.compiler.api import compile
 from blkrew.models import MODELS, example_input, pruned_random_model
 from blkrew.timing import interleaved_ms
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def measure(name: str, repeat: int, workdir: Path) -> dict:
@@ -136,19 +134,10 @@ def main() -> int:
                 flush=True,
             )
             rows.append(row)
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "command": "make bench-spirv",
-        "repeat": args.repeat,
-        "torch_threads": torch.get_num_threads(),
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "spirv.json").write_text(
-        json.dumps({"meta": meta, "rows": rows}, indent=1)
+    meta = run_meta(
+        "make bench-spirv", args.repeat, torch_threads=torch.get_num_threads()
     )
-    (RESULTS / "spirv.md").write_text(markdown(rows, meta))
-    print(f"wrote {RESULTS / 'spirv.md'}")
+    write_results("spirv", {"meta": meta, "rows": rows}, markdown(rows, meta))
     return 0
 
 
