@@ -59,8 +59,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // a matrix small enough to stay in cache: prefetching would only take
     // load slots from a kernel bound by them (measured: 17% slower on a
     // 512x4608 convolution at N = 16).
-    int64_t opN = cast<MemRefType>(adaptor.getInit().getType()).getDimSize(1);
-    if (!ShapedType::isDynamic(opN) && opN <= vectorWidth)
+    int64_t staticN =
+        cast<MemRefType>(adaptor.getInit().getType()).getDimSize(1);
+    if (!ShapedType::isDynamic(staticN) && staticN <= vectorWidth)
       prefetch = 0;
     if (auto attr = op->getAttrOfType<IntegerAttr>(kPrefetchAttr))
       prefetch = attr.getInt();
@@ -74,8 +75,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // Small N (see below) vectorizes along rows; otherwise N-wide slices
     // read a window's image as row segments, each of which must lie in one
     // image row.
-    int64_t staticN =
-        cast<MemRefType>(adaptor.getInit().getType()).getDimSize(1);
     bool smallN = !ShapedType::isDynamic(staticN) && staticN < vectorWidth &&
                   staticN <= 16 && p >= 4;
     if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {

@@ -52,17 +52,17 @@ void mlir::blkrew::buildActivationInPlace(OpBuilder &b, Location loc,
                                           bool parallel) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  auto relu = [&](OpBuilder &b, Location loc, ValueRange ivs) {
+  auto activate = [&](OpBuilder &b, Location loc, ValueRange ivs) {
     Value x = memref::LoadOp::create(b, loc, init, ivs);
     memref::StoreOp::create(b, loc, applyActivation(b, loc, op, x), init, ivs);
   };
   if (parallel) {
     scf::ParallelOp::create(b, loc, ValueRange{c0, c0}, ValueRange{rows, cols},
-                            ValueRange{c1, c1}, relu);
+                            ValueRange{c1, c1}, activate);
     return;
   }
   scf::buildLoopNest(b, loc, ValueRange{c0, c0}, ValueRange{rows, cols},
-                     ValueRange{c1, c1}, relu);
+                     ValueRange{c1, c1}, activate);
 }
 
 std::pair<Value, Value> mlir::blkrew::loadGroupBounds(OpBuilder &b,
