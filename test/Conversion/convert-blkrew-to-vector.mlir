@@ -1,5 +1,6 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1" -canonicalize -cse -split-input-file | FileCheck %s
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WIDE
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=3" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=REST
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 prefetch-distance=2" -split-input-file | FileCheck %s --check-prefix=PF
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true" -split-input-file | FileCheck %s --check-prefix=PAR
@@ -84,6 +85,35 @@ func.func @bsr(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
   blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
       ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x?xf32>)
       outs(%c : memref<5x?xf32>)
+  return
+}
+
+// -----
+
+// A static N of eight 4-wide slices with 3-vector tiles: two 3-vector
+// tiles, then the two slices left as one 2-vector tile (each weight
+// broadcast once for both), not two single-slice tiles; no masked tail.
+// REST-LABEL: func.func @static_rest(
+// REST-DAG:     %[[C12:.*]] = arith.constant 12 : index
+// REST-DAG:     %[[C24:.*]] = arith.constant 24 : index
+// REST-DAG:     %[[C28:.*]] = arith.constant 28 : index
+// REST:         scf.for
+// REST:           scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C12]] {
+// REST:             scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// REST-NOT:       scf.for %{{.*}} step %
+// REST:           scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// REST:             vector.load %{{.*}}[%{{.*}}, %[[C24]]]
+// REST:             vector.load %{{.*}}[%{{.*}}, %[[C28]]]
+// REST:             %[[B:.*]] = vector.broadcast
+// REST:             vector.fma %[[B]]
+// REST:             vector.fma %[[B]]
+// REST-NOT:     vector.maskedstore
+// REST:         return
+func.func @static_rest(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                       %x: memref<4x32xf32>, %c: memref<4x32xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x32xf32>)
+      outs(%c : memref<4x32xf32>)
   return
 }
 

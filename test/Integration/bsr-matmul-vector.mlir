@@ -1,9 +1,15 @@
 // The register-tiled kernel of the CPU pipeline, executed: N = 7 is one
-// full 4-wide slice plus a masked tail of 3 (and all tail at width 16); the
+// full 4-wide slice plus a masked tail of 3 (at width 2, one 3-slice tile
+// and a tail of 1; all tail at width 16); the
 // last row group is half padding and rows are permuted. The product of the
 // unpacked matrix, computed densely in the same file, must agree.
 //
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="vector-width=4" \
+// RUN: | mlir-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=%mlir_lib_dir/libmlir_runner_utils%shlibext \
+// RUN:   -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils%shlibext \
+// RUN: | FileCheck %s
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline="vector-width=2 tile-vectors=4" \
 // RUN: | mlir-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=%mlir_lib_dir/libmlir_runner_utils%shlibext \
 // RUN:   -shared-libs=%mlir_lib_dir/libmlir_c_runner_utils%shlibext \

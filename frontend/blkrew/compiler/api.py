@@ -225,7 +225,7 @@ def compile(  # noqa: A001 - the public name is part of the API
             (CPU targets only).
         tile_vectors: vectors per row in the sparse kernel's register tile
             (a p x tile_vectors*V accumulator tile); 0 picks per layer,
-            about 16 accumulators (CPU targets only).
+            about 24 accumulators (CPU targets only).
         prefetch_distance: the sparse kernel prefetches the input row this
             many kept columns ahead; 0 turns prefetching off; None is the
             target's default (4 on the host, off on AArch64). Kernels whose

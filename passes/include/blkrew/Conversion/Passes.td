@@ -85,10 +85,10 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            "Vectors per row in the register tile (the tile is p x "
            "tile-vectors*vector-width); 0 picks per op "
            "clamp(accumulators / p, 1, 4)">,
-    Option<"accumulators", "accumulators", "int64_t", /*default=*/"16",
-           "Accumulator registers the automatic tile-vectors aims at (16 "
-           "of AVX-512's 32; 24 of NEON's 32, where the wider tile pays for "
-           "the loop overhead on a 3-wide core)">,
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"24",
+           "Accumulator registers the automatic tile-vectors aims at (24 "
+           "of the 32 that AVX-512 and NEON have: the rest hold the rhs "
+           "slices and the broadcast weight)">,
     Option<"prefetchDistance", "prefetch-distance", "int64_t",
            /*default=*/"0",
            "Prefetch the rhs row this many kept columns ahead (0: none)">,

@@ -236,13 +236,18 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       }
     };
 
-    // One row group: its u*V-wide slices of N, then single V-wide slices,
-    // then the masked tail.
+    // One row group: its u*V-wide slices of N, then the full V-wide slices
+    // left (one tile of that many vectors where N is static, single slices
+    // otherwise), then the masked tail.
     int64_t u = opTileVectors > 0 ? opTileVectors
                                   : std::clamp<int64_t>(accumulators / p, 1, 4);
     Value cuv = cst(u * vectorWidth);
     Value wideEnd = arith::SubIOp::create(
         rewriter, loc, cols, arith::RemUIOp::create(rewriter, loc, cols, cuv));
+    // A tile of r > 1 vectors loads its p weights once for r slices: the
+    // single-vector tile is bound by those loads, not by its FMAs.
+    int64_t rest =
+        ShapedType::isDynamic(staticN) ? 0 : staticN / vectorWidth % u;
     std::function<void(OpBuilder &, Location, Value)> emitGroup =
         [&](OpBuilder &b, Location loc, Value g) {
           if (u > 1)
@@ -252,12 +257,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                   emitTile(b, loc, g, n0, u, Value());
                   scf::YieldOp::create(b, loc);
                 });
-          scf::ForOp::create(
-              b, loc, u > 1 ? wideEnd : c0, fullEnd, cv, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                emitTile(b, loc, g, n0, 1, Value());
-                scf::YieldOp::create(b, loc);
-              });
+          if (rest > 1)
+            emitTile(b, loc, g, wideEnd, rest, Value());
+          else
+            scf::ForOp::create(
+                b, loc, u > 1 ? wideEnd : c0, fullEnd, cv, ValueRange{},
+                [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                  emitTile(b, loc, g, n0, 1, Value());
+                  scf::YieldOp::create(b, loc);
+                });
           Value hasTail =
               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, tail, c0);
           scf::IfOp::create(b, loc, hasTail, [&](OpBuilder &b, Location loc) {
