@@ -15,8 +15,8 @@ repeated runs; the machine is shared, so read the ratios):
   block, lowered by upstream ``mlir-opt --sparsifier`` (bench/sparsifier.py;
   one thread: the upstream CPU pipeline does not thread);
 - the limit: the useful FLOPs (2 * nonzeros * N) run as independent FMAs
-  on one core (``bench/native/fma_peak.c``), timed in the same rounds,
-  over the thread count;
+  (``bench/native/fma_peak.c``) on as many threads as the row, timed in the
+  same rounds;
 - blkrew hot: blkrew's call timed right after an untimed one (operands in
   cache); every other figure is cache-cold, the peers having run between.
 
@@ -49,7 +49,7 @@ from torch import nn
 from bench_io import run_meta, write_results
 from blkrew.compiler.api import compile
 from blkrew.compiler.mca import aarch64_assembly, inner_loop, mca_cycles
-from blkrew.compiler.toolchain import llvm_tool
+from blkrew.compiler.toolchain import LLVM_ROOT, llvm_tool
 from blkrew.timing import interleaved_ms
 from sparsifier import SparsifierBSR
 
@@ -88,25 +88,30 @@ class WX(nn.Module):
 
 
 def fma_kernel(workdir: Path):
-    """``bench/native/fma_peak.c`` built here: ``fn(rounds, seed)`` runs
-    ``rounds`` x 512 FLOPs of independent FMAs on one core."""
+    """``bench/native/fma_peak.c`` built here: ``fn(rounds, seed, threads)``
+    runs ``rounds`` x 512 FLOPs of independent FMAs split over ``threads``
+    OpenMP threads (libomp, as blkrew's kernels)."""
     lib = workdir / "fma_peak.so"
+    llvm_lib = LLVM_ROOT / "lib"
     subprocess.run(
         [
             str(llvm_tool("clang")),
             "-O3",
             "-march=native",
             "-mprefer-vector-width=512",
+            "-fopenmp",
             "-shared",
             "-fPIC",
             str(HERE / "native" / "fma_peak.c"),
             "-o",
             str(lib),
+            f"-L{llvm_lib}",
+            f"-Wl,-rpath,{llvm_lib}",
         ],
         check=True,
     )
-    fn = ctypes.CDLL(str(lib)).blkrew_fma_peak
-    fn.argtypes = [ctypes.c_int64, ctypes.c_float]
+    fn = ctypes.CDLL(str(lib)).blkrew_fma_peak_threads
+    fn.argtypes = [ctypes.c_int64, ctypes.c_float, ctypes.c_int]
     fn.restype = ctypes.c_float
     return fn
 
@@ -117,7 +122,7 @@ def fma_peak_gflops(fma) -> float:
     rates = []
     for _ in range(5):
         start = time.perf_counter()
-        fma(iterations, 1e-4)
+        fma(iterations, 1e-4, 1)
         rates.append(iterations * 512 / (time.perf_counter() - start) / 1e9)
     return statistics.median(rates)
 
@@ -149,25 +154,30 @@ def measure(name, sparsity, block, fma, repeat, workdir):
             mkl = torch.utils.mkldnn.to_mkldnn(linear)
             xt = x.t().contiguous().to_mkldnn()
             # The limit is timed in the same rounds: the useful FLOPs as
-            # independent FMAs on one core (the machine's speed drifts by
-            # tens of percent between phases; a peak taken once would not
-            # match every row). "blkrew_hot" is the same call again right
-            # after an untimed one: caches warm, what the kernel itself
-            # reaches; every peer is timed cache-cold like "blkrew".
+            # independent FMAs on this many cores (the machine's speed
+            # drifts by tens of percent between phases; a peak taken once
+            # would not match every row). "blkrew_hot" is the same call
+            # again right after an untimed one: caches warm, what the kernel
+            # itself reaches; every peer is timed cache-cold like "blkrew".
             rounds = max(1, round(useful * 1e9 / 512))
             fns = {
                 "blkrew": lambda c=compiled: c(x),
                 "blkrew_hot": lambda c=compiled: c(x),
                 "dense": lambda: w @ x,
                 "onednn": lambda f=mkl, a=xt: f(a),
-                "limit": lambda n=rounds: fma(n, 1e-4),
+                "limit": lambda n=rounds, t=threads: fma(n, 1e-4, t),
             }
+            warm = {"blkrew_hot"}
             # Scaling is read from the same rounds: the machine's slow phases
-            # last seconds, longer than one configuration's measurement.
+            # last seconds, longer than one configuration's measurement. The
+            # FMA loop's own scaling is the machine's ceiling for it.
             if threads == 1:
                 single = compiled
             else:
                 fns["blkrew_1thr"] = lambda c=single: c(x)
+                fns["blkrew_1thr_hot"] = lambda c=single: c(x)
+                fns["limit_1thr"] = lambda n=rounds: fma(n, 1e-4, 1)
+                warm.add("blkrew_1thr_hot")
             if threads == 1 and min(block) > 1:  # see sparsifier.UNSUPPORTED_1D
                 spz = SparsifierBSR(
                     w,
@@ -191,15 +201,14 @@ def measure(name, sparsity, block, fma, repeat, workdir):
                 t = interleaved_ms(
                     fns,
                     repeat,
-                    warm={"blkrew_hot"},
+                    warm=warm,
                     settle_s=SETTLE_S if threads > 1 else 0.0,
                 )
             t_blkrew, t_dense, t_onednn = t["blkrew"], t["dense"], t["onednn"]
             formats = [f for f in ("csr", "bsr") if f in t]
             best = min(formats, key=t.get) if formats else None
             sparse = (t[best], best) if best else None
-        # Taken to scale with the cores (two FMA units each).
-        limit = t["limit"] / threads
+        limit = t["limit"]
         rows.append(
             {
                 "shape": name,
@@ -218,7 +227,11 @@ def measure(name, sparsity, block, fma, repeat, workdir):
                 "torch_sparse_format": sparse[1] if sparse else None,
                 "mlir_sparsifier_ms": t.get("sparsifier"),
                 "blkrew_1thr_same_rounds_ms": t.get("blkrew_1thr", t_blkrew),
+                "blkrew_1thr_hot_same_rounds_ms": t.get(
+                    "blkrew_1thr_hot", t["blkrew_hot"]
+                ),
                 "limit_ms": limit,
+                "limit_1thr_same_rounds_ms": t.get("limit_1thr", limit),
             }
         )
         print(
@@ -298,12 +311,16 @@ def markdown(rows, meta) -> str:
         "The machine is shared: read the ratios, which come from the same run.",
         "`x` columns are blkrew's speedup over each peer; GFLOP/s are *useful*",
         "(2 x nonzeros x N per second). limit = the useful FLOPs run as",
-        "independent FMAs on one core (`fma_peak.c`), timed in the same rounds,",
-        "over the threads; % peak = limit over blkrew's time. Every contender",
+        "independent FMAs (`fma_peak.c`) on the row's thread count (OpenMP,",
+        "libomp like blkrew), timed in the same rounds; % peak = limit over",
+        "blkrew's time. Every contender",
         "is timed cache-cold (the others ran in between); hot = blkrew's call",
         "again right after an untimed one, in the same rounds: what the kernel",
         "reaches with its operands in cache. Scaling: the 1-thread build's time",
-        "over this row's, both timed in the same rounds (1.00x on 1-thread rows).",
+        "over this row's, both timed in the same rounds, cold and hot (1.00x on",
+        "1-thread rows); FMA scaling: the limit's own, 1 thread over N, the",
+        "ceiling this machine puts on any kernel's (2-thread rows wake the",
+        "runtime's sleeping worker each call, as the limit does).",
         "MLIR sparsifier: 1 thread only (the",
         "upstream CPU pipeline does not thread) and blocks with both sides > 1",
         "(`bench/sparsifier.py`: p x 1 encodings fail or crash in mlir-opt 22.1).",
@@ -311,8 +328,8 @@ def markdown(rows, meta) -> str:
         "| shape (MxKxN) | sparsity | block | thr | blkrew ms | GFLOP/s | % peak |"
         " hot ms | % peak hot |"
         " vs torch dense | vs oneDNN | vs torch sparse | vs MLIR sparsifier |"
-        " limit ms | scaling |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " limit ms | scaling | scaling hot | FMA scaling |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         gflops = r["useful_gflop"] / r["blkrew_ms"] * 1e3
@@ -336,6 +353,8 @@ def markdown(rows, meta) -> str:
             f" {r['onednn_dense_ms'] / r['blkrew_ms']:.1f}x | {sparse} |"
             f" {spz} | {r['limit_ms']:.3f} |"
             f" {r['blkrew_1thr_same_rounds_ms'] / r['blkrew_ms']:.2f}x |"
+            f" {r['blkrew_1thr_hot_same_rounds_ms'] / r['blkrew_hot_ms']:.2f}x |"
+            f" {r['limit_1thr_same_rounds_ms'] / r['limit_ms']:.2f}x |"
         )
     return "\n".join(lines) + "\n"
 
@@ -348,8 +367,9 @@ def summary_markdown(rows, meta) -> str:
         "## Summary: medians over all shapes, sparsities and blocks",
         "",
         "| threads | rows | vs torch dense | vs oneDNN | vs torch sparse |"
-        " vs MLIR sparsifier | % peak | % peak hot | scaling 1 -> N threads |",
-        "|---|---|---|---|---|---|---|---|---|",
+        " vs MLIR sparsifier | % peak | % peak hot | scaling 1 -> N threads |"
+        " scaling hot | FMA scaling |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def med(values):
@@ -365,12 +385,16 @@ def summary_markdown(rows, meta) -> str:
         peak = [r["limit_ms"] / r["blkrew_ms"] for r in sel]
         hot = [r["limit_ms"] / r["blkrew_hot_ms"] for r in sel]
         scaling = [r["blkrew_1thr_same_rounds_ms"] / r["blkrew_ms"] for r in sel]
+        scaling_hot = [
+            r["blkrew_1thr_hot_same_rounds_ms"] / r["blkrew_hot_ms"] for r in sel
+        ]
+        fma_scaling = [r["limit_1thr_same_rounds_ms"] / r["limit_ms"] for r in sel]
         lines.append(
             f"| {threads} | {len(sel)} | {med(ratio('torch_dense_ms'))} |"
             f" {med(ratio('onednn_dense_ms'))} | {med(ratio('torch_sparse_ms'))} |"
             f" {med(ratio('mlir_sparsifier_ms'))} |"
             f" {statistics.median(peak):.0%} | {statistics.median(hot):.0%} |"
-            f" {med(scaling)} |"
+            f" {med(scaling)} | {med(scaling_hot)} | {med(fma_scaling)} |"
         )
     return "\n".join(lines) + "\n"
 

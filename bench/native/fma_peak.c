@@ -2,8 +2,11 @@
 // 64-byte vectors (one AVX-512 register each; two AVX2 or four NEON
 // registers elsewhere), enough to hide the FMA latency on current x86 and
 // AArch64 cores. bench/kernels.py compiles it with -O3 -march=native
-// -mprefer-vector-width=512 and uses it for the "limit" column: the useful
-// FLOPs of a sparse product at this peak.
+// -mprefer-vector-width=512 -fopenmp and uses it for the "limit" column: the
+// useful FLOPs of a sparse product at this peak, on one thread or (through
+// LLVM's OpenMP runtime, the one blkrew's parallel kernels use, so waking
+// its workers costs both alike) on several.
+#include <omp.h>
 #include <stdint.h>
 
 typedef float vec __attribute__((vector_size(64)));
@@ -30,5 +33,14 @@ float blkrew_fma_peak(int64_t iterations, float seed) {
   float total = 0;
   for (int l = 0; l < 16; ++l)
     total += sum[l];
+  return total;
+}
+
+// Runs `iterations` rounds split evenly over `threads` OpenMP threads: what
+// that many cores reach, measured rather than assumed.
+float blkrew_fma_peak_threads(int64_t iterations, float seed, int threads) {
+  float total = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+  total += blkrew_fma_peak(iterations / omp_get_num_threads(), seed);
   return total;
 }
