@@ -1,5 +1,7 @@
 """`blkrew prune` -> `blkrew compile` -> `blkrew run` on the command line."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -80,6 +82,23 @@ def test_compile_then_run(pruned_checkpoint, target, tmp_path, capsys):
     with torch.no_grad():
         want = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, rtol=1e-4, atol=1e-4)
+
+
+def test_compile_options_reach_the_artifact(pruned_checkpoint, tmp_path, capsys):
+    art = tmp_path / "art"
+    extra = ("--no-implicit-im2col", "--threads", "2")
+    assert main(compile_cmd(pruned_checkpoint, art, *extra)) == 0
+    manifest = json.loads((art / "manifest.json").read_text())
+    assert manifest["implicit_im2col"] is False
+    assert manifest["threads"] == 2 and manifest["parallel"] is True
+    capsys.readouterr()
+    # The SPIR-V path always reads patches in place: asking otherwise is an
+    # error, not a silently ignored flag.
+    spirv = compile_cmd(
+        pruned_checkpoint, tmp_path / "s", "--target", "spirv", "--no-implicit-im2col"
+    )
+    assert main(spirv) == 2
+    assert "implicit_im2col" in capsys.readouterr().err
 
 
 def test_bad_input_is_one_line_error(tmp_path, capsys):

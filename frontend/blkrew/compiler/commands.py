@@ -77,6 +77,21 @@ def configure_compile(p: argparse.ArgumentParser) -> None:
         "convolution or linear layer is folded into it)",
     )
     p.add_argument(
+        "--no-implicit-im2col",
+        action="store_true",
+        help="CPU targets: give stride-1 convolutions an explicit patch matrix "
+        "(by default the sparse kernel reads its patches from the image in "
+        "place; the SPIR-V target always does)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="host: OpenMP threads for the sparse kernels and large dense ops "
+        "(default: OMP_NUM_THREADS or all cores; 1 compiles single-threaded "
+        "code)",
+    )
+    p.add_argument(
         "--tune",
         action="store_true",
         help="time each sparse kernel's candidate tiles and keep the fastest "
@@ -111,6 +126,8 @@ def run_compile(args: argparse.Namespace) -> int:
         block=args.block,
         max_density=args.max_density,
         fold_bn=not args.no_fold_bn,
+        implicit_im2col=not args.no_implicit_im2col,
+        threads=args.threads,
         tune=args.tune,
         workdir=args.out,
         progress=_print_tuned if args.tune else None,
