@@ -218,18 +218,24 @@ func.func @depthwise_mixed(%x: memref<1x8x6x6xf32>, %w: memref<8x3x3xf16>, %o: m
 
 // -----
 
-// Element-wise ops and pooling are not rewritten here: they become loops
-// later. With threads, each large one runs in slices of its first parallel
-// loop longer than 1 (channels here), the same op on subviews.
+// Element-wise ops and pooling become loops later; an element-wise op's
+// loops that stay adjacent in every operand are first merged into one (a
+// short innermost loop would be fully unrolled by LLVM, which then
+// vectorizes across rows with gathers). With threads, each large op runs in
+// slices of its first parallel loop longer than 1 (channels here, kept
+// out of the merge), the same op on subviews.
 // CHECK-LABEL: func.func @relu_and_pool(
+// CHECK-SAME:    %[[A:.*]]: memref<1x16x8x8xf32>
 // CHECK-NOT:     scf.parallel
-// CHECK:         linalg.generic
+// CHECK:         %[[FLAT:.*]] = memref.collapse_shape %[[A]] {{\[}}[0, 1, 2, 3]] : memref<1x16x8x8xf32> into memref<1024xf32>
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel"]} outs(%[[FLAT]] : memref<1024xf32>)
 // CHECK:         linalg.pooling_nchw_max
 // PAR-LABEL:   func.func @relu_and_pool(
 // PAR-SAME:      %[[A:.*]]: memref<1x16x8x8xf32>, %[[P:.*]]: memref<1x16x4x4xf32>
+// PAR:           %[[ROWS:.*]] = memref.collapse_shape %[[A]] {{\[}}[0], [1], [2, 3]] : memref<1x16x8x8xf32> into memref<1x16x64xf32>
 // PAR:           %[[C16:.*]] = arith.constant 16 : index
 // PAR:           scf.parallel (%[[C:.*]]) = (%{{.*}}) to (%[[C16]]) step (%{{.*}}) {
-// PAR:             %[[SLICE:.*]] = memref.subview %[[A]][0, %[[C]], 0, 0] [1, 1, 8, 8] [1, 1, 1, 1]
+// PAR:             %[[SLICE:.*]] = memref.subview %[[ROWS]][0, %[[C]], 0] [1, 1, 64] [1, 1, 1]
 // PAR:             linalg.generic {{.*}} outs(%[[SLICE]] :
 // PAR:               arith.maximumf
 // PAR:             scf.reduce
@@ -266,7 +272,8 @@ func.func @relu_and_pool(%a: memref<1x16x8x8xf32>, %p: memref<1x16x4x4xf32>) {
 // PAR:             linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
 // PAR:             scf.reduce
 // PAR-NOT:       scf.parallel
-// PAR:           linalg.generic {{.*}} outs(%[[T]] :
+// PAR:           %[[T1:.*]] = memref.collapse_shape %[[T]] {{\[}}[0, 1]]
+// PAR:           linalg.generic {{.*}} outs(%[[T1]] : memref<16xf32>)
 func.func @column_sums(%a: memref<16x64xf32>, %s: memref<64xf32>, %t: memref<4x4xf32>) {
   linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
                   iterator_types = ["reduction", "parallel"]}
@@ -281,6 +288,36 @@ func.func @column_sums(%a: memref<16x64xf32>, %s: memref<64xf32>, %t: memref<4x4
       outs(%t : memref<4x4xf32>) {
   ^bb0(%x: f32):
     %r = arith.addf %x, %one : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A bias broadcast over NCHW and a fill: the spatial loops merge (the bias
+// is indexed by the channel alone), the fill's all of them. A transposing
+// copy and an operand with a strided layout are left alone.
+// CHECK-LABEL: func.func @broadcast_fill_and_others(
+// CHECK-SAME:    %[[B:.*]]: memref<8xf32>, %[[O:.*]]: memref<1x8x4x4xf32>, %[[F:.*]]: memref<2x3xf32>, %[[S:.*]]: memref<4x4xf32>, %[[T:.*]]: memref<4x4xf32>, %[[V:.*]]: memref<2x4xf32, strided<[8, 1]>>
+// CHECK:         %[[O3:.*]] = memref.collapse_shape %[[O]] {{\[}}[0], [1], [2, 3]] : memref<1x8x4x4xf32> into memref<1x8x16xf32>
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[B]] : memref<8xf32>) outs(%[[O3]] : memref<1x8x16xf32>)
+// CHECK:         %[[F1:.*]] = memref.collapse_shape %[[F]] {{\[}}[0, 1]] : memref<2x3xf32> into memref<6xf32>
+// CHECK:         linalg.generic {{.*}}outs(%[[F1]] : memref<6xf32>)
+// CHECK:         linalg.transpose ins(%[[S]] : memref<4x4xf32>) outs(%[[T]] : memref<4x4xf32>)
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} outs(%[[V]] :
+func.func @broadcast_fill_and_others(%b: memref<8xf32>, %o: memref<1x8x4x4xf32>, %f: memref<2x3xf32>,
+                                     %s: memref<4x4xf32>, %t: memref<4x4xf32>,
+                                     %v: memref<2x4xf32, strided<[8, 1]>>) {
+  linalg.broadcast ins(%b : memref<8xf32>) outs(%o : memref<1x8x4x4xf32>) dimensions = [0, 2, 3]
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%f : memref<2x3xf32>)
+  linalg.transpose ins(%s : memref<4x4xf32>) outs(%t : memref<4x4xf32>) permutation = [1, 0]
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      outs(%v : memref<2x4xf32, strided<[8, 1]>>) {
+  ^bb0(%x: f32):
+    %r = arith.maximumf %x, %zero : f32
     linalg.yield %r : f32
   }
   return

@@ -269,6 +269,47 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   return success();
 }
 
+/// The loop groups an element-wise op (every loop parallel, static, every
+/// operand indexed by a projected permutation, identity-layout memrefs)
+/// collapses into: maximal runs of adjacent loops that stay adjacent in
+/// every operand. With `keepFirst` the first loop longer than 1 stays
+/// alone (threads split the op along it). Empty when nothing merges.
+static SmallVector<ReassociationIndices>
+elementwiseLoopGroups(linalg::LinalgOp op, bool keepFirst) {
+  if (!op.hasPureBufferSemantics() || op.getNumLoops() < 2 ||
+      op.getNumParallelLoops() != op.getNumLoops() || op.hasDynamicShape())
+    return {};
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!llvm::all_of(maps,
+                    [](AffineMap m) { return m.isProjectedPermutation(); }))
+    return {};
+  for (Value operand : op->getOperands())
+    if (auto type = dyn_cast<MemRefType>(operand.getType());
+        type && !type.getLayout().isIdentity())
+      return {};
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t alone = -1;
+  if (keepFirst)
+    for (auto [i, range] : llvm::enumerate(ranges))
+      if (range > 1) {
+        alone = i;
+        break;
+      }
+  SmallVector<ReassociationIndices> groups = {{0}};
+  for (int64_t d = 1, e = ranges.size(); d < e; ++d) {
+    ReassociationIndices merged = groups.back();
+    merged.push_back(d);
+    if (d != alone && !llvm::is_contained(groups.back(), alone) &&
+        linalg::areDimSequencesPreserved(maps, {merged}))
+      groups.back() = merged;
+    else
+      groups.push_back({d});
+  }
+  if (groups.size() == ranges.size())
+    return {};
+  return groups;
+}
+
 namespace mlir::blkrew {
 namespace {
 struct BlkRewPrepareLoopsPass
@@ -334,6 +375,42 @@ struct BlkRewPrepareLoopsPass
         conv.emitOpError("could not be put in row order");
         return signalPassFailure();
       }
+    }
+    // Element-wise ops, bias broadcasts and fills: adjacent loops that stay
+    // adjacent in every operand become one. LLVM fully unrolls a short
+    // innermost loop (a 32-wide row) and then vectorizes the loop around it
+    // across rows, with gathers and scatters (measured: the ReLU6 after
+    // each MobileNetV2 depthwise convolution); one long loop vectorizes
+    // along memory.
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<ReassociationIndices>>>
+        collapsible;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (!isa<linalg::GenericOp, linalg::BroadcastOp, linalg::FillOp>(op))
+        return;
+      SmallVector<ReassociationIndices> groups =
+          elementwiseLoopGroups(op, worthThreads(op));
+      if (!groups.empty())
+        collapsible.push_back({op, std::move(groups)});
+    });
+    for (auto &[op, groups] : collapsible) {
+      rewriter.setInsertionPoint(op);
+      linalg::LinalgOp generic = op;
+      if (!isa<linalg::GenericOp>(op)) {
+        FailureOr<linalg::GenericOp> g =
+            linalg::generalizeNamedOp(rewriter, op);
+        if (failed(g)) {
+          op.emitOpError("could not be generalized");
+          return signalPassFailure();
+        }
+        generic = *g;
+      }
+      FailureOr<linalg::CollapseResult> collapsed =
+          linalg::collapseOpIterationDims(generic, groups, rewriter);
+      if (failed(collapsed)) {
+        generic.emitOpError("could not collapse its loops");
+        return signalPassFailure();
+      }
+      rewriter.eraseOp(generic);
     }
     // The other large ops (element-wise chains, padding fills, pooling):
     // their first parallel loop longer than 1 becomes an scf.parallel over

@@ -194,7 +194,7 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     Everything that is not a blkrew kernel (padding copies, depthwise
     convolutions, element-wise ops) becomes loops through
     `convert-linalg-to-loops`, and clang `-O3` vectorizes their innermost
-    loop. This pass, on buffers, reshapes three kinds of op that defeat that:
+    loop. This pass, on buffers, reshapes four kinds of op that defeat that:
 
     * A `memref.copy` between buffers that are not both contiguous (the
       interior of a padded activation) would lower to a call to the runner
@@ -220,6 +220,15 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       shuffles out every `s`-th): LLVM's cost model left the loop form
       scalar. Otherwise it is generalized and interchanged to
       `(n, c, oh, kh, kw, ow)`, so each tap runs along an output row.
+    * Element-wise `linalg.generic`s, `linalg.broadcast` and `linalg.fill`
+      (every loop parallel, static shapes, projected-permutation maps,
+      identity-layout buffers): adjacent loops that stay adjacent in every
+      operand are merged into one (`linalg::collapseOpIterationDims`). LLVM
+      fully unrolls a short innermost loop (a 32-wide activation row) and
+      then vectorizes the loop around it across rows, with gathers and
+      scatters; one long loop vectorizes along memory. This made
+      MobileNetV2 (whose ReLU6 after each depthwise convolution is such an
+      op) 18% faster.
 
     With `parallel`, ops whose loops run at least `parallel-min-iterations`
     times in all are split across threads (an `scf.parallel` that
@@ -227,7 +236,8 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     and depthwise kernels above over their first loop longer than 1, and
     every other linalg op (element-wise chains, padding fills, pooling)
     over slices of its first parallel loop longer than 1, each slice the
-    same op on subviews. Their iterations write disjoint elements.
+    same op on subviews (that loop is kept out of the merge above). Their
+    iterations write disjoint elements.
 
     ```mlir
     memref.copy %a, %sub : memref<1x8x4x4xf32>
