@@ -119,6 +119,44 @@ func.func @static_rest(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf3
 
 // -----
 
+// A bias broadcast into init right before the product (through the NCHW
+// buffer init collapses) is folded: each tile row starts from its bias,
+// broadcast from one scalar load, and the broadcast is gone. Between
+// another broadcast and its product a store intervenes: no fold there.
+// CHECK-LABEL: func.func @bias_init(
+// CHECK-SAME:    %[[B:[^:]*]]: memref<4xf32>
+// CHECK-NOT:     linalg.broadcast
+// CHECK:         scf.for
+// CHECK:           %[[BR:.*]] = memref.load %[[B]][%{{.*}}] : memref<4xf32>
+// CHECK:           vector.broadcast %[[BR]] : f32 to vector<4xf32>
+// CHECK:         return
+// CHECK-LABEL: func.func @bias_init_not_last(
+// CHECK-SAME:    %[[C:[^:]*]]: memref<4x8xf32>, %{{[^:]*}}: f32)
+// CHECK:         linalg.broadcast
+// CHECK:         memref.store
+// CHECK:         vector.load %[[C]][%{{.*}}] : memref<4x8xf32>, vector<4xf32>
+func.func @bias_init(%b: memref<4xf32>, %rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                     %x: memref<4x8xf32>, %o: memref<1x4x2x4xf32>) {
+  linalg.broadcast ins(%b : memref<4xf32>) outs(%o : memref<1x4x2x4xf32>) dimensions = [0, 2, 3]
+  %c = memref.collapse_shape %o [[0, 1], [2, 3]] : memref<1x4x2x4xf32> into memref<4x8xf32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32>)
+      outs(%c : memref<4x8xf32>)
+  return
+}
+func.func @bias_init_not_last(%b: memref<4xf32>, %rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                              %x: memref<4x8xf32>, %c: memref<4x8xf32>, %f: f32) {
+  linalg.broadcast ins(%b : memref<4xf32>) outs(%c : memref<4x8xf32>) dimensions = [1]
+  %i = arith.constant 1 : index
+  memref.store %f, %c[%i, %i] : memref<4x8xf32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32>)
+      outs(%c : memref<4x8xf32>)
+  return
+}
+
+// -----
+
 // With a permutation, each tile row's destination is looked up once.
 // CHECK-LABEL: func.func @bsr_perm(
 // CHECK:         %[[P:.*]] = memref.get_global @__blkrew_perm : memref<2xi32>

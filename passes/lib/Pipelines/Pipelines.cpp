@@ -84,14 +84,9 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // allocates nothing and the arena stays in cache.
   pm.addPass(createBlkRewPlanBuffers());
   addPipeline(pm, "buffer-deallocation-pipeline");
-  // Padding copies and depthwise convolutions shaped so the loops they
-  // become vectorize (see the pass); with threads, the large dense ops are
-  // split across them too, so they do not serialize the sparse kernels'
-  // speed-up.
-  pm.addNestedPass<func::FuncOp>(
-      createBlkRewPrepareLoops(BlkRewPrepareLoopsOptions{
-          options.parallel, options.parallelMinIterations}));
-  // Our kernels: the register-tiled block-sparse matmul.
+  // Our kernels: the register-tiled block-sparse matmul. Before
+  // blkrew-prepare-loops, which generalizes the bias broadcasts that the
+  // kernel folds into its accumulators.
   // About 24 accumulators on both targets (8 x 48 on AVX-512 ran FC 1024
   // at 90% 10% faster than 8 x 32; NEON's 3-wide cores need the wide tile
   // to amortize the loop). Prefetching is the host's only: on NEON the
@@ -104,6 +99,13 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
       width, /*maxUnrollRows=*/32, options.tileVectors,
       /*accumulators=*/24, prefetch, options.parallel,
       options.parallelMinFmas}));
+  // Padding copies, depthwise convolutions and element-wise ops shaped so
+  // the loops they become vectorize (see the pass); with threads, the large
+  // dense ops are split across them too, so they do not serialize the
+  // sparse kernels' speed-up.
+  pm.addNestedPass<func::FuncOp>(
+      createBlkRewPrepareLoops(BlkRewPrepareLoopsOptions{
+          options.parallel, options.parallelMinIterations}));
   // Parallel row groups become an OpenMP worksharing loop; canonicalize
   // inlines the alloca scope it wraps the body in (the kernel allocates
   // nothing), which scf-to-cf could not lower.

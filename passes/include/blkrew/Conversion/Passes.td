@@ -54,9 +54,13 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     operand), and issues `p*U` `vector.fma`s; with `prefetch-distance`, it
     also prefetches the rhs row of the kept column that many ahead (the
     rows are irregular, so the hardware prefetcher cannot guess them). What
-    is left of `N` runs in
+    is left of `N` runs in one narrower tile where `N` is static, else in
     `p x V` tiles, the last partial vector masked. Rows past `M` in the last
-    group are neither loaded nor stored. An op's own `blkrew.tile_vectors`
+    group are neither loaded nor stored. When the last op touching memory
+    before the product is a `linalg.broadcast` of a 1-D bias along the rows
+    of `init` (or of the buffer `init` collapses), the tile starts from each
+    row's bias instead of loading `init`, and the broadcast is erased (run
+    this pass before ops that generalize it). An op's own `blkrew.tile_vectors`
     and `blkrew.prefetch_distance` integer attributes (the auto-tuner's
     choices) override the options for that op.
 

@@ -15,6 +15,8 @@
 #include "blkrew/Conversion/PackedUtils.h"
 #include "blkrew/Conversion/Passes.h"
 #include "blkrew/Dialect/BlkRewOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #define DEBUG_TYPE "convert-blkrew-to-vector"
@@ -30,6 +32,41 @@ using namespace mlir::blkrew;
 /// Per-op overrides of the tile-vectors and prefetch-distance options.
 static constexpr llvm::StringLiteral kTileVectorsAttr = "blkrew.tile_vectors";
 static constexpr llvm::StringLiteral kPrefetchAttr = "blkrew.prefetch_distance";
+
+/// The broadcast that fills `init` with one value per row (a layer's bias)
+/// just before `op` reads it as its accumulator: the `linalg.broadcast`
+/// into `init`, or into the buffer `init` collapses, that is the last op
+/// with memory effects before `op`, its 1-D input running along the
+/// dimension that becomes init's rows (the others in that group of size
+/// 1). Null when there is none; then init is loaded as it is.
+static linalg::BroadcastOp findRowBroadcast(BsrMatmulOp op, Value init) {
+  Value buffer = init;
+  SmallVector<ReassociationIndices> groups = {{0}, {1}};
+  if (auto collapse = init.getDefiningOp<memref::CollapseShapeOp>()) {
+    buffer = collapse.getSrc();
+    groups = collapse.getReassociationIndices();
+  }
+  Operation *prev = op->getPrevNode();
+  while (prev && isMemoryEffectFree(prev))
+    prev = prev->getPrevNode();
+  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(prev);
+  if (!broadcast || broadcast.getInit() != buffer ||
+      cast<ShapedType>(broadcast.getInput().getType()).getRank() != 1)
+    return {};
+  auto bufferType = cast<MemRefType>(buffer.getType());
+  ArrayRef<int64_t> added = broadcast.getDimensions();
+  for (int64_t d : groups[0]) {
+    bool isInput = !llvm::is_contained(added, d);
+    if (!isInput && bufferType.getDimSize(d) != 1)
+      return {};
+  }
+  // The input's dimension is the one not added, and it must be in the row
+  // group.
+  for (int64_t d = 0, e = bufferType.getRank(); d < e; ++d)
+    if (!llvm::is_contained(added, d) && !llvm::is_contained(groups[0], d))
+      return {};
+  return broadcast;
+}
 
 namespace {
 struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
@@ -90,6 +127,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value values = adaptor.getValues(), rowPtr = adaptor.getRowPtr();
     Value colIdx = adaptor.getColIdx();
     bool overwrite = op.getOverwrite();
+    // A bias broadcast into init just before: each tile starts from the
+    // row's bias instead of loading what the broadcast stored (one pass
+    // over the output less per layer).
+    Value bias;
+    if (!overwrite)
+      if (linalg::BroadcastOp broadcast = findRowBroadcast(op, init)) {
+        bias = broadcast.getInput();
+        rewriter.eraseOp(broadcast);
+      }
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
@@ -170,8 +216,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             b, loc, in,
             [&](OpBuilder &b, Location loc) {
               SmallVector<Value> vs;
-              for (Value col : cols0)
-                vs.push_back(load(b, loc, init, ValueRange{row, col}));
+              if (bias) {
+                Value v = vector::BroadcastOp::create(
+                    b, loc, vecTy,
+                    memref::LoadOp::create(b, loc, bias, ValueRange{row}));
+                vs.assign(u, v);
+              } else {
+                for (Value col : cols0)
+                  vs.push_back(load(b, loc, init, ValueRange{row, col}));
+              }
               scf::YieldOp::create(b, loc, vs);
             },
             [&](OpBuilder &b, Location loc) {
@@ -321,11 +374,12 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                 scf::IfOp::create(
                     b, loc, inside[r],
                     [&](OpBuilder &b, Location loc) {
-                      scf::YieldOp::create(
-                          b, loc,
-                          memref::LoadOp::create(b, loc, init,
-                                                 ValueRange{outRows[r], cst(k)})
-                              .getResult());
+                      Value v = bias ? memref::LoadOp::create(
+                                           b, loc, bias, ValueRange{outRows[r]})
+                                     : memref::LoadOp::create(
+                                           b, loc, init,
+                                           ValueRange{outRows[r], cst(k)});
+                      scf::YieldOp::create(b, loc, v);
                     },
                     [&](OpBuilder &b, Location loc) {
                       scf::YieldOp::create(b, loc, zero);
