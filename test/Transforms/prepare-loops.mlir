@@ -193,6 +193,26 @@ func.func @depthwise_strided(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o:
   return
 }
 
+// A per-channel bias broadcast into the output right before: each row
+// starts from its channel's bias (one scalar load) instead of loading the
+// output, and the broadcast is gone.
+// CHECK-LABEL: func.func @depthwise_bias(
+// CHECK-SAME:    %[[B:[^:]*]]: memref<8xf32>, %[[O:[^:]*]]: memref<1x8x4x4xf32>)
+// CHECK-NOT:     linalg.broadcast
+// CHECK:         scf.for %{{.*}} =
+// CHECK:           scf.for %[[C:.*]] =
+// CHECK:                 %[[BC:.*]] = memref.load %[[B]][%[[C]]] : memref<8xf32>
+// CHECK:                 %[[ACC:.*]] = vector.broadcast %[[BC]] : f32 to vector<4xf32>
+// CHECK-NOT:             vector.load %[[O]]
+// CHECK:                 vector.fma %{{.*}}, %{{.*}}, %[[ACC]]
+// CHECK:                 vector.store %{{.*}}, %[[O]]
+func.func @depthwise_bias(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %b: memref<8xf32>, %o: memref<1x8x4x4xf32>) {
+  linalg.broadcast ins(%b : memref<8xf32>) outs(%o : memref<1x8x4x4xf32>) dimensions = [0, 2, 3]
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+    ins(%x, %w : memref<1x8x9x9xf32>, memref<8x3x3xf32>) outs(%o : memref<1x8x4x4xf32>)
+  return
+}
+
 // -----
 
 // Mixed element types (an f16 filter) are generalized instead, the loops

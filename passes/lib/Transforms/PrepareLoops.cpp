@@ -21,6 +21,7 @@
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #define DEBUG_TYPE "blkrew-prepare-loops"
 
@@ -199,8 +200,9 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
 /// chunk), each accumulating a row of outputs in one vector across the
 /// unrolled kernel taps: out[n, c, oh, ow..] += w[c, kh, kw] *
 /// in[n, c, oh * sh + kh * dh, ow.. * sw + kw * dw]; with sw > 1 each tap
-/// loads the span of inputs and shuffles out every sw-th. Fails (and
-/// changes nothing) for other shapes.
+/// loads the span of inputs and shuffles out every sw-th. A bias broadcast
+/// into `out` right before is folded into the rows' starting values. Fails
+/// (and changes nothing) for other shapes.
 static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
                                         linalg::DepthwiseConv2DNchwChwOp conv,
                                         bool parallel) {
@@ -229,6 +231,20 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   if (!length || kh * kw > 49 || span > 128)
     return failure();
 
+  // A per-channel bias broadcast into `out` just before (nothing touching
+  // memory in between): each row starts from its channel's bias instead
+  // of loading what the broadcast stored, and the broadcast goes.
+  Value bias;
+  Operation *prev = conv->getPrevNode();
+  while (prev && isMemoryEffectFree(prev))
+    prev = prev->getPrevNode();
+  if (auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(prev);
+      broadcast && broadcast.getInit() == out &&
+      broadcast.getDimensions() == ArrayRef<int64_t>{0, 2, 3}) {
+    bias = broadcast.getInput();
+    rewriter.eraseOp(broadcast);
+  }
+
   Location loc = conv.getLoc();
   auto vecType = VectorType::get({length}, inType.getElementType());
   auto spanType = VectorType::get({span}, inType.getElementType());
@@ -244,7 +260,13 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
       rewriter, loc, outShape, length, parallel,
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value n = ivs[0], c = ivs[1], oh = ivs[2], ow = ivs[3];
-        Value acc = vector::LoadOp::create(b, loc, vecType, out, ivs);
+        Value acc;
+        if (bias)
+          acc = vector::BroadcastOp::create(
+              b, loc, vecType,
+              memref::LoadOp::create(b, loc, bias, ValueRange{c}));
+        else
+          acc = vector::LoadOp::create(b, loc, vecType, out, ivs);
         for (int64_t i = 0; i < kh; ++i) {
           Value row = affine::AffineApplyOp::create(
               b, loc, AffineMap::get(1, 0, d0 * strides[0] + i * dilations[0]),
