@@ -121,8 +121,9 @@ func.func @static_rest(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf3
 
 // A bias broadcast into init right before the product (through the NCHW
 // buffer init collapses) is folded: each tile row starts from its bias,
-// broadcast from one scalar load, and the broadcast is gone. Between
-// another broadcast and its product a store intervenes: no fold there.
+// broadcast from one scalar load, and the broadcast is gone. A broadcast
+// along the columns is no bias per row, and between another broadcast and
+// its product a store intervenes: no fold there.
 // CHECK-LABEL: func.func @bias_init(
 // CHECK-SAME:    %[[B:[^:]*]]: memref<4xf32>
 // CHECK-NOT:     linalg.broadcast
@@ -130,6 +131,9 @@ func.func @static_rest(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf3
 // CHECK:           %[[BR:.*]] = memref.load %[[B]][%{{.*}}] : memref<4xf32>
 // CHECK:           vector.broadcast %[[BR]] : f32 to vector<4xf32>
 // CHECK:         return
+// CHECK-LABEL: func.func @bias_along_columns(
+// CHECK:         linalg.broadcast
+// CHECK:         vector.load
 // CHECK-LABEL: func.func @bias_init_not_last(
 // CHECK-SAME:    %[[C:[^:]*]]: memref<4x8xf32>, %{{[^:]*}}: f32)
 // CHECK:         linalg.broadcast
@@ -139,6 +143,14 @@ func.func @bias_init(%b: memref<4xf32>, %rp: memref<3xi32>, %ci: memref<?xi32>, 
                      %x: memref<4x8xf32>, %o: memref<1x4x2x4xf32>) {
   linalg.broadcast ins(%b : memref<4xf32>) outs(%o : memref<1x4x2x4xf32>) dimensions = [0, 2, 3]
   %c = memref.collapse_shape %o [[0, 1], [2, 3]] : memref<1x4x2x4xf32> into memref<4x8xf32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32>)
+      outs(%c : memref<4x8xf32>)
+  return
+}
+func.func @bias_along_columns(%b: memref<8xf32>, %rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                              %x: memref<4x8xf32>, %c: memref<4x8xf32>) {
+  linalg.broadcast ins(%b : memref<8xf32>) outs(%c : memref<4x8xf32>) dimensions = [0]
   blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
       ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x8xf32>)
       outs(%c : memref<4x8xf32>)

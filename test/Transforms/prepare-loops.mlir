@@ -317,14 +317,16 @@ func.func @column_sums(%a: memref<16x64xf32>, %s: memref<64xf32>, %t: memref<4x4
 
 // A bias broadcast over NCHW and a fill: the spatial loops merge (the bias
 // is indexed by the channel alone), the fill's all of them. A transposing
-// copy and an operand with a strided layout are left alone.
+// generic (its two loops swap places in the input) and an operand with a
+// strided layout are left alone.
 // CHECK-LABEL: func.func @broadcast_fill_and_others(
 // CHECK-SAME:    %[[B:.*]]: memref<8xf32>, %[[O:.*]]: memref<1x8x4x4xf32>, %[[F:.*]]: memref<2x3xf32>, %[[S:.*]]: memref<4x4xf32>, %[[T:.*]]: memref<4x4xf32>, %[[V:.*]]: memref<2x4xf32, strided<[8, 1]>>
 // CHECK:         %[[O3:.*]] = memref.collapse_shape %[[O]] {{\[}}[0], [1], [2, 3]] : memref<1x8x4x4xf32> into memref<1x8x16xf32>
 // CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[B]] : memref<8xf32>) outs(%[[O3]] : memref<1x8x16xf32>)
 // CHECK:         %[[F1:.*]] = memref.collapse_shape %[[F]] {{\[}}[0, 1]] : memref<2x3xf32> into memref<6xf32>
 // CHECK:         linalg.generic {{.*}}outs(%[[F1]] : memref<6xf32>)
-// CHECK:         linalg.transpose ins(%[[S]] : memref<4x4xf32>) outs(%[[T]] : memref<4x4xf32>)
+// CHECK-NOT:     memref.collapse_shape
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%[[S]] : memref<4x4xf32>) outs(%[[T]] : memref<4x4xf32>)
 // CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} outs(%[[V]] :
 func.func @broadcast_fill_and_others(%b: memref<8xf32>, %o: memref<1x8x4x4xf32>, %f: memref<2x3xf32>,
                                      %s: memref<4x4xf32>, %t: memref<4x4xf32>,
@@ -332,7 +334,12 @@ func.func @broadcast_fill_and_others(%b: memref<8xf32>, %o: memref<1x8x4x4xf32>,
   linalg.broadcast ins(%b : memref<8xf32>) outs(%o : memref<1x8x4x4xf32>) dimensions = [0, 2, 3]
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%f : memref<2x3xf32>)
-  linalg.transpose ins(%s : memref<4x4xf32>) outs(%t : memref<4x4xf32>) permutation = [1, 0]
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (j, i)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<4x4xf32>) outs(%t : memref<4x4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
   linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>],
                   iterator_types = ["parallel", "parallel"]}
       outs(%v : memref<2x4xf32, strided<[8, 1]>>) {

@@ -220,8 +220,9 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       shuffles out every `s`-th): LLVM's cost model left the loop form
       scalar. A per-channel bias `linalg.broadcast` into the output, when it
       is the last op touching memory before the convolution, is folded:
-      each row starts from its channel's bias. Otherwise it is generalized and interchanged to
-      `(n, c, oh, kh, kw, ow)`, so each tap runs along an output row.
+      each row starts from its channel's bias. Other depthwise convolutions
+      are generalized and interchanged to `(n, c, oh, kh, kw, ow)`, so each
+      tap runs along an output row.
     * Element-wise `linalg.generic`s, `linalg.broadcast` and `linalg.fill`
       (every loop parallel, static shapes, projected-permutation maps,
       identity-layout buffers): adjacent loops that stay adjacent in every
