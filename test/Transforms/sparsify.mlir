@@ -124,6 +124,34 @@ func.func @conv(%x: tensor<1x2x5x5xf32>, %c: tensor<1x2x2x2xf32>) -> tensor<1x2x
 
 // -----
 
+// A pointwise (1x1, stride 1) convolution at batch 1: its patch matrix is
+// the input itself, reshaped to [C, H*W]; no im2col copy. The strided one
+// keeps its copy (it reads every other column).
+// CHECK-LABEL: func.func @conv_pointwise(
+// CHECK-SAME:    %[[X:.*]]: tensor<1x4x3x3xf32>, %[[C:.*]]: tensor<1x2x3x3xf32>)
+// CHECK-NOT:     linalg.generic
+// CHECK:         %[[B:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2, 3]] : tensor<1x4x3x3xf32> into tensor<4x9xf32>
+// CHECK:         %[[ACC:.*]] = tensor.collapse_shape %[[C]] {{\[}}[0, 1], [2, 3]] : tensor<1x2x3x3xf32> into tensor<2x9xf32>
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins({{.*}}, %[[B]] : {{.*}}) outs(%[[ACC]] : tensor<2x9xf32>)
+// CHECK:         tensor.expand_shape %[[Y]] {{\[}}[0, 1], [2, 3]] output_shape [1, 2, 3, 3]
+// CHECK-LABEL: func.func @conv_pointwise_strided(
+// CHECK:         linalg.generic
+// CHECK:         blkrew.bsr_matmul
+func.func @conv_pointwise(%x: tensor<1x4x3x3xf32>, %c: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
+  %w = arith.constant dense<[[[[1.0]], [[2.0]], [[0.0]], [[0.0]]], [[[3.0]], [[4.0]], [[0.0]], [[0.0]]]]> : tensor<2x4x1x1xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x4x3x3xf32>, tensor<2x4x1x1xf32>) outs(%c : tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  return %y : tensor<1x2x3x3xf32>
+}
+func.func @conv_pointwise_strided(%x: tensor<1x4x3x3xf32>, %c: tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32> {
+  %w = arith.constant dense<[[[[1.0]], [[2.0]], [[0.0]], [[0.0]]], [[[3.0]], [[4.0]], [[0.0]], [[0.0]]]]> : tensor<2x4x1x1xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x4x3x3xf32>, tensor<2x4x1x1xf32>) outs(%c : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  return %y : tensor<1x2x2x2xf32>
+}
+
+// -----
+
 // Above batch 1 the batch sits after the filters in the product: the
 // accumulator is transposed to [F, N, OH, OW] and the result back to NCHW.
 // CHECK-LABEL: func.func @conv_batch2(

@@ -364,30 +364,41 @@ struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Type f32 = rewriter.getF32Type();
-    // im2col as a copy over (c, kh, kw, n, oh, ow), reading
+    // The patch matrix B. At batch 1 a pointwise (1x1, stride 1)
+    // convolution's is its input, [C, H*W]: a reshape, not a copy
+    // (MobileNetV2's expand and project layers; no copy between the bias
+    // broadcast and the product, which the kernel then folds). Otherwise
+    // im2col, as a copy over (c, kh, kw, n, oh, ow) reading
     // input[n, c, oh * sh + kh * dh, ow * sw + kw * dw].
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    AffineMap inMap =
-        AffineMap::get(6, 0,
-                       {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
-                        d(5) * strides[1] + d(2) * dilations[1]},
-                       ctx);
-    AffineMap outMap = AffineMap::getMultiDimIdentityMap(6, ctx);
-    SmallVector<int64_t> colShape = {c, kh, kw, n, oh, ow};
-    Value colInit = tensor::EmptyOp::create(rewriter, loc, colShape, f32);
-    Value cols =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{colInit.getType()}, ValueRange{input},
-            ValueRange{colInit}, ArrayRef<AffineMap>{inMap, outMap},
-            SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
-            /*doc=*/"", /*libraryCall=*/"",
-            [](OpBuilder &b, Location loc, ValueRange args) {
-              linalg::YieldOp::create(b, loc, args[0]);
-            })
-            ->getResult(0);
-    Value b = tensor::CollapseShapeOp::create(
-        rewriter, loc, cols,
-        ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+    Value b;
+    if (n == 1 && kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1) {
+      b = tensor::CollapseShapeOp::create(
+          rewriter, loc, input, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+    } else {
+      auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+      AffineMap inMap =
+          AffineMap::get(6, 0,
+                         {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
+                          d(5) * strides[1] + d(2) * dilations[1]},
+                         ctx);
+      AffineMap outMap = AffineMap::getMultiDimIdentityMap(6, ctx);
+      SmallVector<int64_t> colShape = {c, kh, kw, n, oh, ow};
+      Value colInit = tensor::EmptyOp::create(rewriter, loc, colShape, f32);
+      Value cols =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{colInit.getType()}, ValueRange{input},
+              ValueRange{colInit}, ArrayRef<AffineMap>{inMap, outMap},
+              SmallVector<utils::IteratorType>(6,
+                                               utils::IteratorType::parallel),
+              /*doc=*/"", /*libraryCall=*/"",
+              [](OpBuilder &b, Location loc, ValueRange args) {
+                linalg::YieldOp::create(b, loc, args[0]);
+              })
+              ->getResult(0);
+      b = tensor::CollapseShapeOp::create(
+          rewriter, loc, cols,
+          ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+    }
     // The accumulator as [F, N*OH*OW]. At batch 1, NCHW and [F, OH*OW]
     // share one layout: reshapes, where a transpose would copy the
     // activation twice per layer.
