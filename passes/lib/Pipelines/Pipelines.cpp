@@ -80,6 +80,12 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // it sees, and a static result is computed in place.
   addPipeline(pm, "buffer-results-to-out-params{hoist-static-allocs=true "
                   "modify-public-functions=true}");
+  // Depthwise convolutions read their input's zero padding implicitly:
+  // the padded copy goes. Before the arena is planned, so that the input
+  // stays live until the convolution reads it.
+  pm.addNestedPass<func::FuncOp>(
+      createBlkRewFoldDepthwisePadding(BlkRewFoldDepthwisePaddingOptions{
+          options.parallel, options.parallelMinIterations}));
   // Temporaries in one static arena planned from their live ranges: a call
   // allocates nothing and the arena stays in cache.
   pm.addPass(createBlkRewPlanBuffers());

@@ -8,7 +8,10 @@
 // Prepares the dense ops that convert-linalg-to-loops turns into plain
 // loops for LLVM's vectorizers: strided memref.copy becomes linalg.copy
 // (loops, not the runner library's element-by-element memrefCopy), and
-// NCHW depthwise convolutions get a contiguous innermost loop.
+// NCHW depthwise convolutions get a contiguous innermost loop. Also
+// blkrew-fold-depthwise-padding, which runs earlier (before the arena is
+// planned) and shares the depthwise helpers: depthwise convolutions read
+// their zero padding implicitly instead of from a padded copy.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,11 +24,13 @@
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #define DEBUG_TYPE "blkrew-prepare-loops"
 
 namespace mlir::blkrew {
+#define GEN_PASS_DEF_BLKREWFOLDDEPTHWISEPADDING
 #define GEN_PASS_DEF_BLKREWPREPARELOOPS
 #include "blkrew/Transforms/Passes.h.inc"
 } // namespace mlir::blkrew
@@ -196,6 +201,39 @@ static void vectorizeRowCopy(RewriterBase &rewriter, linalg::LinalgOp op,
   rewriter.eraseOp(op);
 }
 
+/// The last op before `op` in its block that touches memory, or null.
+static Operation *lastMemoryOpBefore(Operation *op) {
+  Operation *prev = op->getPrevNode();
+  while (prev && isMemoryEffectFree(prev))
+    prev = prev->getPrevNode();
+  return prev;
+}
+
+/// `op` when it broadcasts a per-channel bias into the NCHW buffer `out`,
+/// else null.
+static linalg::BroadcastOp channelBias(Operation *op, Value out) {
+  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(op);
+  if (broadcast && broadcast.getInit() == out &&
+      broadcast.getDimensions() == ArrayRef<int64_t>{0, 2, 3})
+    return broadcast;
+  return {};
+}
+
+/// Whether `op` is worth threads: with `parallel`, when its loops (all
+/// static) run at least `minIterations` times in all.
+static bool worthThreads(linalg::LinalgOp op, bool parallel,
+                         int64_t minIterations) {
+  if (!parallel)
+    return false;
+  int64_t iterations = 1;
+  for (int64_t range : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(range))
+      return false;
+    iterations *= range;
+  }
+  return iterations >= minIterations;
+}
+
 /// Rewrites an NCHW depthwise convolution as loops over (n, c, oh, ow
 /// chunk), each accumulating a row of outputs in one vector across the
 /// unrolled kernel taps: out[n, c, oh, ow..] += w[c, kh, kw] *
@@ -235,12 +273,8 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   // memory in between): each row starts from its channel's bias instead
   // of loading what the broadcast stored, and the broadcast goes.
   Value bias;
-  Operation *prev = conv->getPrevNode();
-  while (prev && isMemoryEffectFree(prev))
-    prev = prev->getPrevNode();
-  if (auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(prev);
-      broadcast && broadcast.getInit() == out &&
-      broadcast.getDimensions() == ArrayRef<int64_t>{0, 2, 3}) {
+  if (linalg::BroadcastOp broadcast =
+          channelBias(lastMemoryOpBefore(conv), out)) {
     bias = broadcast.getInput();
     rewriter.eraseOp(broadcast);
   }
@@ -291,6 +325,263 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
   return success();
 }
 
+/// The value a fill-like op writes to every element of its one output: a
+/// `linalg.fill`'s scalar, or what a `linalg.map` without inputs yields
+/// from outside its body (a bufferized `tensor.pad`). Null otherwise.
+static Value filledValue(Operation *op) {
+  auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
+  if (!linalgOp || linalgOp.getNumDpsInits() != 1)
+    return {};
+  if (isa<linalg::FillOp>(op))
+    return linalgOp.getDpsInputOperand(0)->get();
+  if (!isa<linalg::MapOp>(op) || linalgOp.getNumDpsInputs() != 0)
+    return {};
+  Value yielded = linalgOp.getBlock()->getTerminator()->getOperand(0);
+  if (op->isAncestor(yielded.getParentRegion()->getParentOp()))
+    return {};
+  return yielded;
+}
+
+/// The buffer whose elements `value` reshapes in their linear order
+/// (through collapse_shape, expand_shape and cast), or `value` itself.
+static Value reshapedBuffer(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto op = dyn_cast<memref::CollapseShapeOp>(def))
+      value = op.getSrc();
+    else if (auto op = dyn_cast<memref::ExpandShapeOp>(def))
+      value = op.getSrc();
+    else if (auto op = dyn_cast<memref::CastOp>(def))
+      value = op.getSource();
+    else
+      break;
+  }
+  return value;
+}
+
+/// Whether buffers `a` and `b` (see reshapedBuffer) share no element:
+/// two allocations, or an allocation and an argument.
+static bool areDisjoint(Value a, Value b) {
+  bool allocA = a.getDefiningOp<memref::AllocOp>() != nullptr;
+  bool allocB = b.getDefiningOp<memref::AllocOp>() != nullptr;
+  return a != b && (allocA || isa<BlockArgument>(a)) &&
+         (allocB || isa<BlockArgument>(b)) && (allocA || allocB);
+}
+
+/// See the pass description (blkrew-fold-depthwise-padding).
+static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
+                                          linalg::DepthwiseConv2DNchwChwOp conv,
+                                          bool parallel) {
+  Value padded = conv.getDpsInputOperand(0)->get();
+  Value filter = conv.getDpsInputOperand(1)->get();
+  Value out = conv.getDpsInitOperand(0)->get();
+  Block *block = conv->getBlock();
+  auto alloc = padded.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != block)
+    return failure();
+  // The padded buffer's only users: a zero fill, the interior view a copy
+  // writes, the convolution.
+  Operation *fill = nullptr;
+  memref::SubViewOp interior;
+  for (Operation *user : padded.getUsers()) {
+    if (user == conv.getOperation())
+      continue;
+    Value value = filledValue(user);
+    if (!fill && value && matchPattern(value, m_AnyZeroFloat())) {
+      fill = user;
+      continue;
+    }
+    if (auto view = dyn_cast<memref::SubViewOp>(user); view && !interior) {
+      interior = view;
+      continue;
+    }
+    return failure();
+  }
+  if (!fill || !interior || !interior->hasOneUse())
+    return failure();
+  Operation *copy = *interior->getUsers().begin();
+  Value source;
+  if (auto op = dyn_cast<memref::CopyOp>(copy);
+      op && op.getTarget() == interior)
+    source = op.getSource();
+  else if (auto op = dyn_cast<linalg::CopyOp>(copy);
+           op && op.getDpsInitOperand(0)->get() == interior)
+    source = op.getDpsInputOperand(0)->get();
+  else
+    return failure();
+  if (fill->getBlock() != block || copy->getBlock() != block ||
+      !fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(conv))
+    return failure();
+  // What initializes the output, folded into the rows' starting values:
+  // a per-channel bias or a constant written last before the convolution.
+  Operation *init = lastMemoryOpBefore(conv);
+  linalg::BroadcastOp bias = channelBias(init, out);
+  Value initValue = bias ? Value() : filledValue(init);
+  if (initValue && init->getOperand(init->getNumOperands() - 1) != out)
+    initValue = {};
+  if ((!bias && !initValue) || init == copy)
+    init = nullptr;
+  for (Operation *op = fill->getNextNode(); op != conv.getOperation();
+       op = op->getNextNode())
+    if (op != copy && op != init && !isMemoryEffectFree(op) &&
+        !isa<memref::AllocOp>(op))
+      return failure();
+
+  // Shapes: one vector per input row and per output row.
+  auto srcType = dyn_cast<MemRefType>(source.getType());
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  auto filterType = dyn_cast<MemRefType>(filter.getType());
+  if (!srcType || !outType || !filterType || !srcType.hasStaticShape() ||
+      !outType.hasStaticShape() || !filterType.hasStaticShape() ||
+      !srcType.getLayout().isIdentity() || !outType.getLayout().isIdentity() ||
+      !srcType.getElementType().isF32() || !outType.getElementType().isF32() ||
+      !filterType.getElementType().isF32() || !interior.hasUnitStride() ||
+      ShapedType::isDynamicShape(interior.getStaticOffsets()) ||
+      interior.getType().getShape() != srcType.getShape())
+    return failure();
+  ArrayRef<int64_t> offsets = interior.getStaticOffsets();
+  if (offsets[0] != 0 || offsets[1] != 0)
+    return failure();
+  int64_t top = offsets[2], left = offsets[3];
+  ArrayRef<int64_t> inShape = srcType.getShape(), outShape = outType.getShape();
+  int64_t height = inShape[2], width = inShape[3];
+  int64_t outHeight = outShape[2], outWidth = outShape[3];
+  int64_t kh = filterType.getDimSize(1), kw = filterType.getDimSize(2);
+  SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
+  SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
+  int64_t sh = strides[0], sw = strides[1], dw = dilations[1];
+  if (dilations[0] != 1 || kh * kw > 49 || width > 64 ||
+      rowVectorLength(outWidth) != outWidth)
+    return failure();
+  // In place: every input row is in the window before the output row at
+  // its place is stored.
+  Value srcBuffer = reshapedBuffer(source), outBuffer = reshapedBuffer(out);
+  if (srcBuffer == outBuffer) {
+    if (inShape != outShape || sh != 1 || top > kh - 1 || !init)
+      return failure();
+  } else if (!areDisjoint(srcBuffer, outBuffer)) {
+    return failure();
+  }
+
+  Location loc = conv.getLoc();
+  Type f32 = srcType.getElementType();
+  auto rowType = VectorType::get({width}, f32);
+  auto outRowType = VectorType::get({outWidth}, f32);
+  rewriter.setInsertionPoint(conv);
+  Value zeroRow = arith::ConstantOp::create(
+      rewriter, loc, rowType, cast<TypedAttr>(rewriter.getZeroAttr(rowType)));
+  // Tap column j: lane l reads input column l * sw + j * dw - left, or a
+  // lane of the zero vector (index `width`) outside the row. Empty when
+  // that is the row itself.
+  SmallVector<SmallVector<int64_t>> masks;
+  for (int64_t j = 0; j < kw; ++j) {
+    SmallVector<int64_t> mask;
+    bool identity = outWidth == width;
+    for (int64_t l = 0; l < outWidth; ++l) {
+      int64_t col = l * sw + j * dw - left;
+      mask.push_back(col >= 0 && col < width ? col : width);
+      identity &= mask.back() == l;
+    }
+    masks.push_back(identity ? SmallVector<int64_t>() : mask);
+  }
+  // Rows carried from one output row to the next.
+  int64_t keep = std::max<int64_t>(kh - sh, 0);
+  auto cst = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+
+  auto body = [&](OpBuilder &b, Location loc, Value n, Value c) {
+    auto load = [&](OpBuilder &b, Value row) -> Value {
+      return vector::LoadOp::create(b, loc, rowType, source,
+                                    ValueRange{n, c, row, cst(b, 0)});
+    };
+    // The first window's carried rows (the loop loads the rest).
+    SmallVector<Value> first;
+    for (int64_t k = 0; k < keep; ++k) {
+      int64_t row = k - top;
+      first.push_back(row >= 0 && row < height ? load(b, cst(b, row))
+                                               : zeroRow);
+    }
+    SmallVector<Value> weights;
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        weights.push_back(vector::BroadcastOp::create(
+            b, loc, outRowType,
+            memref::LoadOp::create(b, loc, filter,
+                                   ValueRange{c, cst(b, i), cst(b, j)})));
+    Value start;
+    if (bias)
+      start = vector::BroadcastOp::create(
+          b, loc, outRowType,
+          memref::LoadOp::create(b, loc, bias.getInput(), ValueRange{c}));
+    else if (initValue && init)
+      start = vector::BroadcastOp::create(b, loc, outRowType, initValue);
+    scf::ForOp::create(
+        b, loc, cst(b, 0), cst(b, outHeight), cst(b, 1), first,
+        [&](OpBuilder &b, Location loc, Value oh, ValueRange carried) {
+          SmallVector<Value> rows(carried);
+          Value base = arith::MulIOp::create(b, loc, oh, cst(b, sh));
+          for (int64_t k = keep; k < kh; ++k) {
+            Value row = arith::AddIOp::create(b, loc, base, cst(b, k - top));
+            Value inside = arith::AndIOp::create(
+                b, loc,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, row,
+                                      cst(b, 0)),
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                                      cst(b, height)));
+            auto ifOp = scf::IfOp::create(
+                b, loc, inside,
+                [&](OpBuilder &b, Location loc) {
+                  scf::YieldOp::create(b, loc, load(b, row));
+                },
+                [&](OpBuilder &b, Location loc) {
+                  scf::YieldOp::create(b, loc, zeroRow);
+                });
+            rows.push_back(ifOp.getResult(0));
+          }
+          Value acc =
+              start ? start
+                    : vector::LoadOp::create(b, loc, outRowType, out,
+                                             ValueRange{n, c, oh, cst(b, 0)});
+          for (int64_t i = 0; i < kh; ++i)
+            for (int64_t j = 0; j < kw; ++j) {
+              Value x = rows[i];
+              if (!masks[j].empty())
+                x = vector::ShuffleOp::create(b, loc, x, zeroRow, masks[j]);
+              acc = vector::FMAOp::create(b, loc, x, weights[i * kw + j], acc);
+            }
+          vector::StoreOp::create(b, loc, acc, out,
+                                  ValueRange{n, c, oh, cst(b, 0)});
+          scf::YieldOp::create(b, loc, ArrayRef<Value>(rows).take_back(keep));
+        });
+  };
+  int64_t batch = outShape[0], channels = outShape[1];
+  if (parallel) {
+    scf::ParallelOp::create(
+        rewriter, loc, ValueRange{cst(rewriter, 0), cst(rewriter, 0)},
+        ValueRange{cst(rewriter, batch), cst(rewriter, channels)},
+        ValueRange{cst(rewriter, 1), cst(rewriter, 1)},
+        [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          body(b, loc, ivs[0], ivs[1]);
+        });
+  } else {
+    scf::buildLoopNest(
+        rewriter, loc, ValueRange{cst(rewriter, 0), cst(rewriter, 0)},
+        ValueRange{cst(rewriter, batch), cst(rewriter, channels)},
+        ValueRange{cst(rewriter, 1), cst(rewriter, 1)},
+        [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          body(b, loc, ivs[0], ivs[1]);
+        });
+  }
+  rewriter.eraseOp(conv);
+  if (init)
+    rewriter.eraseOp(init);
+  rewriter.eraseOp(copy);
+  rewriter.eraseOp(interior);
+  rewriter.eraseOp(fill);
+  rewriter.eraseOp(alloc);
+  return success();
+}
+
 /// The loop groups an element-wise op (every loop parallel, static, every
 /// operand indexed by a projected permutation, identity-layout memrefs)
 /// collapses into: maximal runs of adjacent loops that stay adjacent in
@@ -334,22 +625,30 @@ elementwiseLoopGroups(linalg::LinalgOp op, bool keepFirst) {
 
 namespace mlir::blkrew {
 namespace {
+struct BlkRewFoldDepthwisePaddingPass
+    : public impl::BlkRewFoldDepthwisePaddingBase<
+          BlkRewFoldDepthwisePaddingPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::DepthwiseConv2DNchwChwOp> convs;
+    getOperation().walk(
+        [&](linalg::DepthwiseConv2DNchwChwOp conv) { convs.push_back(conv); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::DepthwiseConv2DNchwChwOp conv : convs)
+      (void)foldDepthwisePadding(
+          rewriter, conv,
+          worthThreads(cast<linalg::LinalgOp>(conv.getOperation()), parallel,
+                       parallelMinIterations));
+  }
+};
+
 struct BlkRewPrepareLoopsPass
     : public impl::BlkRewPrepareLoopsBase<BlkRewPrepareLoopsPass> {
   using Base::Base;
 
-  /// Whether `op` is worth threads: with `parallel`, when its loops (all
-  /// static) run at least `parallel-min-iterations` times in all.
   bool worthThreads(linalg::LinalgOp op) {
-    if (!parallel)
-      return false;
-    int64_t iterations = 1;
-    for (int64_t range : op.getStaticLoopRanges()) {
-      if (ShapedType::isDynamic(range))
-        return false;
-      iterations *= range;
-    }
-    return iterations >= parallelMinIterations;
+    return ::worthThreads(op, parallel, parallelMinIterations);
   }
 
   void runOnOperation() override {

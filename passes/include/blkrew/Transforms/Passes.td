@@ -187,6 +187,58 @@ def BlkRewFoldIm2col : Pass<"blkrew-fold-im2col", "func::FuncOp"> {
   let dependentDialects = ["::mlir::blkrew::BlkRewDialect"];
 }
 
+def BlkRewFoldDepthwisePadding
+    : Pass<"blkrew-fold-depthwise-padding", "func::FuncOp"> {
+  let summary = "Read a depthwise convolution's zero padding implicitly";
+  let description = [{
+    On buffers, before `blkrew-plan-buffers`. A bufferized `tensor.pad`
+    feeding a `linalg.depthwise_conv_2d_nchw_chw` is a new buffer, filled
+    with zeros, then a copy of the activation into its interior: two
+    passes over memory that write an activation-sized buffer, which cost
+    MobileNetV2 as much as its depthwise convolutions themselves (perf,
+    CIFAR, batch 1). Making the fill cover only the frame does not help:
+    the copy then pays for bringing the lines in.
+
+    This pass removes the padded buffer. The convolution becomes loops
+    over `(n, c)` around a loop over output rows that carries a window of
+    input rows in registers: each step loads the rows it needs that the
+    previous step did not (a zero vector above and below the image), takes
+    each tap's shifted (and, with a width stride, strided) view of a row
+    with one `vector.shuffle` against a zero vector (the left and right
+    padding), and accumulates the output row in one vector. Each input row
+    is loaded once.
+
+    Bufferization often writes the convolution's output over its input
+    (the input was dead once copied into the padded buffer). Because every
+    row is loaded into the window before the output row at its place is
+    stored, the rewrite stays correct in place when the output has the
+    input's shape and the top padding is at most `kh - 1`. In place, the
+    op that initializes the output (a per-channel bias `linalg.broadcast`
+    or a fill, the last op touching memory before the convolution) would
+    overwrite the input, so it must be folded: the rows start from the
+    bias or the constant. Otherwise input and output must be distinct
+    allocations (or one an allocation and the other an argument).
+
+    Conditions: static shapes, f32, padding value 0, height dilation 1,
+    at most 49 taps, input and output rows of at most 64 elements and
+    output rows of at least 4 (one vector each), nothing touching memory
+    between the fill and the convolution but the copy and the folded
+    initialization. Anything else is left to `blkrew-prepare-loops`.
+    With `parallel`, the `(n, c)` loops form an `scf.parallel` when the
+    convolution runs at least `parallel-min-iterations` iterations.
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Split large convolutions across threads (scf.parallel)">,
+    Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
+           /*default=*/"65536",
+           "With parallel, a convolution whose loops run fewer times than "
+           "this in all stays on the calling thread">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
   let summary = "Shape the dense ops that become plain loops for LLVM's "
                 "vectorizers";

@@ -1,0 +1,190 @@
+// RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-fold-depthwise-padding))" -split-input-file | FileCheck %s
+// RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-fold-depthwise-padding{parallel=true parallel-min-iterations=1024}))" -split-input-file | FileCheck %s --check-prefix=PAR
+
+// Stride 1, written over its own input (as bufferization leaves MobileNetV2):
+// the padded buffer, its fill and copy go; the bias broadcast that would
+// overwrite the input becomes each row's starting value. The loop over
+// output rows carries two input rows (row -1 is zero) and loads the third;
+// the left and right taps are shuffles against zero.
+// CHECK-LABEL: func.func @in_place(
+// CHECK-SAME:    %[[W:[^:]*]]: memref<2x3x3xf32>, %[[B:[^:]*]]: memref<2xf32>
+// CHECK-NOT:     memref<1x2x10x10xf32>
+// CHECK:         %[[A:.*]] = memref.alloc() : memref<1x2x8x8xf32>
+// CHECK:         linalg.fill
+// CHECK-NOT:     linalg.broadcast
+// CHECK:         %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK:         scf.for %[[N:.*]] =
+// CHECK:           scf.for %[[C:.*]] =
+// CHECK:             %[[ROW0:.*]] = vector.load %[[A]][%[[N]], %[[C]], %{{.*}}, %{{.*}}] : memref<1x2x8x8xf32>, vector<8xf32>
+// CHECK:             %[[BIAS:.*]] = memref.load %[[B]][%[[C]]]
+// CHECK:             %[[START:.*]] = vector.broadcast %[[BIAS]]
+// CHECK:             scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[UP:.*]] = %[[ZERO]], %[[MID:.*]] = %[[ROW0]])
+// CHECK:               %[[DOWN:.*]] = scf.if
+// CHECK:                 vector.load %[[A]]
+// CHECK:               } else {
+// CHECK:                 scf.yield %[[ZERO]]
+// CHECK:               %[[LEFT:.*]] = vector.shuffle %[[UP]], %[[ZERO]] [8, 0, 1, 2, 3, 4, 5, 6]
+// CHECK:               %[[ACC:.*]] = vector.fma %[[LEFT]], %{{.*}}, %[[START]]
+// CHECK:               vector.fma %[[UP]], %{{.*}}, %[[ACC]]
+// CHECK:               vector.shuffle %[[UP]], %[[ZERO]] [1, 2, 3, 4, 5, 6, 7, 8]
+// CHECK-COUNT-6:       vector.fma
+// CHECK:               vector.store %{{.*}}, %[[A]][%[[N]], %[[C]], %[[OH]], %{{.*}}]
+// CHECK:               scf.yield %[[MID]], %[[DOWN]]
+// CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
+// PAR-LABEL:   func.func @in_place(
+// PAR:           scf.parallel (%[[N:.*]], %[[C:.*]]) =
+// PAR:             scf.for %{{.*}} = {{.*}} iter_args(
+func.func @in_place(%w: memref<2x3x3xf32>, %b: memref<2xf32>,
+                    %res: memref<1x2x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %a = memref.alloc() : memref<1x2x8x8xf32>
+  linalg.fill ins(%one : f32) outs(%a : memref<1x2x8x8xf32>)
+  %p = memref.alloc() : memref<1x2x10x10xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x2x10x10xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+      : memref<1x2x10x10xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.copy %a, %in : memref<1x2x8x8xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  linalg.broadcast ins(%b : memref<2xf32>) outs(%a : memref<1x2x8x8xf32>) dimensions = [0, 2, 3]
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%a : memref<1x2x8x8xf32>)
+  memref.copy %a, %res : memref<1x2x8x8xf32> to memref<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+// Stride 2 into a buffer of its own, the padding a `linalg.map` (as
+// bufferized tensor.pad): nothing to fold, the rows start from the output.
+// Each step loads two rows and carries one; each tap keeps every other
+// input column.
+// CHECK-LABEL: func.func @strided(
+// CHECK-SAME:    %{{[^:]*}}: memref<2x3x3xf32>, %[[OUT:[^:]*]]: memref<1x2x4x4xf32>
+// CHECK-NOT:     memref<1x2x10x10xf32>
+// CHECK:         %[[A:.*]] = memref.alloc() : memref<1x2x8x8xf32>
+// CHECK:         scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[UP:.*]] = %{{.*}}) -> (vector<8xf32>)
+// CHECK-COUNT-2: scf.if
+// CHECK:           %[[ACC:.*]] = vector.load %[[OUT]][%{{.*}}, %{{.*}}, %[[OH]], %{{.*}}] : memref<1x2x4x4xf32>, vector<4xf32>
+// CHECK:           vector.shuffle %[[UP]], %{{.*}} [8, 1, 3, 5] : vector<8xf32>, vector<8xf32>
+// CHECK:           vector.shuffle %[[UP]], %{{.*}} [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
+// CHECK:           vector.shuffle %[[UP]], %{{.*}} [1, 3, 5, 7] : vector<8xf32>, vector<8xf32>
+// CHECK:           vector.store %{{.*}}, %[[OUT]][%{{.*}}, %{{.*}}, %[[OH]], %{{.*}}]
+// CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
+// Below parallel-min-iterations (2 x 4 x 4 x 9 = 288): one thread.
+// PAR-LABEL:   func.func @strided(
+// PAR-NOT:       scf.parallel
+// PAR:           return
+func.func @strided(%w: memref<2x3x3xf32>, %out: memref<1x2x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %a = memref.alloc() : memref<1x2x8x8xf32>
+  linalg.fill ins(%one : f32) outs(%a : memref<1x2x8x8xf32>)
+  %p = memref.alloc() : memref<1x2x10x10xf32>
+  linalg.map outs(%p : memref<1x2x10x10xf32>)
+    (%init: f32) {
+      linalg.yield %zero : f32
+    }
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+      : memref<1x2x10x10xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.copy %a, %in : memref<1x2x8x8xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%out : memref<1x2x4x4xf32>)
+  return
+}
+
+// -----
+
+// Left alone: padding with ones is not zero padding.
+// CHECK-LABEL: func.func @not_zero(
+// CHECK:         linalg.depthwise_conv_2d_nchw_chw
+func.func @not_zero(%a: memref<1x2x8x8xf32>, %w: memref<2x3x3xf32>, %out: memref<1x2x8x8xf32>) {
+  %one = arith.constant 1.0 : f32
+  %p = memref.alloc() : memref<1x2x10x10xf32>
+  linalg.fill ins(%one : f32) outs(%p : memref<1x2x10x10xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+      : memref<1x2x10x10xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.copy %a, %in : memref<1x2x8x8xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%out : memref<1x2x8x8xf32>)
+  return
+}
+
+// -----
+
+// Left alone: in place, but nothing to start the rows from (the output's
+// values are the input's, which the rows would overwrite).
+// CHECK-LABEL: func.func @in_place_no_init(
+// CHECK:         linalg.depthwise_conv_2d_nchw_chw
+func.func @in_place_no_init(%w: memref<2x3x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %a = memref.alloc() : memref<1x2x8x8xf32>
+  %p = memref.alloc() : memref<1x2x10x10xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x2x10x10xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+      : memref<1x2x10x10xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.copy %a, %in : memref<1x2x8x8xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%a : memref<1x2x8x8xf32>)
+  return
+}
+
+// -----
+
+// Left alone: the input and the output are both arguments, which may alias.
+// CHECK-LABEL: func.func @may_alias(
+// CHECK:         linalg.depthwise_conv_2d_nchw_chw
+func.func @may_alias(%a: memref<1x2x8x8xf32>, %w: memref<2x3x3xf32>, %out: memref<1x2x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %p = memref.alloc() : memref<1x2x10x10xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x2x10x10xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+      : memref<1x2x10x10xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.copy %a, %in : memref<1x2x8x8xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%out : memref<1x2x8x8xf32>)
+  return
+}
+
+// -----
+
+// Left alone: a store into the padded buffer between the copy and the
+// convolution.
+// CHECK-LABEL: func.func @written_between(
+// CHECK:         linalg.depthwise_conv_2d_nchw_chw
+func.func @written_between(%w: memref<2x3x3xf32>, %out: memref<1x2x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %c0 = arith.constant 0 : index
+  %a = memref.alloc() : memref<1x2x8x8xf32>
+  linalg.fill ins(%one : f32) outs(%a : memref<1x2x8x8xf32>)
+  %p = memref.alloc() : memref<1x2x10x10xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x2x10x10xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+      : memref<1x2x10x10xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.copy %a, %in : memref<1x2x8x8xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.store %one, %p[%c0, %c0, %c0, %c0] : memref<1x2x10x10xf32>
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%out : memref<1x2x8x8xf32>)
+  return
+}
+
+// -----
+
+// Left alone: rows of 80 do not fit one vector (blkrew-prepare-loops
+// vectorizes it in chunks, reading the padded copy).
+// CHECK-LABEL: func.func @wide(
+// CHECK:         linalg.depthwise_conv_2d_nchw_chw
+func.func @wide(%w: memref<2x3x3xf32>, %out: memref<1x2x4x80xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %a = memref.alloc() : memref<1x2x4x80xf32>
+  linalg.fill ins(%one : f32) outs(%a : memref<1x2x4x80xf32>)
+  %p = memref.alloc() : memref<1x2x6x82xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x2x6x82xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 4, 80] [1, 1, 1, 1]
+      : memref<1x2x6x82xf32> to memref<1x2x4x80xf32, strided<[984, 492, 82, 1], offset: 83>>
+  memref.copy %a, %in : memref<1x2x4x80xf32> to memref<1x2x4x80xf32, strided<[984, 492, 82, 1], offset: 83>>
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x6x82xf32>, memref<2x3x3xf32>) outs(%out : memref<1x2x4x80xf32>)
+  return
+}
