@@ -28,9 +28,16 @@
 // CHECK:               vector.fma %[[UP]], %{{.*}}, %[[ACC]]
 // CHECK:               vector.shuffle %[[UP]], %[[ZERO]] [1, 2, 3, 4, 5, 6, 7, 8]
 // CHECK-COUNT-6:       vector.fma
-// CHECK:               vector.store %{{.*}}, %[[A]][%[[N]], %[[C]], %[[OH]], %{{.*}}]
+// The ReLU6 after it, applied to the row before the store.
+// CHECK:               %[[POS:.*]] = arith.cmpf ogt, %{{.*}} : vector<8xf32>
+// CHECK:               %[[LO:.*]] = arith.select %[[POS]], {{.*}} : vector<8xi1>, vector<8xf32>
+// CHECK:               %[[SIX:.*]] = vector.broadcast %{{.*}} : f32 to vector<8xf32>
+// CHECK:               %[[BIG:.*]] = arith.cmpf olt, %[[SIX]], %[[LO]] : vector<8xf32>
+// CHECK:               %[[ROW:.*]] = arith.select %[[BIG]], %[[SIX]], %[[LO]]
+// CHECK:               vector.store %[[ROW]], %[[A]][%[[N]], %[[C]], %[[OH]], %{{.*}}]
 // CHECK:               scf.yield %[[MID]], %[[DOWN]]
 // CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
+// CHECK-NOT:     linalg.generic
 // PAR-LABEL:   func.func @in_place(
 // PAR:           scf.parallel (%[[N:.*]], %[[C:.*]]) =
 // PAR:             scf.for %{{.*}} = {{.*}} iter_args(
@@ -48,6 +55,18 @@ func.func @in_place(%w: memref<2x3x3xf32>, %b: memref<2xf32>,
   linalg.broadcast ins(%b : memref<2xf32>) outs(%a : memref<1x2x8x8xf32>) dimensions = [0, 2, 3]
   linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
       ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%a : memref<1x2x8x8xf32>)
+  %six = arith.constant 6.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a : memref<1x2x8x8xf32>) outs(%a : memref<1x2x8x8xf32>) {
+  ^bb0(%x: f32, %unused: f32):
+    %gt = arith.cmpf ogt, %x, %zero : f32
+    %lo = arith.select %gt, %x, %zero : f32
+    %lt = arith.cmpf olt, %six, %lo : f32
+    %hi = arith.select %lt, %six, %lo : f32
+    linalg.yield %hi : f32
+  }
   memref.copy %a, %res : memref<1x2x8x8xf32> to memref<1x2x8x8xf32>
   return
 }

@@ -215,6 +215,56 @@ func.func @depthwise_bias(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %b: me
 
 // -----
 
+// An element-wise op on the output in place right after (a ReLU, its zero
+// defined after the convolution): applied to each row before the store,
+// the kernel placed where the op was.
+// CHECK-LABEL: func.func @depthwise_relu(
+// CHECK-SAME:    %[[O:[^:]*]]: memref<1x8x4x4xf32>)
+// CHECK:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         scf.for
+// CHECK-COUNT-8:         vector.fma
+// CHECK:                 %[[ACC:.*]] = vector.fma
+// CHECK:                 %[[Z:.*]] = vector.broadcast %[[ZERO]] : f32 to vector<4xf32>
+// CHECK:                 %[[ROW:.*]] = arith.maximumf %[[ACC]], %[[Z]] : vector<4xf32>
+// CHECK:                 vector.store %[[ROW]], %[[O]]
+// CHECK-NOT:     linalg.generic
+func.func @depthwise_relu(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o: memref<1x8x4x4xf32>) {
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+    ins(%x, %w : memref<1x8x9x9xf32>, memref<8x3x3xf32>) outs(%o : memref<1x8x4x4xf32>)
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%o : memref<1x8x4x4xf32>) outs(%o : memref<1x8x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Not applied: the element-wise op reads the output's old value too.
+// CHECK-LABEL: func.func @depthwise_then_accumulate(
+// CHECK:         scf.for
+// CHECK:         linalg.generic
+func.func @depthwise_then_accumulate(%x: memref<1x8x9x9xf32>, %w: memref<8x3x3xf32>, %o: memref<1x8x4x4xf32>) {
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+    ins(%x, %w : memref<1x8x9x9xf32>, memref<8x3x3xf32>) outs(%o : memref<1x8x4x4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%o : memref<1x8x4x4xf32>) outs(%o : memref<1x8x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // Mixed element types (an f16 filter) are generalized instead, the loops
 // (n, c, oh, kh, kw, ow), ow innermost, for LLVM's vectorizers.
 // CHECK-DAG:   #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + d3, d4 + d5)>

@@ -5,6 +5,8 @@ input rows in registers, shuffles against zero at the sides). These cases
 cover what it rewrites (in place over its input at stride 1, into a new
 buffer at stride 2, 5x5 taps, odd widths, with and without a bias) and what
 it leaves to the padded copy (rows wider than 64, a row of 2 outputs).
+The activation after each convolution is applied to its rows before they
+are stored (ReLU6, and SiLU for a body of more than a clamp).
 """
 
 import pytest
@@ -18,8 +20,9 @@ class ExpandDepthwise(nn.Module):
     """1x1 expansion, ReLU6, depthwise (BN folded into its bias), ReLU6: the
     MobileNetV2 block whose depthwise input is an intermediate buffer."""
 
-    def __init__(self, channels, kernel, stride, padding, bias):
+    def __init__(self, channels, kernel, stride, padding, bias, act="relu6"):
         super().__init__()
+        self.act = {"relu6": nn.functional.relu6, "silu": nn.functional.silu}[act]
         self.expand = nn.Conv2d(3, channels, 1)
         self.depthwise = nn.Conv2d(
             channels,
@@ -34,7 +37,7 @@ class ExpandDepthwise(nn.Module):
 
     def forward(self, x):
         y = nn.functional.relu6(self.expand(x))
-        return nn.functional.relu6(self.bn(self.depthwise(y)))
+        return self.act(self.bn(self.depthwise(y)))
 
 
 CASES = {
@@ -47,14 +50,16 @@ CASES = {
     "3x3-s1-64": (64, 3, 1, 1, False),  # the widest row one vector holds
     "3x3-s1-80": (80, 3, 1, 1, False),  # wider: left to the padded copy
     "3x3-s2-4": (4, 3, 2, 1, False),  # 2 outputs a row: padded copy
+    "3x3-s1-valid": (16, 3, 1, 0, False),  # no padding (prepare-loops)
 }
 
 
+@pytest.mark.parametrize("act", ["relu6", "silu"])
 @pytest.mark.parametrize("case", CASES)
-def test_padded_depthwise_matches_torch(case, tmp_path):
+def test_padded_depthwise_matches_torch(case, act, tmp_path):
     size, kernel, stride, padding, bias = CASES[case]
     torch.manual_seed(size * 10 + kernel + stride)
-    model = ExpandDepthwise(8, kernel, stride, padding, bias).eval()
+    model = ExpandDepthwise(8, kernel, stride, padding, bias, act).eval()
     with torch.no_grad():
         model.bn.running_mean.uniform_(-1, 1)
         model.bn.running_var.uniform_(0.5, 2.0)

@@ -24,6 +24,7 @@
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -234,6 +235,71 @@ static bool worthThreads(linalg::LinalgOp op, bool parallel,
   return iterations >= minIterations;
 }
 
+/// The element-wise op that transforms the NCHW buffer `out` in place
+/// right after `op` (nothing touching memory in between), when its body
+/// maps its one input through vectorizable element-wise ops (arith's: the
+/// ReLU6 after a depthwise convolution): the kernel applies it to each
+/// row before storing it, instead of another pass over memory. Else null.
+static linalg::GenericOp activationAfter(Operation *op, Value out) {
+  Operation *next = op->getNextNode();
+  while (next && isMemoryEffectFree(next))
+    next = next->getNextNode();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getDpsInputOperand(0)->get() != out ||
+      generic.getDpsInitOperand(0)->get() != out ||
+      generic.getNumParallelLoops() != generic.getNumLoops() ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return {};
+  Block &body = generic.getRegion().front();
+  if (!body.getArgument(1).use_empty())
+    return {};
+  for (Operation &inner : body.without_terminator()) {
+    bool scalar = llvm::all_of(inner.getResultTypes(),
+                               [](Type t) { return t.isIntOrIndexOrFloat(); });
+    if (!scalar || inner.getNumRegions() != 0 ||
+        !(matchPattern(&inner, m_Constant()) ||
+          (inner.hasTrait<OpTrait::Elementwise>() &&
+           inner.hasTrait<OpTrait::Vectorizable>())))
+      return {};
+  }
+  return generic;
+}
+
+/// The body of `activation` (see activationAfter) applied lane by lane to
+/// `row`: each op recreated on vectors, scalars from outside broadcast.
+static Value applyActivation(OpBuilder &b, Location loc,
+                             linalg::GenericOp activation, Value row) {
+  ArrayRef<int64_t> shape = cast<VectorType>(row.getType()).getShape();
+  Block &body = activation.getRegion().front();
+  IRMapping map;
+  map.map(body.getArgument(0), row);
+  auto vectorOf = [&](Value v) -> Value {
+    if (Value mapped = map.lookupOrNull(v))
+      return mapped;
+    Value splat = vector::BroadcastOp::create(
+        b, loc, VectorType::get(shape, v.getType()), v);
+    map.map(v, splat);
+    return splat;
+  };
+  for (Operation &inner : body.without_terminator()) {
+    if (matchPattern(&inner, m_Constant())) {
+      map.map(inner.getResult(0), vectorOf(b.clone(inner)->getResult(0)));
+      continue;
+    }
+    OperationState state(loc, inner.getName());
+    for (Value operand : inner.getOperands())
+      state.addOperands(vectorOf(operand));
+    for (Type type : inner.getResultTypes())
+      state.addTypes(VectorType::get(shape, type));
+    state.addAttributes(inner.getAttrs());
+    map.map(inner.getResults(), b.create(state)->getResults());
+  }
+  return vectorOf(body.getTerminator()->getOperand(0));
+}
+
 /// Rewrites an NCHW depthwise convolution as loops over (n, c, oh, ow
 /// chunk), each accumulating a row of outputs in one vector across the
 /// unrolled kernel taps: out[n, c, oh, ow..] += w[c, kh, kw] *
@@ -279,13 +345,17 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
     rewriter.eraseOp(broadcast);
   }
 
+  linalg::GenericOp activation = activationAfter(conv, out);
   Location loc = conv.getLoc();
   auto vecType = VectorType::get({length}, inType.getElementType());
   auto spanType = VectorType::get({span}, inType.getElementType());
   SmallVector<int64_t> every;
   for (int64_t l = 0; l < length; ++l)
     every.push_back(l * sw);
-  rewriter.setInsertionPoint(conv);
+  // At the activation when there is one: what its body uses from outside
+  // may be defined after the convolution (nothing between touches memory).
+  rewriter.setInsertionPoint(activation ? activation.getOperation()
+                                        : conv.getOperation());
   auto index = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -319,9 +389,13 @@ static LogicalResult vectorizeDepthwise(RewriterBase &rewriter,
             acc = vector::FMAOp::create(b, loc, x, wv, acc);
           }
         }
+        if (activation)
+          acc = applyActivation(b, loc, activation, acc);
         vector::StoreOp::create(b, loc, acc, out, ivs);
       });
   rewriter.eraseOp(conv);
+  if (activation)
+    rewriter.eraseOp(activation);
   return success();
 }
 
@@ -462,11 +536,15 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
     return failure();
   }
 
+  linalg::GenericOp activation = activationAfter(conv, out);
   Location loc = conv.getLoc();
   Type f32 = srcType.getElementType();
   auto rowType = VectorType::get({width}, f32);
   auto outRowType = VectorType::get({outWidth}, f32);
-  rewriter.setInsertionPoint(conv);
+  // At the activation when there is one: what its body uses from outside
+  // may be defined after the convolution (nothing between touches memory).
+  rewriter.setInsertionPoint(activation ? activation.getOperation()
+                                        : conv.getOperation());
   Value zeroRow = arith::ConstantOp::create(
       rewriter, loc, rowType, cast<TypedAttr>(rewriter.getZeroAttr(rowType)));
   // Tap column j: lane l reads input column l * sw + j * dw - left, or a
@@ -549,6 +627,8 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
                 x = vector::ShuffleOp::create(b, loc, x, zeroRow, masks[j]);
               acc = vector::FMAOp::create(b, loc, x, weights[i * kw + j], acc);
             }
+          if (activation)
+            acc = applyActivation(b, loc, activation, acc);
           vector::StoreOp::create(b, loc, acc, out,
                                   ValueRange{n, c, oh, cst(b, 0)});
           scf::YieldOp::create(b, loc, ArrayRef<Value>(rows).take_back(keep));
@@ -573,6 +653,8 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
         });
   }
   rewriter.eraseOp(conv);
+  if (activation)
+    rewriter.eraseOp(activation);
   if (init)
     rewriter.eraseOp(init);
   rewriter.eraseOp(copy);

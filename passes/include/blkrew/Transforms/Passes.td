@@ -219,6 +219,11 @@ def BlkRewFoldDepthwisePadding
     bias or the constant. Otherwise input and output must be distinct
     allocations (or one an allocation and the other an argument).
 
+    An element-wise op that transforms the output in place right after the
+    convolution (its body a chain of vectorizable element-wise ops on its
+    one input: the ReLU6 of MobileNetV2) is applied to each output row
+    before it is stored, and goes: one pass over the activation less.
+
     Conditions: static shapes, f32, padding value 0, height dilation 1,
     at most 49 taps, input and output rows of at most 64 elements and
     output rows of at least 4 (one vector each), nothing touching memory
@@ -272,7 +277,9 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       shuffles out every `s`-th): LLVM's cost model left the loop form
       scalar. A per-channel bias `linalg.broadcast` into the output, when it
       is the last op touching memory before the convolution, is folded:
-      each row starts from its channel's bias. Other depthwise convolutions
+      each row starts from its channel's bias; an element-wise op on the
+      output in place right after it (a ReLU6) is applied to each row
+      before the store. Other depthwise convolutions
       are generalized and interchanged to `(n, c, oh, kh, kw, ow)`, so each
       tap runs along an output row.
     * Element-wise `linalg.generic`s, `linalg.broadcast` and `linalg.fill`
