@@ -94,6 +94,17 @@ def test_non_contiguous_input_is_accepted(host_mlp):
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+def test_input_that_requires_grad_is_read_as_is(host_mlp):
+    """A contiguous input is passed without a copy, autograd flag or not;
+    the runner repoints its descriptors on each call."""
+    model, compiled = host_mlp
+    for _ in range(2):
+        x = torch.randn(3, 40, requires_grad=True)
+        with torch.no_grad():
+            want = model(x)
+        torch.testing.assert_close(compiled(x), want, rtol=1e-4, atol=1e-4)
+
+
 def test_bad_arguments():
     model = pruned_mlp()
     x = torch.randn(2, 40)
