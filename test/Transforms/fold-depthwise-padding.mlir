@@ -4,8 +4,9 @@
 // Stride 1, written over its own input (as bufferization leaves MobileNetV2):
 // the padded buffer, its fill and copy go; the bias broadcast that would
 // overwrite the input becomes each row's starting value. The loop over
-// output rows carries two input rows (row -1 is zero) and loads the third;
-// the left and right taps are shuffles against zero.
+// output rows carries two input rows (row -1 is zero), each as its three
+// tap views (the left and right ones shuffled against zero when the row
+// is loaded), and loads the third; one chain of FMAs per kernel row.
 // CHECK-LABEL: func.func @in_place(
 // CHECK-SAME:    %[[W:[^:]*]]: memref<2x3x3xf32>, %[[B:[^:]*]]: memref<2xf32>
 // CHECK-NOT:     memref<1x2x10x10xf32>
@@ -16,18 +17,26 @@
 // CHECK:         scf.for %[[N:.*]] =
 // CHECK:           scf.for %[[C:.*]] =
 // CHECK:             %[[ROW0:.*]] = vector.load %[[A]][%[[N]], %[[C]], %{{.*}}, %{{.*}}] : memref<1x2x8x8xf32>, vector<8xf32>
+// CHECK:             %[[L0:.*]] = vector.shuffle %[[ROW0]], %[[ZERO]] [8, 0, 1, 2, 3, 4, 5, 6]
+// CHECK:             %[[R0:.*]] = vector.shuffle %[[ROW0]], %[[ZERO]] [1, 2, 3, 4, 5, 6, 7, 8]
 // CHECK:             %[[BIAS:.*]] = memref.load %[[B]][%[[C]]]
 // CHECK:             %[[START:.*]] = vector.broadcast %[[BIAS]]
-// CHECK:             scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[UP:.*]] = %[[ZERO]], %[[MID:.*]] = %[[ROW0]])
+// CHECK:             scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[UL:.*]] = %{{.*}}, %[[UM:.*]] = %{{.*}}, %[[UR:.*]] = %{{.*}}, %[[ML:.*]] = %[[L0]], %[[MM:.*]] = %[[ROW0]], %[[MR:.*]] = %[[R0]])
 // CHECK:               %[[DOWN:.*]] = scf.if
 // CHECK:                 vector.load %[[A]]
 // CHECK:               } else {
 // CHECK:                 scf.yield %[[ZERO]]
-// CHECK:               %[[LEFT:.*]] = vector.shuffle %[[UP]], %[[ZERO]] [8, 0, 1, 2, 3, 4, 5, 6]
-// CHECK:               %[[ACC:.*]] = vector.fma %[[LEFT]], %{{.*}}, %[[START]]
-// CHECK:               vector.fma %[[UP]], %{{.*}}, %[[ACC]]
-// CHECK:               vector.shuffle %[[UP]], %[[ZERO]] [1, 2, 3, 4, 5, 6, 7, 8]
-// CHECK-COUNT-6:       vector.fma
+// CHECK:               %[[DL:.*]] = vector.shuffle %[[DOWN]], %[[ZERO]] [8, 0, 1, 2, 3, 4, 5, 6]
+// CHECK:               %[[DR:.*]] = vector.shuffle %[[DOWN]], %[[ZERO]] [1, 2, 3, 4, 5, 6, 7, 8]
+// CHECK:               %[[P0:.*]] = vector.fma %[[UL]], %{{.*}}, %[[START]]
+// CHECK:               vector.fma %[[UM]], %{{.*}}, %[[P0]]
+// CHECK:               %[[TOP:.*]] = vector.fma %[[UR]]
+// CHECK:               %[[P1:.*]] = arith.mulf %[[ML]]
+// CHECK-COUNT-2:       vector.fma
+// CHECK:               %[[SUM:.*]] = arith.addf %[[TOP]]
+// CHECK:               arith.mulf %[[DL]]
+// CHECK-COUNT-2:       vector.fma
+// CHECK:               arith.addf %[[SUM]]
 // The ReLU6 after it, applied to the row before the store.
 // CHECK:               %[[POS:.*]] = arith.cmpf ogt, %{{.*}} : vector<8xf32>
 // CHECK:               %[[LO:.*]] = arith.select %[[POS]], {{.*}} : vector<8xi1>, vector<8xf32>
@@ -35,7 +44,7 @@
 // CHECK:               %[[BIG:.*]] = arith.cmpf olt, %[[SIX]], %[[LO]] : vector<8xf32>
 // CHECK:               %[[ROW:.*]] = arith.select %[[BIG]], %[[SIX]], %[[LO]]
 // CHECK:               vector.store %[[ROW]], %[[A]][%[[N]], %[[C]], %[[OH]], %{{.*}}]
-// CHECK:               scf.yield %[[MID]], %[[DOWN]]
+// CHECK:               scf.yield %[[ML]], %[[MM]], %[[MR]], %[[DL]], %[[DOWN]], %[[DR]]
 // CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
 // CHECK-NOT:     linalg.generic
 // PAR-LABEL:   func.func @in_place(
@@ -75,18 +84,20 @@ func.func @in_place(%w: memref<2x3x3xf32>, %b: memref<2xf32>,
 
 // Stride 2 into a buffer of its own, the padding a `linalg.map` (as
 // bufferized tensor.pad): nothing to fold, the rows start from the output.
-// Each step loads two rows and carries one; each tap keeps every other
-// input column.
+// Each step loads two rows and carries one (its three tap views); each tap
+// keeps every other input column.
 // CHECK-LABEL: func.func @strided(
 // CHECK-SAME:    %{{[^:]*}}: memref<2x3x3xf32>, %[[OUT:[^:]*]]: memref<1x2x4x4xf32>
 // CHECK-NOT:     memref<1x2x10x10xf32>
 // CHECK:         %[[A:.*]] = memref.alloc() : memref<1x2x8x8xf32>
-// CHECK:         scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[UP:.*]] = %{{.*}}) -> (vector<8xf32>)
-// CHECK-COUNT-2: scf.if
+// CHECK:         scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK:           %[[MID:.*]] = scf.if
+// CHECK:           vector.shuffle %[[MID]], %{{.*}} [8, 1, 3, 5] : vector<8xf32>, vector<8xf32>
+// CHECK:           vector.shuffle %[[MID]], %{{.*}} [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
+// CHECK:           vector.shuffle %[[MID]], %{{.*}} [1, 3, 5, 7] : vector<8xf32>, vector<8xf32>
+// CHECK:           scf.if
 // CHECK:           %[[ACC:.*]] = vector.load %[[OUT]][%{{.*}}, %{{.*}}, %[[OH]], %{{.*}}] : memref<1x2x4x4xf32>, vector<4xf32>
-// CHECK:           vector.shuffle %[[UP]], %{{.*}} [8, 1, 3, 5] : vector<8xf32>, vector<8xf32>
-// CHECK:           vector.shuffle %[[UP]], %{{.*}} [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
-// CHECK:           vector.shuffle %[[UP]], %{{.*}} [1, 3, 5, 7] : vector<8xf32>, vector<8xf32>
+// CHECK:           vector.fma %{{.*}}, %{{.*}}, %[[ACC]]
 // CHECK:           vector.store %{{.*}}, %[[OUT]][%{{.*}}, %{{.*}}, %[[OH]], %{{.*}}]
 // CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
 // Below parallel-min-iterations (2 x 4 x 4 x 9 = 288): one thread.

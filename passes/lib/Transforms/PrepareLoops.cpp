@@ -561,10 +561,20 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
     }
     masks.push_back(identity ? SmallVector<int64_t>() : mask);
   }
-  // Rows carried from one output row to the next.
+  // Rows carried from one output row to the next, each as its kw tap
+  // views (shuffled once, when loaded, not for each output row it feeds).
   int64_t keep = std::max<int64_t>(kh - sh, 0);
   auto cst = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value zeroOut = arith::ConstantOp::create(
+      rewriter, loc, outRowType,
+      cast<TypedAttr>(rewriter.getZeroAttr(outRowType)));
+  auto tapsOf = [&](OpBuilder &b, Value row, SmallVectorImpl<Value> &taps) {
+    for (int64_t j = 0; j < kw; ++j)
+      taps.push_back(masks[j].empty() ? row
+                                      : vector::ShuffleOp::create(
+                                            b, loc, row, zeroRow, masks[j]));
   };
 
   auto body = [&](OpBuilder &b, Location loc, Value n, Value c) {
@@ -576,8 +586,10 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
     SmallVector<Value> first;
     for (int64_t k = 0; k < keep; ++k) {
       int64_t row = k - top;
-      first.push_back(row >= 0 && row < height ? load(b, cst(b, row))
-                                               : zeroRow);
+      if (row >= 0 && row < height)
+        tapsOf(b, load(b, cst(b, row)), first);
+      else
+        first.append(kw, zeroOut);
     }
     SmallVector<Value> weights;
     for (int64_t i = 0; i < kh; ++i)
@@ -596,7 +608,7 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
     scf::ForOp::create(
         b, loc, cst(b, 0), cst(b, outHeight), cst(b, 1), first,
         [&](OpBuilder &b, Location loc, Value oh, ValueRange carried) {
-          SmallVector<Value> rows(carried);
+          SmallVector<Value> taps(carried);
           Value base = arith::MulIOp::create(b, loc, oh, cst(b, sh));
           for (int64_t k = keep; k < kh; ++k) {
             Value row = arith::AddIOp::create(b, loc, base, cst(b, k - top));
@@ -614,24 +626,35 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
                 [&](OpBuilder &b, Location loc) {
                   scf::YieldOp::create(b, loc, zeroRow);
                 });
-            rows.push_back(ifOp.getResult(0));
+            tapsOf(b, ifOp.getResult(0), taps);
           }
-          Value acc =
-              start ? start
-                    : vector::LoadOp::create(b, loc, outRowType, out,
-                                             ValueRange{n, c, oh, cst(b, 0)});
-          for (int64_t i = 0; i < kh; ++i)
+          // One chain of kw FMAs per kernel row, summed at the end: kh
+          // short dependency chains instead of one kh * kw long.
+          Value acc;
+          for (int64_t i = 0; i < kh; ++i) {
+            Value part;
             for (int64_t j = 0; j < kw; ++j) {
-              Value x = rows[i];
-              if (!masks[j].empty())
-                x = vector::ShuffleOp::create(b, loc, x, zeroRow, masks[j]);
-              acc = vector::FMAOp::create(b, loc, x, weights[i * kw + j], acc);
+              Value x = taps[i * kw + j], w = weights[i * kw + j];
+              if (part)
+                part = vector::FMAOp::create(b, loc, x, w, part);
+              else if (i == 0)
+                part = vector::FMAOp::create(
+                    b, loc, x, w,
+                    start ? start
+                          : vector::LoadOp::create(
+                                b, loc, outRowType, out,
+                                ValueRange{n, c, oh, cst(b, 0)}));
+              else
+                part = arith::MulFOp::create(b, loc, x, w);
             }
+            acc = acc ? arith::AddFOp::create(b, loc, acc, part) : part;
+          }
           if (activation)
             acc = applyActivation(b, loc, activation, acc);
           vector::StoreOp::create(b, loc, acc, out,
                                   ValueRange{n, c, oh, cst(b, 0)});
-          scf::YieldOp::create(b, loc, ArrayRef<Value>(rows).take_back(keep));
+          scf::YieldOp::create(b, loc,
+                               ArrayRef<Value>(taps).take_back(keep * kw));
         });
   };
   int64_t batch = outShape[0], channels = outShape[1];

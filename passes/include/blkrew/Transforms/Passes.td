@@ -202,11 +202,12 @@ def BlkRewFoldDepthwisePadding
     This pass removes the padded buffer. The convolution becomes loops
     over `(n, c)` around a loop over output rows that carries a window of
     input rows in registers: each step loads the rows it needs that the
-    previous step did not (a zero vector above and below the image), takes
-    each tap's shifted (and, with a width stride, strided) view of a row
-    with one `vector.shuffle` against a zero vector (the left and right
-    padding), and accumulates the output row in one vector. Each input row
-    is loaded once.
+    previous step did not (a zero vector above and below the image) and
+    takes each tap's shifted (and, with a width stride, strided) view of
+    the new row with one `vector.shuffle` against a zero vector (the left
+    and right padding); the window carries the views, so each input row is
+    loaded and shuffled once. The output row accumulates in one vector per
+    kernel row (short FMA chains), summed before the store.
 
     Bufferization often writes the convolution's output over its input
     (the input was dead once copied into the padded buffer). Because every
