@@ -94,6 +94,24 @@ def test_non_contiguous_input_is_accepted(host_mlp):
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+def test_out_is_written_and_returned(host_mlp):
+    model, compiled = host_mlp
+    out = torch.full((3, 10), float("nan"))
+    for seed in range(2):  # the second call writes over the first's result
+        x = torch.randn(3, 40, generator=torch.Generator().manual_seed(seed))
+        assert compiled(x, out=out) is out
+        torch.testing.assert_close(out, model(x), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"\[3, 10\], got torch.float32 \[3, 9\]"):
+        compiled(x, out=torch.empty(3, 9))
+    with pytest.raises(ValueError, match="not contiguous"):
+        compiled(x, out=torch.empty(10, 3).t())
+    with pytest.raises(TypeError, match="needs 1 tensor"):
+        compiled(x, out=(out, out))
+    shared = torch.empty(3 * 40)
+    with pytest.raises(ValueError, match="must not share memory with an input"):
+        compiled(shared.view(3, 40), out=shared[:30].view(3, 10))
+
+
 def test_input_that_requires_grad_is_read_as_is(host_mlp):
     """A contiguous input is passed without a copy, autograd flag or not;
     the runner repoints its descriptors on each call."""

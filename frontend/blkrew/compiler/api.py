@@ -488,8 +488,46 @@ class CompiledModule:
                 checked.append(x.detach().cpu().contiguous())
         return checked
 
-    def __call__(self, *inputs: torch.Tensor):
+    def _check_outputs(self, out) -> list[torch.Tensor]:
+        outputs = [out] if isinstance(out, torch.Tensor) else list(out)
+        if len(outputs) != len(self.output_specs):
+            raise TypeError(
+                f"out= needs {len(self.output_specs)} tensor(s) "
+                f"({', '.join(s.describe() for s in self.output_specs)}), "
+                f"got {len(outputs)}"
+            )
+        for i, (y, spec) in enumerate(zip(outputs, self.output_specs, strict=True)):
+            if not isinstance(y, torch.Tensor):
+                raise TypeError(
+                    f"output {i} must be a torch.Tensor, got {type(y).__name__}"
+                )
+            if (
+                y.dtype != torch.float32
+                or y.shape != spec.shape
+                or not y.is_cpu
+                or not y.is_contiguous()
+            ):
+                raise ValueError(
+                    f"output {i} must be a contiguous CPU float32 tensor of shape "
+                    f"{list(spec.shape)}, got {y.dtype} {list(y.shape)} on "
+                    f"{y.device}{'' if y.is_contiguous() else ', not contiguous'}"
+                )
+        return outputs
+
+    def __call__(self, *inputs: torch.Tensor, out=None):
+        """Runs the compiled model. ``out``: the output tensor (a sequence of
+        them for several outputs) to write into instead of new ones,
+        contiguous CPU float32 of the compiled shape; returned. Reusing it
+        saves allocating, and on Linux faulting in, the outputs on every
+        call."""
         inputs = self._check_inputs(inputs)
+        outputs = None if out is None else self._check_outputs(out)
+        for y in outputs or ():
+            start, end = y.data_ptr(), y.data_ptr() + y.nbytes
+            if any(
+                x.data_ptr() < end and start < x.data_ptr() + x.nbytes for x in inputs
+            ):
+                raise ValueError("out= must not share memory with an input")
         if self._runner is None:
             if self.target == "spirv":
                 from blkrew.runtime.vulkan import VulkanRunner
@@ -507,7 +545,10 @@ class CompiledModule:
                 from blkrew.runtime.qemu import QemuRunner
 
                 self._runner = QemuRunner(self.directory / self.manifest["artifact"])
-        outputs = [torch.empty(s.shape, dtype=torch.float32) for s in self.output_specs]
+        if outputs is None:
+            outputs = [
+                torch.empty(s.shape, dtype=torch.float32) for s in self.output_specs
+            ]
         self._runner.run(inputs, outputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
