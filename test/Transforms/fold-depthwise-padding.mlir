@@ -218,3 +218,48 @@ func.func @wide(%w: memref<2x3x3xf32>, %out: memref<1x2x4x80xf32>) {
       ins(%p, %w : memref<1x2x6x82xf32>, memref<2x3x3xf32>) outs(%out : memref<1x2x4x80xf32>)
   return
 }
+
+// -----
+
+// In place with a constant fill as the output's initial value (a depthwise
+// convolution without a bias): the rows start from that constant. The
+// activation after it keeps a constant inside its body.
+// CHECK-LABEL: func.func @in_place_fill(
+// CHECK-NOT:     memref<1x2x10x10xf32>
+// CHECK:         %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK:         %[[A:.*]] = memref.alloc() : memref<1x2x8x8xf32>
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%[[A]]
+// CHECK-NOT:     linalg.fill
+// CHECK:         %[[START:.*]] = vector.broadcast %[[HALF]] : f32 to vector<8xf32>
+// CHECK:         scf.for
+// CHECK:           vector.fma %{{.*}}, %{{.*}}, %[[START]]
+// CHECK:           %[[TWO:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK:           %[[TWOS:.*]] = vector.broadcast %[[TWO]] : f32 to vector<8xf32>
+// CHECK:           %[[ROW:.*]] = arith.mulf %{{.*}}, %[[TWOS]] : vector<8xf32>
+// CHECK:           vector.store %[[ROW]], %[[A]]
+// CHECK-NOT:     linalg.generic
+func.func @in_place_fill(%w: memref<2x3x3xf32>) -> memref<1x2x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %half = arith.constant 0.5 : f32
+  %a = memref.alloc() : memref<1x2x8x8xf32>
+  linalg.fill ins(%one : f32) outs(%a : memref<1x2x8x8xf32>)
+  %p = memref.alloc() : memref<1x2x10x10xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x2x10x10xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+      : memref<1x2x10x10xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  memref.copy %a, %in : memref<1x2x8x8xf32> to memref<1x2x8x8xf32, strided<[200, 100, 10, 1], offset: 11>>
+  linalg.fill ins(%half : f32) outs(%a : memref<1x2x8x8xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%p, %w : memref<1x2x10x10xf32>, memref<2x3x3xf32>) outs(%a : memref<1x2x8x8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a : memref<1x2x8x8xf32>) outs(%a : memref<1x2x8x8xf32>) {
+  ^bb0(%x: f32, %unused: f32):
+    %two = arith.constant 2.0 : f32
+    %y = arith.mulf %x, %two : f32
+    linalg.yield %y : f32
+  }
+  return %a : memref<1x2x8x8xf32>
+}
