@@ -200,10 +200,31 @@ func.func @written_between(%w: memref<2x3x3xf32>, %out: memref<1x2x8x8xf32>) {
 
 // -----
 
-// Left alone: rows of 80 do not fit one vector (blkrew-prepare-loops
-// vectorizes it in chunks, reading the padded copy).
+// Rows of 80 do not fit one vector: they go through a ring of three rows
+// of the padded width per (n, c), zeroed once (the sides stay zero). Row r
+// sits in slot (r + 1) mod 3; the first window (row -1, zeros, and row 0)
+// is filled before the loop, which copies in the third row or zeros; each
+// 16-wide output chunk loads its nine taps from the ring.
 // CHECK-LABEL: func.func @wide(
-// CHECK:         linalg.depthwise_conv_2d_nchw_chw
+// CHECK-SAME:    %{{[^:]*}}: memref<2x3x3xf32>, %[[OUT:[^:]*]]: memref<1x2x4x80xf32>
+// CHECK-NOT:     memref<1x2x6x82xf32>
+// CHECK:         %[[A:.*]] = memref.alloc() : memref<1x2x4x80xf32>
+// CHECK:         %[[RING:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x3x82xf32>
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%[[RING]] : memref<1x2x3x82xf32>)
+// CHECK:         scf.for %[[N:.*]] =
+// CHECK:           scf.for %[[C:.*]] =
+// CHECK-COUNT-5:     vector.store %{{.*}}, %[[RING]][%[[N]], %[[C]], %[[C0:.*]], %{{.*}}] : memref<1x2x3x82xf32>, vector<16xf32>
+// CHECK:             %[[ROW0:.*]] = vector.load %[[A]][%[[N]], %[[C]], %{{.*}}, %{{.*}}] : memref<1x2x4x80xf32>, vector<16xf32>
+// CHECK:             vector.store %[[ROW0]], %[[RING]]
+// CHECK:             scf.for %[[OH:.*]] =
+// CHECK:               %[[SLOT:.*]] = arith.remui
+// CHECK:               scf.if
+// CHECK:                 vector.load %[[A]]
+// CHECK:               scf.for %[[OW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-COUNT-9:         vector.load %[[RING]][%[[N]], %[[C]], %{{.*}}, %{{.*}}] : memref<1x2x3x82xf32>, vector<16xf32>
+// CHECK:                 vector.load %[[OUT]][%[[N]], %[[C]], %[[OH]], %[[OW]]]
+// CHECK:                 vector.store %{{.*}}, %[[OUT]][%[[N]], %[[C]], %[[OH]], %[[OW]]]
+// CHECK-NOT:     linalg.depthwise_conv_2d_nchw_chw
 func.func @wide(%w: memref<2x3x3xf32>, %out: memref<1x2x4x80xf32>) {
   %zero = arith.constant 0.0 : f32
   %one = arith.constant 1.0 : f32

@@ -3,8 +3,9 @@
 blkrew-fold-depthwise-padding reads the padding implicitly (a window of
 input rows in registers, shuffles against zero at the sides). These cases
 cover what it rewrites (in place over its input at stride 1, into a new
-buffer at stride 2, 5x5 taps, odd widths, with and without a bias) and what
-it leaves to the padded copy (rows wider than 64, a row of 2 outputs).
+buffer at stride 2, 5x5 taps, odd widths, with and without a bias; rows
+wider than 64 through a ring of padded rows) and what it leaves to the
+padded copy (a row of 2 outputs).
 The activation after each convolution is applied to its rows before they
 are stored (ReLU6, and SiLU for a body of more than a clamp).
 """
@@ -48,7 +49,9 @@ CASES = {
     "5x5-s1-16": (16, 5, 1, 2, False),  # two rows and columns of padding
     "5x5-s2-16": (16, 5, 2, 2, True),
     "3x3-s1-64": (64, 3, 1, 1, False),  # the widest row one vector holds
-    "3x3-s1-80": (80, 3, 1, 1, False),  # wider: left to the padded copy
+    "3x3-s1-80": (80, 3, 1, 1, False),  # wider: a ring of padded rows, in place
+    "3x3-s2-96": (96, 3, 2, 1, True),  # ring, strided, into a new buffer
+    "5x5-s1-112": (112, 5, 1, 2, False),  # ring of 5 rows, chunks of 16
     "3x3-s2-4": (4, 3, 2, 1, False),  # 2 outputs a row: padded copy
     "3x3-s1-valid": (16, 3, 1, 0, False),  # no padding (prepare-loops)
 }

@@ -523,8 +523,14 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
   SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
   SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
   int64_t sh = strides[0], sw = strides[1], dw = dilations[1];
-  if (dilations[0] != 1 || kh * kw > 49 || width > 64 ||
-      rowVectorLength(outWidth) != outWidth)
+  // Rows of up to 64 (one vector each) stay in registers; wider ones go
+  // through a ring of kh padded rows in memory, in chunks of `lanes`.
+  bool inRegisters = width <= 64 && rowVectorLength(outWidth) == outWidth;
+  int64_t lanes = rowVectorLength(outWidth);
+  int64_t copyLanes = rowVectorLength(width);
+  int64_t span = (lanes - 1) * sw + 1;
+  if (dilations[0] != 1 || kh * kw > 49 || !lanes ||
+      (!inRegisters && (!copyLanes || span > 128)))
     return failure();
   // In place: every input row is in the window before the output row at
   // its place is stored.
@@ -540,7 +546,7 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
   Location loc = conv.getLoc();
   Type f32 = srcType.getElementType();
   auto rowType = VectorType::get({width}, f32);
-  auto outRowType = VectorType::get({outWidth}, f32);
+  auto outRowType = VectorType::get({lanes}, f32);
   // At the activation when there is one: what its body uses from outside
   // may be defined after the convolution (nothing between touches memory).
   rewriter.setInsertionPoint(activation ? activation.getOperation()
@@ -551,7 +557,7 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
   // lane of the zero vector (index `width`) outside the row. Empty when
   // that is the row itself.
   SmallVector<SmallVector<int64_t>> masks;
-  for (int64_t j = 0; j < kw; ++j) {
+  for (int64_t j = 0; inRegisters && j < kw; ++j) {
     SmallVector<int64_t> mask;
     bool identity = outWidth == width;
     for (int64_t l = 0; l < outWidth; ++l) {
@@ -577,6 +583,63 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
                                             b, loc, row, zeroRow, masks[j]));
   };
 
+  // Per channel: the broadcast weights and the rows' starting value.
+  SmallVector<Value> weights;
+  Value start;
+  auto channelValues = [&](OpBuilder &b, Value c) {
+    weights.clear();
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        weights.push_back(vector::BroadcastOp::create(
+            b, loc, outRowType,
+            memref::LoadOp::create(b, loc, filter,
+                                   ValueRange{c, cst(b, i), cst(b, j)})));
+    start = {};
+    if (bias)
+      start = vector::BroadcastOp::create(
+          b, loc, outRowType,
+          memref::LoadOp::create(b, loc, bias.getInput(), ValueRange{c}));
+    else if (initValue && init)
+      start = vector::BroadcastOp::create(b, loc, outRowType, initValue);
+  };
+  // Output row chunk (n, c, oh, ow0..) from its kh * kw tap views: one
+  // chain of kw FMAs per kernel row, summed at the end (kh short
+  // dependency chains instead of one kh * kw long), the activation, the
+  // store.
+  auto finishRow = [&](OpBuilder &b, Value n, Value c, Value oh, Value ow0,
+                       ArrayRef<Value> taps) {
+    Value acc;
+    for (int64_t i = 0; i < kh; ++i) {
+      Value part;
+      for (int64_t j = 0; j < kw; ++j) {
+        Value x = taps[i * kw + j], w = weights[i * kw + j];
+        if (part)
+          part = vector::FMAOp::create(b, loc, x, w, part);
+        else if (i == 0)
+          part = vector::FMAOp::create(
+              b, loc, x, w,
+              start ? start
+                    : vector::LoadOp::create(b, loc, outRowType, out,
+                                             ValueRange{n, c, oh, ow0}));
+        else
+          part = arith::MulFOp::create(b, loc, x, w);
+      }
+      acc = acc ? arith::AddFOp::create(b, loc, acc, part) : part;
+    }
+    if (activation)
+      acc = applyActivation(b, loc, activation, acc);
+    vector::StoreOp::create(b, loc, acc, out, ValueRange{n, c, oh, ow0});
+  };
+  // Whether input row `row` (an index) lies in the image.
+  auto inImage = [&](OpBuilder &b, Value row) -> Value {
+    return arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, row,
+                              cst(b, 0)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                              cst(b, height)));
+  };
+
   auto body = [&](OpBuilder &b, Location loc, Value n, Value c) {
     auto load = [&](OpBuilder &b, Value row) -> Value {
       return vector::LoadOp::create(b, loc, rowType, source,
@@ -591,20 +654,7 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
       else
         first.append(kw, zeroOut);
     }
-    SmallVector<Value> weights;
-    for (int64_t i = 0; i < kh; ++i)
-      for (int64_t j = 0; j < kw; ++j)
-        weights.push_back(vector::BroadcastOp::create(
-            b, loc, outRowType,
-            memref::LoadOp::create(b, loc, filter,
-                                   ValueRange{c, cst(b, i), cst(b, j)})));
-    Value start;
-    if (bias)
-      start = vector::BroadcastOp::create(
-          b, loc, outRowType,
-          memref::LoadOp::create(b, loc, bias.getInput(), ValueRange{c}));
-    else if (initValue && init)
-      start = vector::BroadcastOp::create(b, loc, outRowType, initValue);
+    channelValues(b, c);
     scf::ForOp::create(
         b, loc, cst(b, 0), cst(b, outHeight), cst(b, 1), first,
         [&](OpBuilder &b, Location loc, Value oh, ValueRange carried) {
@@ -612,14 +662,8 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
           Value base = arith::MulIOp::create(b, loc, oh, cst(b, sh));
           for (int64_t k = keep; k < kh; ++k) {
             Value row = arith::AddIOp::create(b, loc, base, cst(b, k - top));
-            Value inside = arith::AndIOp::create(
-                b, loc,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, row,
-                                      cst(b, 0)),
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
-                                      cst(b, height)));
             auto ifOp = scf::IfOp::create(
-                b, loc, inside,
+                b, loc, inImage(b, row),
                 [&](OpBuilder &b, Location loc) {
                   scf::YieldOp::create(b, loc, load(b, row));
                 },
@@ -628,53 +672,120 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
                 });
             tapsOf(b, ifOp.getResult(0), taps);
           }
-          // One chain of kw FMAs per kernel row, summed at the end: kh
-          // short dependency chains instead of one kh * kw long.
-          Value acc;
-          for (int64_t i = 0; i < kh; ++i) {
-            Value part;
-            for (int64_t j = 0; j < kw; ++j) {
-              Value x = taps[i * kw + j], w = weights[i * kw + j];
-              if (part)
-                part = vector::FMAOp::create(b, loc, x, w, part);
-              else if (i == 0)
-                part = vector::FMAOp::create(
-                    b, loc, x, w,
-                    start ? start
-                          : vector::LoadOp::create(
-                                b, loc, outRowType, out,
-                                ValueRange{n, c, oh, cst(b, 0)}));
-              else
-                part = arith::MulFOp::create(b, loc, x, w);
-            }
-            acc = acc ? arith::AddFOp::create(b, loc, acc, part) : part;
-          }
-          if (activation)
-            acc = applyActivation(b, loc, activation, acc);
-          vector::StoreOp::create(b, loc, acc, out,
-                                  ValueRange{n, c, oh, cst(b, 0)});
+          finishRow(b, n, c, oh, cst(b, 0), taps);
           scf::YieldOp::create(b, loc,
                                ArrayRef<Value>(taps).take_back(keep * kw));
         });
   };
+
+  // Wide rows: a ring of kh rows of the padded width (zero at the sides)
+  // per (n, c), input row r in slot (r + top) mod kh. Each step copies in
+  // the rows the previous one did not (or zeros outside the image); each
+  // output chunk loads its taps from the ring (a span and a shuffle with a
+  // width stride). In place, the ring holds every row the output
+  // overwrites before it is needed again. The rings are one buffer,
+  // zeroed once, which the arena places like any temporary (an alloca in
+  // a parallel body would leave an alloca scope that scf-to-cf cannot
+  // lower).
+  int64_t paddedWidth = cast<MemRefType>(padded.getType()).getDimSize(3);
+  auto copyType = VectorType::get({copyLanes}, f32);
+  auto spanType = VectorType::get({span}, f32);
+  SmallVector<int64_t> every;
+  for (int64_t l = 0; l < lanes; ++l)
+    every.push_back(l * sw);
+  Value rings;
+  if (!inRegisters) {
+    rings = memref::AllocOp::create(
+        rewriter, loc,
+        MemRefType::get({outShape[0], outShape[1], kh, paddedWidth}, f32),
+        rewriter.getI64IntegerAttr(64));
+    linalg::FillOp::create(
+        rewriter, loc,
+        arith::ConstantOp::create(rewriter, loc, f32, rewriter.getZeroAttr(f32))
+            .getResult(),
+        rings);
+  }
+  auto ringBody = [&](OpBuilder &b, Location loc, Value n, Value c) {
+    Value zeroCopy = arith::ConstantOp::create(
+        b, loc, copyType, cast<TypedAttr>(b.getZeroAttr(copyType)));
+    // Row `row` of the image (zeros outside it) into ring slot `slot`.
+    // Row `row` of the image, or zeros, into ring slot `slot`.
+    auto copyRow = [&](OpBuilder &b, Value row, Value slot) {
+      for (int64_t k = 0; k < width; k += copyLanes) {
+        Value v = row ? vector::LoadOp::create(b, loc, copyType, source,
+                                               ValueRange{n, c, row, cst(b, k)})
+                      : zeroCopy;
+        vector::StoreOp::create(b, loc, v, rings,
+                                ValueRange{n, c, slot, cst(b, left + k)});
+      }
+    };
+    auto fillSlot = [&](OpBuilder &b, Value row, Value slot) {
+      auto ifOp = scf::IfOp::create(b, loc, inImage(b, row),
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      copyRow(b, row, slot);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      copyRow(b, Value(), slot);
+    };
+    // The first window's carried rows, known statically.
+    for (int64_t k = 0; k < keep; ++k) {
+      int64_t row = k - top;
+      copyRow(b, row >= 0 && row < height ? cst(b, row) : Value(), cst(b, k));
+    }
+    channelValues(b, c);
+    scf::ForOp::create(
+        b, loc, cst(b, 0), cst(b, outHeight), cst(b, 1), ValueRange{},
+        [&](OpBuilder &b, Location loc, Value oh, ValueRange) {
+          Value base = arith::MulIOp::create(b, loc, oh, cst(b, sh));
+          SmallVector<Value> slots;
+          for (int64_t i = 0; i < kh; ++i)
+            slots.push_back(arith::RemUIOp::create(
+                b, loc, arith::AddIOp::create(b, loc, base, cst(b, i)),
+                cst(b, kh)));
+          for (int64_t k = keep; k < kh; ++k)
+            fillSlot(b, arith::AddIOp::create(b, loc, base, cst(b, k - top)),
+                     slots[k]);
+          scf::ForOp::create(
+              b, loc, cst(b, 0), cst(b, outWidth), cst(b, lanes), ValueRange{},
+              [&](OpBuilder &b, Location loc, Value ow0, ValueRange) {
+                Value col0 = arith::MulIOp::create(b, loc, ow0, cst(b, sw));
+                SmallVector<Value> taps;
+                for (int64_t i = 0; i < kh; ++i)
+                  for (int64_t j = 0; j < kw; ++j) {
+                    Value col =
+                        arith::AddIOp::create(b, loc, col0, cst(b, j * dw));
+                    Value x =
+                        vector::LoadOp::create(b, loc, spanType, rings,
+                                               ValueRange{n, c, slots[i], col});
+                    if (sw != 1)
+                      x = vector::ShuffleOp::create(b, loc, x, x, every);
+                    taps.push_back(x);
+                  }
+                finishRow(b, n, c, oh, ow0, taps);
+                scf::YieldOp::create(b, loc);
+              });
+          scf::YieldOp::create(b, loc);
+        });
+  };
+
   int64_t batch = outShape[0], channels = outShape[1];
-  if (parallel) {
+  auto channel = [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    if (inRegisters)
+      body(b, loc, ivs[0], ivs[1]);
+    else
+      ringBody(b, loc, ivs[0], ivs[1]);
+  };
+  if (parallel)
     scf::ParallelOp::create(
         rewriter, loc, ValueRange{cst(rewriter, 0), cst(rewriter, 0)},
         ValueRange{cst(rewriter, batch), cst(rewriter, channels)},
-        ValueRange{cst(rewriter, 1), cst(rewriter, 1)},
-        [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          body(b, loc, ivs[0], ivs[1]);
-        });
-  } else {
+        ValueRange{cst(rewriter, 1), cst(rewriter, 1)}, channel);
+  else
     scf::buildLoopNest(
         rewriter, loc, ValueRange{cst(rewriter, 0), cst(rewriter, 0)},
         ValueRange{cst(rewriter, batch), cst(rewriter, channels)},
-        ValueRange{cst(rewriter, 1), cst(rewriter, 1)},
-        [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          body(b, loc, ivs[0], ivs[1]);
-        });
-  }
+        ValueRange{cst(rewriter, 1), cst(rewriter, 1)}, channel);
   rewriter.eraseOp(conv);
   if (activation)
     rewriter.eraseOp(activation);

@@ -225,11 +225,23 @@ def BlkRewFoldDepthwisePadding
     one input: the ReLU6 of MobileNetV2) is applied to each output row
     before it is stored, and goes: one pass over the activation less.
 
+    Rows wider than 64 elements (ImageNet-sized maps) would not fit the
+    registers: there each `(n, c)` gets a ring of `kh` rows of the padded
+    width in a small buffer (zeroed once; the sides stay zero), input row
+    `r` in slot `(r + top) mod kh`. Each output row copies in the rows the
+    previous one did not (zeros outside the image), then each chunk of
+    the output row (64, 32 or 16 lanes dividing it) loads its taps from
+    the ring (a span and a shuffle with a width stride). In place, the
+    ring holds every input row the output overwrites before it is needed
+    again. The padded activation (the whole map, written twice) becomes
+    `kh` rows per channel, written once.
+
     Conditions: static shapes, f32, padding value 0, height dilation 1,
-    at most 49 taps, input and output rows of at most 64 elements and
-    output rows of at least 4 (one vector each), nothing touching memory
-    between the fill and the convolution but the copy and the folded
-    initialization. Anything else is left to `blkrew-prepare-loops`.
+    at most 49 taps, output rows of at least 4 (in registers: input and
+    output rows of at most 64; through the ring: chunks that divide the
+    output and input rows), nothing touching memory between the fill and
+    the convolution but the copy and the folded initialization. Anything
+    else is left to `blkrew-prepare-loops`.
     With `parallel`, the `(n, c)` loops form an `scf.parallel` when the
     convolution runs at least `parallel-min-iterations` iterations.
   }];
