@@ -708,8 +708,7 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
   auto ringBody = [&](OpBuilder &b, Location loc, Value n, Value c) {
     Value zeroCopy = arith::ConstantOp::create(
         b, loc, copyType, cast<TypedAttr>(b.getZeroAttr(copyType)));
-    // Row `row` of the image (zeros outside it) into ring slot `slot`.
-    // Row `row` of the image, or zeros, into ring slot `slot`.
+    // Row `row` of the image, or zeros (a null row), into ring slot `slot`.
     auto copyRow = [&](OpBuilder &b, Value row, Value slot) {
       for (int64_t k = 0; k < width; k += copyLanes) {
         Value v = row ? vector::LoadOp::create(b, loc, copyType, source,
@@ -719,6 +718,7 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
                                 ValueRange{n, c, slot, cst(b, left + k)});
       }
     };
+    // The same for a row known only at run time: zeros outside the image.
     auto fillSlot = [&](OpBuilder &b, Value row, Value slot) {
       auto ifOp = scf::IfOp::create(b, loc, inImage(b, row),
                                     /*withElseRegion=*/true);
