@@ -551,8 +551,15 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
   // may be defined after the convolution (nothing between touches memory).
   rewriter.setInsertionPoint(activation ? activation.getOperation()
                                         : conv.getOperation());
-  Value zeroRow = arith::ConstantOp::create(
-      rewriter, loc, rowType, cast<TypedAttr>(rewriter.getZeroAttr(rowType)));
+  // Register path only: the zero vectors and each tap column's shuffle.
+  Value zeroRow, zeroOut;
+  if (inRegisters) {
+    zeroRow = arith::ConstantOp::create(
+        rewriter, loc, rowType, cast<TypedAttr>(rewriter.getZeroAttr(rowType)));
+    zeroOut = arith::ConstantOp::create(
+        rewriter, loc, outRowType,
+        cast<TypedAttr>(rewriter.getZeroAttr(outRowType)));
+  }
   // Tap column j: lane l reads input column l * sw + j * dw - left, or a
   // lane of the zero vector (index `width`) outside the row. Empty when
   // that is the row itself.
@@ -573,9 +580,6 @@ static LogicalResult foldDepthwisePadding(RewriterBase &rewriter,
   auto cst = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  Value zeroOut = arith::ConstantOp::create(
-      rewriter, loc, outRowType,
-      cast<TypedAttr>(rewriter.getZeroAttr(outRowType)));
   auto tapsOf = [&](OpBuilder &b, Value row, SmallVectorImpl<Value> &taps) {
     for (int64_t j = 0; j < kw; ++j)
       taps.push_back(masks[j].empty() ? row
