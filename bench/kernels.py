@@ -5,7 +5,10 @@ block shapes, all measured in one run at 1 and 2 threads (medians of
 repeated runs; the machine is shared, so read the ratios):
 
 - blkrew: ``blkrew.compile`` of ``W @ X`` (the packed kernel of
-  ``convert-blkrew-to-vector``), threads as compiled;
+  ``convert-blkrew-to-vector``), threads as compiled; at 2 threads every
+  kernel is threaded (``parallel_min_outputs=0``: the compiler's default
+  keeps outputs under 2^18 elements, all but the FC's here, on one thread,
+  see docs/compile.md), so the rows show what the kernel itself scales to;
 - torch eager dense: ``W @ X`` (MKL);
 - oneDNN dense: ``torch.utils.mkldnn.to_mkldnn(nn.Linear)`` on an mkldnn
   input (``X^T``, the same GEMM);
@@ -146,6 +149,7 @@ def measure(name, sparsity, block, fma, repeat, workdir):
             block=block,
             max_density=1.0,
             threads=threads,
+            parallel_min_outputs=0 if threads > 1 else None,
             workdir=workdir / f"{name}-{sparsity}-{block[0]}x{block[1]}-{threads}",
         )
         with torch.no_grad():

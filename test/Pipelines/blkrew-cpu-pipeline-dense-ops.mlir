@@ -4,7 +4,8 @@
 // threads, large ops split across them (OpenMP) and small ones left alone.
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline -mlir-print-ir-after=linalg-fuse-elementwise-ops -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline -mlir-print-ir-after=blkrew-plan-buffers -o /dev/null 2>&1 | FileCheck %s --check-prefix=ARENA
-// RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=OMP
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline="parallel=true parallel-min-iterations=65536" | FileCheck %s --check-prefix=OMP
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=BELOW
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="parallel=true parallel-min-iterations=65537" | FileCheck %s --check-prefix=BELOW
 
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
@@ -49,7 +50,7 @@ func.func @bias_relu(%x: tensor<1x8x16xf32>, %b: tensor<8xf32>) -> tensor<1x16x8
   return %t : tensor<1x16x8xf32>
 }
 
-// 64 x 1024 elements (at the default threshold): the fused chain and the
+// 64 x 1024 elements (at a threshold of 2^16): the fused chain and the
 // transpose each run as an OpenMP worksharing loop over channel slices.
 // OMP-LABEL:   llvm.func @bias_relu_large(
 // OMP:           omp.parallel {
@@ -58,7 +59,8 @@ func.func @bias_relu(%x: tensor<1x8x16xf32>, %b: tensor<8xf32>) -> tensor<1x16x8
 // OMP:           omp.parallel {
 // OMP:             omp.wsloop {
 // OMP:           llvm.return
-// Below a raised threshold they stay on the calling thread.
+// Below a raised threshold, and the default (2^21), they stay on the
+// calling thread.
 // BELOW-LABEL: llvm.func @bias_relu_large(
 // BELOW-NOT:     omp.parallel
 // BELOW:         llvm.intr.maximum

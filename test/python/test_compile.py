@@ -356,8 +356,15 @@ def test_unsupported_op_is_named(tmp_path):
 def test_parallel_kernels_match_torch(threads, tmp_path):
     model = pruned_mlp(7)
     x = torch.randn(33, 40)
-    # These kernels are small: parallel_min_fmas=0 threads them anyway.
-    compiled = compile(model, x, threads=threads, parallel_min_fmas=0, workdir=tmp_path)
+    # These kernels are small: both thresholds at 0 thread them anyway.
+    compiled = compile(
+        model,
+        x,
+        threads=threads,
+        parallel_min_fmas=0,
+        parallel_min_outputs=0,
+        workdir=tmp_path,
+    )
     assert compiled.manifest["parallel"] is True
     assert "__kmpc_fork_call" in (tmp_path / "model.ll").read_text()
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
@@ -374,33 +381,59 @@ def test_small_kernels_stay_on_the_calling_thread(tmp_path):
         compile(model, x, parallel_min_fmas=-1)
     with pytest.raises(ValueError, match="parallel_min_fmas"):
         compile(model, x, target="aarch64", parallel_min_fmas=0)
+    with pytest.raises(ValueError, match="parallel_min_outputs"):
+        compile(model, x, parallel_min_outputs=-1)
+
+
+def test_kernels_with_small_outputs_stay_on_the_calling_thread(tmp_path):
+    model = pruned_mlp(7)
+    x = torch.randn(33, 40)
+    # Enough work by parallel_min_fmas=0, but outputs of 33 x 64 elements at
+    # most: under parallel_min_outputs' default, no OpenMP region.
+    compile(model, x, threads=2, parallel_min_fmas=0, workdir=tmp_path)
+    assert "__kmpc_fork_call" not in (tmp_path / "model.ll").read_text()
 
 
 class ConvBlock(nn.Module):
-    """Large enough dense ops (64 x 64 maps, 16 channels) to be split across
-    threads: padding, bias + ReLU, depthwise convolution, max pooling."""
+    """A sparse convolution, ReLU, depthwise convolution, ReLU and max
+    pooling over ``channels`` maps."""
 
-    def __init__(self):
+    def __init__(self, channels):
         super().__init__()
-        self.conv = nn.Conv2d(16, 16, 3, padding=1)
-        self.depthwise = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.depthwise = nn.Conv2d(channels, channels, 3, padding=1, groups=channels)
         self.pool = nn.MaxPool2d(2)
 
     def forward(self, x):
         return self.pool(torch.relu(self.depthwise(torch.relu(self.conv(x)))))
 
 
-def test_dense_ops_split_across_threads_match_torch(tmp_path):
+@pytest.mark.parametrize(
+    "channels, size, regions",
+    [
+        # 256 x 256 maps, every op at least 2^21 loop iterations: the
+        # padding (fill and copy), the sparse kernel, the depthwise
+        # convolution (rows wider than 64: its ring form) and the pooling
+        # run on the threads.
+        (32, 256, 5),
+        # 64 x 64 maps: only the sparse kernel (2^18 outputs) and the
+        # depthwise convolution (2^21.2 iterations, its register form).
+        (64, 64, 2),
+    ],
+)
+def test_ops_split_across_threads_match_torch(channels, size, regions, tmp_path):
     torch.manual_seed(3)
-    model = ConvBlock().eval()
-    column_prune_(model.conv.weight.data.view(16, -1), block=(8, 4), keep_every=2)
-    x = torch.randn(1, 16, 64, 64)
+    model = ConvBlock(channels).eval()
+    column_prune_(model.conv.weight.data.view(channels, -1), block=(8, 4), keep_every=2)
+    x = torch.randn(1, channels, size, size)
     single = compile(model, x, threads=1, workdir=tmp_path / "one")
     double = compile(model, x, threads=2, workdir=tmp_path / "two")
-    forks = (tmp_path / "two" / "model.ll").read_text().count("__kmpc_fork_call")
-    # One sparse kernel; the padding, im2col, depthwise, ReLU and pooling
-    # run on the threads too.
-    assert forks >= 5, forks
+    forks = (
+        (tmp_path / "two" / "model.ll")
+        .read_text()
+        .count("call void (ptr, i32, ptr, ...) @__kmpc_fork_call(")
+    )
+    assert forks == regions, forks
     assert "__kmpc_fork_call" not in (tmp_path / "one" / "model.ll").read_text()
     with torch.no_grad():
         want = model(x)

@@ -193,6 +193,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     prefetch_distance: int | None = None,
     threads: int | None = None,
     parallel_min_fmas: int | None = None,
+    parallel_min_outputs: int | None = None,
     implicit_im2col: bool = True,
     workdir: str | os.PathLike | None = None,
     progress=None,
@@ -237,7 +238,13 @@ def compile(  # noqa: A001 - the public name is part of the API
             values x N multiply-adds) is below this stays on the calling
             thread, where waking another thread would cost more than it
             saves (batch-1 RNN steps); None is the pipeline's default
-            (2**20), 0 threads every kernel.
+            (2**20), 0 drops this test.
+        parallel_min_outputs: with threads, a sparse kernel whose output has
+            fewer elements than this stays on the calling thread too (on
+            the x86 host, batch-1 CIFAR convolutions, whose outputs fit a
+            core's L2, ran slower on 2 threads than on 1); None is the
+            pipeline's default (2**18), 0 drops this test. With both 0
+            every kernel runs on the threads.
         implicit_im2col: stride-1 convolutions read their patches from the
             padded image inside the sparse kernel (``blkrew-fold-im2col``)
             where the output width is a multiple of the vector width,
@@ -282,10 +289,12 @@ def compile(  # noqa: A001 - the public name is part of the API
             "tile_vectors and prefetch_distance must be >= 0, got "
             f"{tile_vectors} and {prefetch_distance}"
         )
-    if parallel_min_fmas is not None and (target != "host" or parallel_min_fmas < 0):
-        raise ValueError(
-            "parallel_min_fmas must be >= 0 and applies to the host target only"
-        )
+    for name, value in (
+        ("parallel_min_fmas", parallel_min_fmas),
+        ("parallel_min_outputs", parallel_min_outputs),
+    ):
+        if value is not None and (target != "host" or value < 0):
+            raise ValueError(f"{name} must be >= 0 and applies to the host target only")
     if target == "aarch64" and threads not in (None, 1):
         raise ValueError(
             "threads > 1 needs an OpenMP runtime for the target; only the host "
@@ -362,6 +371,11 @@ def compile(  # noqa: A001 - the public name is part of the API
                 if parallel_min_fmas is not None
                 else ""
             )
+            + (
+                f" parallel-min-outputs={parallel_min_outputs}"
+                if parallel_min_outputs is not None
+                else ""
+            )
         )
         llvm_dialect = _run_opt(sparse_ir, [pipeline], out_dir)
         timings["blkrew_opt_s"] = time.perf_counter() - start
@@ -403,6 +417,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "parallel": parallel,
         "threads": threads,
         "parallel_min_fmas": parallel_min_fmas,
+        "parallel_min_outputs": parallel_min_outputs,
         "layers": _layers_summary(sparse_ir),
         **extra,
         "timings": timings,

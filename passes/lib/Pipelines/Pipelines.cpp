@@ -103,8 +103,8 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                                                    : 4;
   pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
       width, /*maxUnrollRows=*/32, options.tileVectors,
-      /*accumulators=*/24, prefetch, options.parallel,
-      options.parallelMinFmas}));
+      /*accumulators=*/24, prefetch, options.parallel, options.parallelMinFmas,
+      options.parallelMinOutputs}));
   // Padding copies, depthwise convolutions and element-wise ops shaped so
   // the loops they become vectorize (see the pass); with threads, the large
   // dense ops are split across them too, so they do not serialize the

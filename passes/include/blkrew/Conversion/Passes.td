@@ -103,7 +103,13 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            /*default=*/"1048576",
            "With parallel, an op whose static work (kept values x N) is "
            "below this many FMAs stays a sequential loop: waking another "
-           "thread costs more than such a kernel takes">
+           "thread costs more than such a kernel takes">,
+    Option<"parallelMinOutputs", "parallel-min-outputs", "int64_t",
+           /*default=*/"262144",
+           "With parallel, an op whose init has fewer elements than this "
+           "stays a sequential loop too: on the x86 host, kernels with "
+           "outputs that fit a core's L2 (batch-1 CIFAR convolutions) ran "
+           "slower on 2 threads than on 1">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",

@@ -249,7 +249,7 @@ def BlkRewFoldDepthwisePadding
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Split large convolutions across threads (scf.parallel)">,
     Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
-           /*default=*/"65536",
+           /*default=*/"2097152",
            "With parallel, a convolution whose loops run fewer times than "
            "this in all stays on the calling thread">
   ];
@@ -326,7 +326,7 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Split large ops across threads (scf.parallel)">,
     Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
-           /*default=*/"65536",
+           /*default=*/"2097152",
            "With parallel, an op whose loops run fewer times than this in "
            "all stays on the calling thread">
   ];

@@ -73,11 +73,13 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   BsrMatmulToVector(MLIRContext *ctx, int64_t vectorWidth,
                     int64_t maxUnrollRows, int64_t tileVectors,
                     int64_t accumulators, int64_t prefetchDistance,
-                    bool parallel, int64_t parallelMinFmas)
+                    bool parallel, int64_t parallelMinFmas,
+                    int64_t parallelMinOutputs)
       : OpConversionPattern(ctx, /*benefit=*/2), vectorWidth(vectorWidth),
         maxUnrollRows(maxUnrollRows), tileVectors(tileVectors),
         accumulators(accumulators), prefetchDistance(prefetchDistance),
-        parallel(parallel), parallelMinFmas(parallelMinFmas) {}
+        parallel(parallel), parallelMinFmas(parallelMinFmas),
+        parallelMinOutputs(parallelMinOutputs) {}
 
   LogicalResult
   matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
@@ -420,10 +422,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       };
     // Row groups write disjoint rows of init, so they may run in parallel,
     // when there is enough work to pay for a second thread (kernels of
-    // batch-1 RNN steps take microseconds).
+    // batch-1 RNN steps take microseconds) and an output too large for one
+    // core's caches (see the parallel-min-outputs option).
     auto valuesTy = cast<MemRefType>(values.getType());
-    bool small = valuesTy.hasStaticShape() && !ShapedType::isDynamic(staticN) &&
-                 valuesTy.getNumElements() * staticN < parallelMinFmas;
+    auto initTy = cast<MemRefType>(init.getType());
+    bool small =
+        (valuesTy.hasStaticShape() && !ShapedType::isDynamic(staticN) &&
+         valuesTy.getNumElements() * staticN < parallelMinFmas) ||
+        (initTy.hasStaticShape() &&
+         initTy.getNumElements() < parallelMinOutputs);
     if (parallel && !small) {
       scf::ParallelOp::create(rewriter, loc, ValueRange{c0}, ValueRange{groups},
                               ValueRange{c1},
@@ -444,7 +451,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   int64_t vectorWidth, maxUnrollRows, tileVectors, accumulators,
       prefetchDistance;
   bool parallel;
-  int64_t parallelMinFmas;
+  int64_t parallelMinFmas, parallelMinOutputs;
 };
 } // namespace
 
@@ -453,7 +460,7 @@ void mlir::blkrew::populateBlkRewToVectorConversionPatterns(
   patterns.add<BsrMatmulToVector>(
       patterns.getContext(), options.vectorWidth, options.maxUnrollRows,
       options.tileVectors, options.accumulators, options.prefetchDistance,
-      options.parallel, options.parallelMinFmas);
+      options.parallel, options.parallelMinFmas, options.parallelMinOutputs);
 }
 
 namespace mlir::blkrew {
@@ -465,11 +472,13 @@ struct ConvertBlkRewToVectorPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (vectorWidth <= 0 || maxUnrollRows <= 0 || tileVectors < 0 ||
-        accumulators <= 0 || prefetchDistance < 0 || parallelMinFmas < 0) {
+        accumulators <= 0 || prefetchDistance < 0 || parallelMinFmas < 0 ||
+        parallelMinOutputs < 0) {
       module.emitError("convert-blkrew-to-vector: vector-width, "
                        "max-unroll-rows and accumulators must be positive, "
-                       "tile-vectors, prefetch-distance and "
-                       "parallel-min-fmas non-negative");
+                       "tile-vectors, prefetch-distance, "
+                       "parallel-min-fmas and parallel-min-outputs "
+                       "non-negative");
       return signalPassFailure();
     }
     if (failed(verifyBufferized(module, "convert-blkrew-to-vector")))
@@ -480,9 +489,10 @@ struct ConvertBlkRewToVectorPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateBlkRewToVectorConversionPatterns(
-        patterns, ConvertBlkRewToVectorOptions{
-                      vectorWidth, maxUnrollRows, tileVectors, accumulators,
-                      prefetchDistance, parallel, parallelMinFmas});
+        patterns,
+        ConvertBlkRewToVectorOptions{vectorWidth, maxUnrollRows, tileVectors,
+                                     accumulators, prefetchDistance, parallel,
+                                     parallelMinFmas, parallelMinOutputs});
     // Fallback for to_dense and very tall groups.
     populateBlkRewToSCFConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
