@@ -6,9 +6,10 @@ repeated runs; the machine is shared, so read the ratios):
 
 - blkrew: ``blkrew.compile`` of ``W @ X`` (the packed kernel of
   ``convert-blkrew-to-vector``), threads as compiled; at 2 threads every
-  kernel is threaded (``parallel_min_outputs=0``: the compiler's default
-  keeps outputs under 2^18 elements, all but the FC's here, on one thread,
-  see docs/compile.md), so the rows show what the kernel itself scales to;
+  kernel is threaded (``parallel_min_outputs=0``: by default, a kernel
+  with fewer than 2^18 outputs needs 8 x 2^20 FMAs to be threaded, which
+  most rows here do not have; see docs/compile.md), so the rows show what
+  the kernel itself scales to;
 - torch eager dense: ``W @ X`` (MKL);
 - oneDNN dense: ``torch.utils.mkldnn.to_mkldnn(nn.Linear)`` on an mkldnn
   input (``X^T``, the same GEMM);

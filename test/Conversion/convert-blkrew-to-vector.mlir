@@ -5,7 +5,8 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true" -split-input-file | FileCheck %s --check-prefix=PAR
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=0 parallel-min-outputs=32" -split-input-file | FileCheck %s --check-prefix=PARALL
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=0 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=FEWOUT
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=7 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=FEWOUT
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=6 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=MANYFMA
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // BADOPT: parallel-min-fmas and parallel-min-outputs non-negative
@@ -344,10 +345,11 @@ func.func @small_n_relu(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf
 // -----
 
 // With `parallel`, an op with little static work (here 3 x 2 kept values x
-// N = 8: 48 FMAs, under parallel-min-fmas' default) or a small output (32
-// elements, under parallel-min-outputs) stays a sequential loop over
-// groups; with parallel-min-fmas=0 and parallel-min-outputs at most 32 it
-// runs in parallel too.
+// N = 8: 48 FMAs, under parallel-min-fmas' default) stays a sequential
+// loop over groups; so does one whose output (32 elements) is under
+// parallel-min-outputs unless it has 8 x parallel-min-fmas of work (48
+// FMAs: not for 7, for 6); with parallel-min-fmas=0 and
+// parallel-min-outputs at most 32 it runs in parallel.
 // PAR-LABEL: func.func @tiny_static(
 // PAR-NOT:     scf.parallel
 // PAR:         scf.for
@@ -357,6 +359,8 @@ func.func @small_n_relu(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf
 // FEWOUT-LABEL: func.func @tiny_static(
 // FEWOUT-NOT:     scf.parallel
 // FEWOUT:         scf.for
+// MANYFMA-LABEL: func.func @tiny_static(
+// MANYFMA:         scf.parallel
 // FEWOUT-NOT:     scf.parallel
 func.func @tiny_static(%rp: memref<3xi32>, %ci: memref<3xi32>, %v: memref<3x2xf32>,
                        %x: memref<4x8xf32>, %c: memref<4x8xf32>) {
@@ -373,6 +377,7 @@ func.func @tiny_static(%rp: memref<3xi32>, %ci: memref<3xi32>, %v: memref<3x2xf3
 // into (channel, dy, dx) in the reduction loop.
 // (FEWOUT-LABEL only ends the checks of @tiny_static above.)
 // FEWOUT-LABEL: func.func @window(
+// MANYFMA-LABEL: func.func @window(
 // CHECK-LABEL: func.func @window(
 // CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %[[CI:[^:]*]]: memref<6xi32>, %{{[^:]*}}: memref<6x2xf32>, %[[IMG:[^:]*]]: memref<2x4x10xf32>, %{{[^:]*}}: memref<3x16xf32>)
 // CHECK-DAG:     %[[C3:.*]] = arith.constant 3 : index

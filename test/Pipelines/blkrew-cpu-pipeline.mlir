@@ -2,7 +2,7 @@
 // emitted, the sparse kernel is vectorized at the target's width.
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline | FileCheck %s --check-prefix=HOST
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=target=aarch64 | FileCheck %s --check-prefix=NEON
-// RUN: blkrew-opt %s --blkrew-cpu-pipeline="parallel=true parallel-min-fmas=0 parallel-min-outputs=0" | FileCheck %s --check-prefix=OMP
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline="parallel=true parallel-min-fmas=0" | FileCheck %s --check-prefix=OMP
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=SMALL
 // RUN: not blkrew-opt %s --blkrew-cpu-pipeline=target=riscv 2>&1 | FileCheck %s --check-prefix=BADTARGET
 

@@ -356,15 +356,8 @@ def test_unsupported_op_is_named(tmp_path):
 def test_parallel_kernels_match_torch(threads, tmp_path):
     model = pruned_mlp(7)
     x = torch.randn(33, 40)
-    # These kernels are small: both thresholds at 0 thread them anyway.
-    compiled = compile(
-        model,
-        x,
-        threads=threads,
-        parallel_min_fmas=0,
-        parallel_min_outputs=0,
-        workdir=tmp_path,
-    )
+    # These kernels are small: parallel_min_fmas=0 threads them anyway.
+    compiled = compile(model, x, threads=threads, parallel_min_fmas=0, workdir=tmp_path)
     assert compiled.manifest["parallel"] is True
     assert "__kmpc_fork_call" in (tmp_path / "model.ll").read_text()
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
@@ -385,13 +378,16 @@ def test_small_kernels_stay_on_the_calling_thread(tmp_path):
         compile(model, x, parallel_min_outputs=-1)
 
 
-def test_kernels_with_small_outputs_stay_on_the_calling_thread(tmp_path):
+def test_kernels_with_small_outputs_need_more_work_for_threads(tmp_path):
     model = pruned_mlp(7)
     x = torch.randn(33, 40)
-    # Enough work by parallel_min_fmas=0, but outputs of 33 x 64 elements at
-    # most: under parallel_min_outputs' default, no OpenMP region.
-    compile(model, x, threads=2, parallel_min_fmas=0, workdir=tmp_path)
-    assert "__kmpc_fork_call" not in (tmp_path / "model.ll").read_text()
+    # Outputs of 33 x 32 elements at most, under parallel_min_outputs'
+    # default: a kernel needs 8 x parallel_min_fmas of work (each has some
+    # 17-21 thousand FMAs) to be threaded.
+    compile(model, x, threads=2, parallel_min_fmas=5000, workdir=tmp_path / "a")
+    assert "__kmpc_fork_call" not in (tmp_path / "a" / "model.ll").read_text()
+    compile(model, x, threads=2, parallel_min_fmas=100, workdir=tmp_path / "b")
+    assert "__kmpc_fork_call" in (tmp_path / "b" / "model.ll").read_text()
 
 
 class ConvBlock(nn.Module):

@@ -240,11 +240,11 @@ def compile(  # noqa: A001 - the public name is part of the API
             saves (batch-1 RNN steps); None is the pipeline's default
             (2**20), 0 drops this test.
         parallel_min_outputs: with threads, a sparse kernel whose output has
-            fewer elements than this stays on the calling thread too (on
-            the x86 host, batch-1 CIFAR convolutions, whose outputs fit a
-            core's L2, ran slower on 2 threads than on 1); None is the
-            pipeline's default (2**18), 0 drops this test. With both 0
-            every kernel runs on the threads.
+            fewer elements than this needs 8 x parallel_min_fmas of work to
+            be threaded (on the x86 host, batch-1 CIFAR convolutions pruned
+            8x, whose outputs fit a core's L2, ran slower on 2 threads than
+            on 1); None is the pipeline's default (2**18), 0 drops this
+            test.
         implicit_im2col: stride-1 convolutions read their patches from the
             padded image inside the sparse kernel (``blkrew-fold-im2col``)
             where the output width is a multiple of the vector width,

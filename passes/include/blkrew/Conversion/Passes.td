@@ -107,8 +107,9 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     Option<"parallelMinOutputs", "parallel-min-outputs", "int64_t",
            /*default=*/"262144",
            "With parallel, an op whose init has fewer elements than this "
-           "stays a sequential loop too: on the x86 host, kernels with "
-           "outputs that fit a core's L2 (batch-1 CIFAR convolutions) ran "
+           "needs 8 x parallel-min-fmas of work to run in parallel: on "
+           "the x86 host, kernels with outputs that fit a core's L2 and a "
+           "few million FMAs (batch-1 CIFAR convolutions at 8x) ran "
            "slower on 2 threads than on 1">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",

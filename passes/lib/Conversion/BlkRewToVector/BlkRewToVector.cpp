@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include <limits>
 
 #define DEBUG_TYPE "convert-blkrew-to-vector"
 
@@ -32,6 +33,10 @@ using namespace mlir::blkrew;
 /// Per-op overrides of the tile-vectors and prefetch-distance options.
 static constexpr llvm::StringLiteral kTileVectorsAttr = "blkrew.tile_vectors";
 static constexpr llvm::StringLiteral kPrefetchAttr = "blkrew.prefetch_distance";
+
+/// A kernel with fewer outputs than parallel-min-outputs needs this many
+/// times parallel-min-fmas to be threaded.
+static constexpr int64_t kSmallOutputWork = 8;
 
 /// The broadcast that fills `init` with one value per row (a layer's bias)
 /// just before `op` reads it as its accumulator: the `linalg.broadcast`
@@ -422,15 +427,18 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       };
     // Row groups write disjoint rows of init, so they may run in parallel,
     // when there is enough work to pay for a second thread (kernels of
-    // batch-1 RNN steps take microseconds) and an output too large for one
-    // core's caches (see the parallel-min-outputs option).
+    // batch-1 RNN steps take microseconds); with an output that fits one
+    // core's caches, only with 8 times that (see parallel-min-outputs).
+    // Unknown sizes count as large.
     auto valuesTy = cast<MemRefType>(values.getType());
     auto initTy = cast<MemRefType>(init.getType());
-    bool small =
-        (valuesTy.hasStaticShape() && !ShapedType::isDynamic(staticN) &&
-         valuesTy.getNumElements() * staticN < parallelMinFmas) ||
-        (initTy.hasStaticShape() &&
-         initTy.getNumElements() < parallelMinOutputs);
+    int64_t fmas = valuesTy.hasStaticShape() && !ShapedType::isDynamic(staticN)
+                       ? valuesTy.getNumElements() * staticN
+                       : std::numeric_limits<int64_t>::max();
+    bool fewOutputs =
+        initTy.hasStaticShape() && initTy.getNumElements() < parallelMinOutputs;
+    bool small = fmas < parallelMinFmas ||
+                 (fewOutputs && fmas / kSmallOutputWork < parallelMinFmas);
     if (parallel && !small) {
       scf::ParallelOp::create(rewriter, loc, ValueRange{c0}, ValueRange{groups},
                               ValueRange{c1},
