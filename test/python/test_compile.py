@@ -388,6 +388,16 @@ def test_kernels_with_small_outputs_need_more_work_for_threads(tmp_path):
     assert "__kmpc_fork_call" not in (tmp_path / "a" / "model.ll").read_text()
     compile(model, x, threads=2, parallel_min_fmas=100, workdir=tmp_path / "b")
     assert "__kmpc_fork_call" in (tmp_path / "b" / "model.ll").read_text()
+    # Without the output test, the 5000 FMAs of the first case suffice.
+    compile(
+        model,
+        x,
+        threads=2,
+        parallel_min_fmas=5000,
+        parallel_min_outputs=0,
+        workdir=tmp_path / "c",
+    )
+    assert "__kmpc_fork_call" in (tmp_path / "c" / "model.ll").read_text()
 
 
 class ConvBlock(nn.Module):

@@ -238,7 +238,7 @@ def compile(  # noqa: A001 - the public name is part of the API
             values x N multiply-adds) is below this stays on the calling
             thread, where waking another thread would cost more than it
             saves (batch-1 RNN steps); None is the pipeline's default
-            (2**20), 0 drops this test.
+            (2**20), 0 threads every kernel.
         parallel_min_outputs: with threads, a sparse kernel whose output has
             fewer elements than this needs 8 x parallel_min_fmas of work to
             be threaded (on the x86 host, batch-1 CIFAR convolutions pruned
