@@ -289,10 +289,12 @@ def compile(  # noqa: A001 - the public name is part of the API
             "tile_vectors and prefetch_distance must be >= 0, got "
             f"{tile_vectors} and {prefetch_distance}"
         )
-    for name, value in (
-        ("parallel_min_fmas", parallel_min_fmas),
-        ("parallel_min_outputs", parallel_min_outputs),
-    ):
+    # Each is the pipeline option of the same name (dashes for underscores).
+    thresholds = {
+        "parallel_min_fmas": parallel_min_fmas,
+        "parallel_min_outputs": parallel_min_outputs,
+    }
+    for name, value in thresholds.items():
         if value is not None and (target != "host" or value < 0):
             raise ValueError(f"{name} must be >= 0 and applies to the host target only")
     if target == "aarch64" and threads not in (None, 1):
@@ -366,15 +368,10 @@ def compile(  # noqa: A001 - the public name is part of the API
             f"tile-vectors={tile_vectors} prefetch-distance={prefetch_distance} "
             f"parallel={str(parallel).lower()} "
             f"implicit-im2col={str(implicit_im2col).lower()}"
-            + (
-                f" parallel-min-fmas={parallel_min_fmas}"
-                if parallel_min_fmas is not None
-                else ""
-            )
-            + (
-                f" parallel-min-outputs={parallel_min_outputs}"
-                if parallel_min_outputs is not None
-                else ""
+            + "".join(
+                f" {name.replace('_', '-')}={value}"
+                for name, value in thresholds.items()
+                if value is not None
             )
         )
         llvm_dialect = _run_opt(sparse_ir, [pipeline], out_dir)
@@ -416,8 +413,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "folded_batchnorms": folded_batchnorms,
         "parallel": parallel,
         "threads": threads,
-        "parallel_min_fmas": parallel_min_fmas,
-        "parallel_min_outputs": parallel_min_outputs,
+        **thresholds,
         "layers": _layers_summary(sparse_ir),
         **extra,
         "timings": timings,
