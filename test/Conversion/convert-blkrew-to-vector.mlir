@@ -440,12 +440,12 @@ func.func @window_small_n(%rp: memref<2xi32>, %ci: memref<3xi32>, %v: memref<3x4
 // Constant col_idx: each kept column's offset into the flattened image,
 // (c * H + dy) * W + dx, is computed at compile time into a global, and the
 // reduction loop adds it to the slice's y * W + x.
-// CHECK:       memref.global "private" constant @__blkrew_window_offsets : memref<6xi32> = dense<[0, 11, 40, 62, 10, 41]>
+// CHECK:       memref.global "private" constant @__blkrew_rhs_offsets : memref<6xi32> = dense<[0, 11, 40, 62, 10, 41]>
 // CHECK-LABEL: func.func @window_offsets(
 // CHECK-SAME:    %[[IMG:[^:]*]]: memref<2x4x10xf32>, %{{[^:]*}}: memref<3x16xf32>)
 // CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
 // CHECK-DAG:     %[[C10:.*]] = arith.constant 10 : index
-// CHECK-DAG:     %[[OFFS:.*]] = memref.get_global @__blkrew_window_offsets : memref<6xi32>
+// CHECK-DAG:     %[[OFFS:.*]] = memref.get_global @__blkrew_rhs_offsets : memref<6xi32>
 // CHECK-DAG:     %[[FLAT:.*]] = memref.collapse_shape %[[IMG]] {{\[\[}}0, 1, 2]] : memref<2x4x10xf32> into memref<80xf32>
 // CHECK:         scf.for
 // CHECK:         scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
@@ -470,13 +470,53 @@ func.func @window_offsets(%rp: memref<3xi32>, %v: memref<6x2xf32>,
 
 // -----
 
+// Constant col_idx and a static rhs without a window: the offsets are
+// k * N, the rhs is read as 1-D. With prefetching, the offsets end in
+// prefetch-distance zeros, so the prefetch reads the offset that many
+// columns ahead without clamping it to the group's last (PF); without
+// offsets (the @bsr case above) it is clamped.
+// CHECK:       memref.global "private" constant @__blkrew_rhs_offsets : memref<3xi32> = dense<[0, 24, 16]>
+// CHECK-LABEL: func.func @plain_offsets(
+// CHECK-SAME:    %[[X:[^:]*]]: memref<4x8xf32>, %{{[^:]*}}: memref<2x8xf32>)
+// CHECK-DAG:     %[[OFFS:.*]] = memref.get_global @__blkrew_rhs_offsets : memref<3xi32>
+// CHECK-DAG:     %[[FLAT:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0, 1]] : memref<4x8xf32> into memref<32xf32>
+// CHECK:         scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:           scf.for %[[J:[^ ]*]] =
+// CHECK:             %[[O:.*]] = memref.load %[[OFFS]][%[[J]]] : memref<3xi32>
+// CHECK:             %[[OI:.*]] = arith.index_cast %[[O]] : i32 to index
+// CHECK:             %[[A:.*]] = arith.addi %[[OI]], %[[N]] : index
+// CHECK:             vector.load %[[FLAT]][%[[A]]] : memref<32xf32>, vector<4xf32>
+// PF:          memref.global "private" constant @__blkrew_rhs_offsets : memref<5xi32> = dense<[0, 24, 16, 0, 0]>
+// PF-LABEL:    func.func @plain_offsets(
+// PF:            %[[OFFS:.*]] = memref.get_global @__blkrew_rhs_offsets : memref<5xi32>
+// PF:            scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// PF-NOT:          arith.minui
+// PF:              %[[AH:.*]] = arith.addi %[[J]], %{{.*}} : index
+// PF-NOT:          arith.minui
+// PF:              %[[O:.*]] = memref.load %[[OFFS]][%[[AH]]] : memref<5xi32>
+// PF:              %[[OI:.*]] = arith.index_cast %[[O]] : i32 to index
+// PF:              %[[A:.*]] = arith.addi %[[OI]], %{{.*}} : index
+// PF:              memref.prefetch %{{.*}}[%[[A]]], read, locality<3>, data
+// PF:              vector.fma
+memref.global "private" constant @ci_plain : memref<3xi32> = dense<[0, 3, 2]>
+func.func @plain_offsets(%rp: memref<2xi32>, %v: memref<3x2xf32>,
+                         %x: memref<4x8xf32>, %c: memref<2x8xf32>) {
+  %ci = memref.get_global @ci_plain : memref<3xi32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<2xi32>, memref<3xi32>, memref<3x2xf32>, memref<4x8xf32>)
+      outs(%c : memref<2x8xf32>)
+  return
+}
+
+// -----
+
 // Two kernels with different constant col_idx: one offsets global each,
 // the second renamed.
-// CHECK-DAG:   memref.global "private" constant @__blkrew_window_offsets : memref<2xi32> = dense<[0, 1]>
-// CHECK-DAG:   memref.global "private" constant @__blkrew_window_offsets_0 : memref<2xi32> = dense<[1, 40]>
+// CHECK-DAG:   memref.global "private" constant @__blkrew_rhs_offsets : memref<2xi32> = dense<[0, 1]>
+// CHECK-DAG:   memref.global "private" constant @__blkrew_rhs_offsets_0 : memref<2xi32> = dense<[1, 40]>
 // CHECK-LABEL: func.func @two_windows(
-// CHECK:         memref.get_global @__blkrew_window_offsets :
-// CHECK:         memref.get_global @__blkrew_window_offsets_0 :
+// CHECK:         memref.get_global @__blkrew_rhs_offsets :
+// CHECK:         memref.get_global @__blkrew_rhs_offsets_0 :
 memref.global "private" constant @ci1 : memref<2xi32> = dense<[0, 1]>
 memref.global "private" constant @ci2 : memref<2xi32> = dense<[1, 9]>
 func.func @two_windows(%rp: memref<2xi32>, %v: memref<2x2xf32>,

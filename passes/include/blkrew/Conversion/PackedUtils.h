@@ -61,15 +61,20 @@ class RhsAccess {
 public:
   /// Reads the window and, when there is one, the output width off `rhs`
   /// (the op's bufferized rhs) at `b`'s insertion point. With
-  /// `precomputeOffsets`, a window, a contiguous static image and constant
+  /// `precomputeOffsets`, a contiguous static `rhs` (or image) and constant
   /// `colIdx` (a constant global), each kept column's offset into the
-  /// flattened image is computed now, into a constant global, and the image
-  /// is read as 1-D: a kernel then adds two offsets per element instead of
-  /// splitting `k` into (channel, dy, dx) in its reduction loop.
+  /// flattened `rhs` is computed now, into a constant global of 32-bit
+  /// offsets followed by `padding` zeros, and `rhs` is read as 1-D: a
+  /// kernel then loads one offset per kept column instead of scaling `k`
+  /// (or splitting it into (channel, dy, dx)) in its reduction loop, and
+  /// may read up to `padding` offsets past the last kept column.
   RhsAccess(OpBuilder &b, Location loc, BsrMatmulOp op, Value rhs, Value colIdx,
-            bool precomputeOffsets = false);
+            bool precomputeOffsets = false, int64_t padding = 0);
 
   bool hasWindow() const { return kh != 0; }
+  /// How many offsets past the last kept column `rowPart` may read: the
+  /// `padding` asked for when the offsets were precomputed, else 0.
+  int64_t getPadding() const { return offsets ? padding : 0; }
   /// The memref to load from with `indices`.
   Value getSource() const { return source; }
   /// `{k}` for k = col_idx[j], or `{c, dy, dx}` for the image, or the
@@ -86,7 +91,7 @@ public:
 
 private:
   Value source, colIdx, offsets;
-  int64_t kh = 0, kw = 0, width = 0;
+  int64_t kh = 0, kw = 0, width = 0, padding = 0;
   Value outWidth;
 };
 

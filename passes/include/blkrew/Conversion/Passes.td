@@ -53,7 +53,11 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     weights once, as a broadcast (x86 folds it into the FMA's memory
     operand), and issues `p*U` `vector.fma`s; with `prefetch-distance`, it
     also prefetches the rhs row of the kept column that many ahead (the
-    rows are irregular, so the hardware prefetcher cannot guess them). What
+    rows are irregular, so the hardware prefetcher cannot guess them). With
+    a constant `col_idx` and a static `rhs`, each kept column's offset into
+    the flattened `rhs` (or image) is computed at compile time, followed by
+    `prefetch-distance` zero offsets, so the prefetch of a column past the
+    group's last reads a valid offset and needs no clamp. What
     is left of `N` runs in one narrower tile where `N` is static, else in
     `p x V` tiles, the last partial vector masked. Rows past `M` in the last
     group are neither loaded nor stored. When the last op touching memory

@@ -155,7 +155,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
     Value perm = getPermBuffer(rewriter, op, layout);
     RhsAccess access(rewriter, loc, op, rhs, colIdx,
-                     /*precomputeOffsets=*/true);
+                     /*precomputeOffsets=*/true, /*padding=*/prefetch);
     Value source = access.getSource();
     Value zeroVec = arith::ConstantOp::create(
         rewriter, loc, vecTy,
@@ -247,14 +247,16 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
           b, loc, begin, end, c1, accs,
           [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
             // The rhs rows are irregular (kept columns): prefetch the one
-            // `prefetchDistance` columns ahead (clamped to the group's last).
+            // `prefetchDistance` columns ahead. Past the group's last, that
+            // is the next group's (or a padding offset's) row: harmless, and
+            // cheaper than clamping, which costs 6% on FC 1024 at 90%
+            // (Xeon, AVX-512). Without padded offsets, it is clamped.
             if (prefetch > 0) {
-              Value ahead = arith::MinUIOp::create(
-                  b, loc,
-                  arith::AddIOp::create(
-                      b, loc, j,
-                      arith::ConstantIndexOp::create(b, loc, prefetch)),
-                  arith::SubIOp::create(b, loc, end, c1));
+              Value ahead = arith::AddIOp::create(
+                  b, loc, j, arith::ConstantIndexOp::create(b, loc, prefetch));
+              if (access.getPadding() < prefetch)
+                ahead = arith::MinUIOp::create(
+                    b, loc, ahead, arith::SubIOp::create(b, loc, end, c1));
               SmallVector<Value> aheadRow = access.rowPart(b, loc, ahead);
               for (ArrayRef<Value> c : rhsCols)
                 memref::PrefetchOp::create(b, loc, source,

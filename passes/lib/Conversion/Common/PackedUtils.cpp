@@ -133,35 +133,44 @@ static std::optional<SmallVector<int64_t>> constantGlobalInts(Value v,
 
 mlir::blkrew::RhsAccess::RhsAccess(OpBuilder &b, Location loc, BsrMatmulOp op,
                                    Value rhs, Value colIdx,
-                                   bool precomputeOffsets)
-    : source(rhs), colIdx(colIdx) {
-  std::optional<ArrayRef<int64_t>> window = op.getWindow();
-  if (!window)
-    return;
-  kh = (*window)[0];
-  kw = (*window)[1];
-  auto imageTy = cast<MemRefType>(rhs.getType());
-  if (!imageTy.isDynamicDim(2)) {
-    width = imageTy.getDimSize(2);
-    outWidth = arith::ConstantIndexOp::create(b, loc, width - kw + 1);
-  } else {
-    outWidth =
-        arith::SubIOp::create(b, loc, memref::DimOp::create(b, loc, rhs, 2),
-                              arith::ConstantIndexOp::create(b, loc, kw - 1));
+                                   bool precomputeOffsets, int64_t padding)
+    : source(rhs), colIdx(colIdx), padding(padding) {
+  auto rhsTy = cast<MemRefType>(rhs.getType());
+  if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
+    kh = (*window)[0];
+    kw = (*window)[1];
+    if (!rhsTy.isDynamicDim(2)) {
+      width = rhsTy.getDimSize(2);
+      outWidth = arith::ConstantIndexOp::create(b, loc, width - kw + 1);
+    } else {
+      outWidth =
+          arith::SubIOp::create(b, loc, memref::DimOp::create(b, loc, rhs, 2),
+                                arith::ConstantIndexOp::create(b, loc, kw - 1));
+    }
   }
-  if (!precomputeOffsets || !imageTy.hasStaticShape() ||
-      !imageTy.getLayout().isIdentity())
+  if (!precomputeOffsets || !rhsTy.hasStaticShape() ||
+      !rhsTy.getLayout().isIdentity() ||
+      rhsTy.getNumElements() > std::numeric_limits<int32_t>::max())
     return;
   std::optional<SmallVector<int64_t>> cols = constantGlobalInts(colIdx, op);
-  int64_t height = imageTy.getDimSize(1);
-  if (!cols || imageTy.getNumElements() > std::numeric_limits<int32_t>::max())
+  if (!cols)
     return;
   SmallVector<int32_t> offs;
-  for (int64_t k : *cols)
-    offs.push_back(((k / (kh * kw)) * height + (k / kw) % kh) * width + k % kw);
-  offsets = getConstantIndexArray(b, op, "__blkrew_window_offsets", offs);
-  source = memref::CollapseShapeOp::create(
-      b, loc, rhs, ArrayRef<ReassociationIndices>{{0, 1, 2}});
+  if (hasWindow()) {
+    int64_t height = rhsTy.getDimSize(1);
+    for (int64_t k : *cols)
+      offs.push_back(((k / (kh * kw)) * height + (k / kw) % kh) * width +
+                     k % kw);
+  } else {
+    for (int64_t k : *cols)
+      offs.push_back(k * rhsTy.getDimSize(1));
+  }
+  offs.append(padding, 0);
+  offsets = getConstantIndexArray(b, op, "__blkrew_rhs_offsets", offs);
+  ReassociationIndices all =
+      llvm::to_vector(llvm::seq<int64_t>(0, rhsTy.getRank()));
+  source = memref::CollapseShapeOp::create(b, loc, rhs,
+                                           ArrayRef<ReassociationIndices>{all});
 }
 
 SmallVector<Value> mlir::blkrew::RhsAccess::rowPart(OpBuilder &b, Location loc,
