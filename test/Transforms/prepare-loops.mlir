@@ -1,5 +1,6 @@
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops))" -split-input-file | FileCheck %s
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops{parallel=true parallel-min-iterations=128}))" -split-input-file | FileCheck %s --check-prefix=PAR
+// RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops{transpose-tile=4}))" -split-input-file | FileCheck %s --check-prefix=TILE4
 
 // A copy into the interior of a padded buffer (a strided subview) becomes
 // loops over rows, each row one vector load and store (as scalar loops LLVM
@@ -397,5 +398,54 @@ func.func @broadcast_fill_and_others(%b: memref<8xf32>, %o: memref<1x8x4x4xf32>,
     %r = arith.maximumf %x, %zero : f32
     linalg.yield %r : f32
   }
+  return
+}
+
+// -----
+
+// 2-D transposes: 16x16 blocks of 16 row loads, the shuffles of the 16x16
+// lowering and 16 row stores; the strips past the last full block stay
+// transposes of subviews. With threads, the loop over row blocks is
+// parallel. With 4x4 blocks (NEON), one shuffle per block.
+// CHECK-LABEL: func.func @transpose_blocks(
+// CHECK-SAME:    %[[IN:.*]]: memref<20x36xf32>, %[[OUT:.*]]: memref<36x20xf32>)
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-COUNT-16:    vector.load %[[IN]][%{{.*}}, %[[J]]] : memref<20x36xf32>, vector<16xf32>
+// CHECK-COUNT-64:    vector.shuffle
+// CHECK-COUNT-16:    vector.store %{{.*}}, %[[OUT]][%{{.*}}, %[[I]]] : memref<36x20xf32>, vector<16xf32>
+// CHECK:         linalg.transpose ins(%{{.*}} : memref<20x4xf32, strided<[36, 1], offset: 32>>) outs(%{{.*}} : memref<4x20xf32, strided<[20, 1], offset: 640>>)
+// CHECK:         linalg.transpose ins(%{{.*}} : memref<4x32xf32, strided<[36, 1], offset: 576>>) outs(%{{.*}} : memref<32x4xf32, strided<[20, 1], offset: 16>>)
+// PAR-LABEL:   func.func @transpose_blocks(
+// PAR:           scf.parallel
+// PAR:             scf.for
+// PAR-COUNT-64:      vector.shuffle
+// TILE4-LABEL: func.func @transpose_blocks(
+// TILE4-COUNT-4:     vector.load %{{.*}} : memref<20x36xf32>, vector<4xf32>
+// TILE4:             vector.shuffle %{{.*}}, %{{.*}} [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15] : vector<16xf32>, vector<16xf32>
+// TILE4-COUNT-4:     vector.store %{{.*}} : memref<36x20xf32>, vector<4xf32>
+// TILE4-NOT:     linalg.transpose
+// TILE4:         return
+func.func @transpose_blocks(%in: memref<20x36xf32>, %out: memref<36x20xf32>) {
+  linalg.transpose ins(%in : memref<20x36xf32>) outs(%out : memref<36x20xf32>) permutation = [1, 0]
+  return
+}
+
+// -----
+
+// Left alone: a side shorter than one block, other element types, dynamic
+// shapes.
+// CHECK-LABEL: func.func @transposes_left(
+// CHECK-NOT:     vector.
+// CHECK-COUNT-3: linalg.transpose
+// CHECK-NOT:     vector.
+// TILE4-LABEL: func.func @transposes_left(
+// TILE4-NOT:     vector.
+func.func @transposes_left(%a: memref<3x36xf32>, %b: memref<36x3xf32>,
+                           %c: memref<32x32xf16>, %d: memref<32x32xf16>,
+                           %e: memref<?x32xf32>, %f: memref<32x?xf32>) {
+  linalg.transpose ins(%a : memref<3x36xf32>) outs(%b : memref<36x3xf32>) permutation = [1, 0]
+  linalg.transpose ins(%c : memref<32x32xf16>) outs(%d : memref<32x32xf16>) permutation = [1, 0]
+  linalg.transpose ins(%e : memref<?x32xf32>) outs(%f : memref<32x?xf32>) permutation = [1, 0]
   return
 }

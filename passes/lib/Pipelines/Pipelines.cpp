@@ -111,7 +111,7 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // sparse kernels' speed-up.
   pm.addNestedPass<func::FuncOp>(
       createBlkRewPrepareLoops(BlkRewPrepareLoopsOptions{
-          options.parallel, options.parallelMinIterations}));
+          options.parallel, options.parallelMinIterations, width}));
   // Parallel row groups become an OpenMP worksharing loop; canonicalize
   // inlines the alloca scope it wraps the body in (the kernel allocates
   // nothing), which scf-to-cf could not lower.

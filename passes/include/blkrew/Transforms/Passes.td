@@ -264,8 +264,19 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     Everything that is not a blkrew kernel (padding copies, depthwise
     convolutions, element-wise ops) becomes loops through
     `convert-linalg-to-loops`, and clang `-O3` vectorizes their innermost
-    loop. This pass, on buffers, reshapes four kinds of op that defeat that:
+    loop. This pass, on buffers, reshapes five kinds of op that defeat that:
 
+    * 2-D `linalg.transpose`s of static f32 buffers with unit inner stride
+      (the input and output transposes around a linear layer's kernel at a
+      batch above 1): LLVM vectorized the loop nest with gathers. They
+      become loops over `transpose-tile` x `transpose-tile` blocks, each
+      loaded as rows, transposed by `vector.transpose` lowered to shuffles
+      right here (the 16x16 unpack-and-permute sequence for 16, one
+      shuffle otherwise) and stored as rows; the strips past the last full
+      block stay transposes of subviews. A 256x1024 transpose went from
+      0.54 ms to 0.20 ms (torch's `copy_` of the transposed view: 0.45 ms
+      in the same run), a 90%-pruned 1024x1024 `nn.Linear` at batch 256
+      from 1.31 ms to 0.82 ms (its kernel alone: 0.54 ms).
     * A `memref.copy` between buffers that are not both contiguous (the
       interior of a padded activation) would lower to a call to the runner
       library's generic `memrefCopy`, one element at a time with index
@@ -308,7 +319,8 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     With `parallel`, ops whose loops run at least `parallel-min-iterations`
     times in all are split across threads (an `scf.parallel` that
     `convert-scf-to-openmp` turns into a worksharing loop): the row copies
-    and depthwise kernels above over their first loop longer than 1, and
+    and depthwise kernels above over their first loop longer than 1, the
+    transposes over their row blocks, and
     every other linalg op (element-wise chains, padding fills, pooling)
     over slices of its first parallel loop longer than 1, each slice the
     same op on subviews (that loop is kept out of the merge above). Their
@@ -328,7 +340,10 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
            /*default=*/"2097152",
            "With parallel, an op whose loops run fewer times than this in "
-           "all stays on the calling thread">
+           "all stays on the calling thread">,
+    Option<"transposeTile", "transpose-tile", "int64_t", /*default=*/"16",
+           "Side of the square blocks 2-D transposes move as vectors (the "
+           "target's f32 vector width; below 2: leave transposes alone)">
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::linalg::LinalgDialect",
