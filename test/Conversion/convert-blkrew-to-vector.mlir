@@ -7,6 +7,7 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=0 parallel-min-outputs=32" -split-input-file | FileCheck %s --check-prefix=PARALL
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=7 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=FEWOUT
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=6 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=MANYFMA
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WPF
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // BADOPT: parallel-min-fmas and parallel-min-outputs non-negative
@@ -584,5 +585,59 @@ func.func @one_vector_tuned(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?
   blkrew.bsr_matmul #blkrew.layout<block = [2, 3], scheme = column>
       ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf32>, memref<9x4xf32>)
       outs(%c : memref<5x4xf32>) {blkrew.prefetch_distance = 1 : i64}
+  return
+}
+
+// -----
+
+// weight-prefetch-bytes: with a static N of at most 64, each kept column
+// prefetches the packed values that many bytes ahead (64 bytes: 8 kept
+// columns of 2 f32, 4 of 4), clamped to the last kept column, in both
+// kernel shapes; with a larger or dynamic N, not at all.
+// WPF-LABEL: func.func @weight_prefetch(
+// WPF-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x2xf32>
+// WPF-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// WPF-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// WPF:         %[[NNZ:.*]] = memref.dim %[[V]], %{{.*}} : memref<?x2xf32>
+// WPF:         %[[LAST:.*]] = arith.subi %[[NNZ]], %[[C1]] : index
+// WPF:         scf.for %[[J:[^ ]*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// WPF:           %[[A:.*]] = arith.addi %[[J]], %[[C8]] : index
+// WPF:           %[[M:.*]] = arith.minui %[[A]], %[[LAST]] : index
+// WPF:           memref.prefetch %[[V]][%[[M]], %{{.*}}], read, locality<3>, data : memref<?x2xf32>
+// WPF:           vector.fma
+// WPF-LABEL: func.func @weight_prefetch_small_n(
+// WPF-SAME:    %{{[^:]*}}: memref<2xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x4xf32>
+// WPF-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// WPF:         scf.for %[[J:[^ ]*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// WPF:           %[[A:.*]] = arith.addi %[[J]], %[[C4]] : index
+// WPF:           %[[M:.*]] = arith.minui %[[A]], %{{.*}} : index
+// WPF:           memref.prefetch %[[V]][%[[M]], %{{.*}}], read, locality<3>, data : memref<?x4xf32>
+// WPF:           vector.load %[[V]]
+// WPF-LABEL: func.func @no_weight_prefetch(
+// WPF-NOT:     memref.prefetch
+// WPF:         return
+func.func @weight_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                           %x: memref<16x8xf32>, %c: memref<4x8xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<16x8xf32>)
+      outs(%c : memref<4x8xf32>)
+  return
+}
+func.func @weight_prefetch_small_n(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
+                                   %x: memref<16x2xf32>, %c: memref<4x2xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<2xi32>, memref<?xi32>, memref<?x4xf32>, memref<16x2xf32>)
+      outs(%c : memref<4x2xf32>)
+  return
+}
+func.func @no_weight_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                              %x: memref<16x128xf32>, %c: memref<4x128xf32>,
+                              %xd: memref<16x?xf32>, %cd: memref<4x?xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<16x128xf32>)
+      outs(%c : memref<4x128xf32>)
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %xd : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<16x?xf32>)
+      outs(%cd : memref<4x?xf32>)
   return
 }

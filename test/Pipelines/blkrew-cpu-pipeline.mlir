@@ -4,12 +4,15 @@
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=target=aarch64 | FileCheck %s --check-prefix=NEON
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="parallel=true parallel-min-fmas=0" | FileCheck %s --check-prefix=OMP
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=SMALL
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline="prefetch-distance=0 weight-prefetch-bytes=0" | FileCheck %s --check-prefix=NOPF
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline="prefetch-distance=0" | FileCheck %s --check-prefix=WPF
 // RUN: not blkrew-opt %s --blkrew-cpu-pipeline=target=riscv 2>&1 | FileCheck %s --check-prefix=BADTARGET
 
 // BADTARGET: for the --target option: Cannot find option named 'riscv'
 
 // HOST-LABEL: llvm.func @forward(
 // HOST-NOT:     blkrew.
+// HOST:         llvm.intr.prefetch
 // HOST:         llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // HOST-LABEL: llvm.func @_mlir_ciface_forward(
 // HOST-SAME:    %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
@@ -27,7 +30,19 @@
 // SMALL:         llvm.intr.fmuladd
 // SMALL-NOT:     omp.parallel
 // NEON-LABEL: llvm.func @forward(
+// NEON-NOT:     llvm.intr.prefetch
 // NEON:         llvm.intr.fmuladd({{.*}}) : (vector<4xf32>, vector<4xf32>, vector<4xf32>) -> vector<4xf32>
+// NEON-NOT:     llvm.intr.prefetch
+// The host prefetches the rhs rows and (N = 32 is small) the packed
+// values; each can be turned off. NEON prefetches neither by default.
+// NOPF-LABEL: llvm.func @forward(
+// NOPF-NOT:     llvm.intr.prefetch
+// NOPF:         llvm.intr.fmuladd
+// NOPF-NOT:     llvm.intr.prefetch
+// WPF-LABEL: llvm.func @forward(
+// WPF:         %[[VALUES:.*]] = llvm.mlir.addressof @__constant_2x2xf32
+// WPF:         llvm.intr.prefetch
+// WPF:         llvm.intr.fmuladd
 func.func @forward(%x: tensor<4x32xf32>) -> tensor<4x32xf32> {
   %rp = arith.constant dense<[0, 1, 2]> : tensor<3xi32>
   %ci = arith.constant dense<[0, 3]> : tensor<2xi32>

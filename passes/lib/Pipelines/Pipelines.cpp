@@ -101,10 +101,17 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   int64_t prefetch = options.prefetchDistance >= 0 ? options.prefetchDistance
                      : arm                         ? 0
                                                    : 4;
+  // The packed values 4 KiB ahead on the host (pruned VGG-16 9-12%,
+  // ResNet-18 4-9% faster); on NEON unmeasured, so off like the rhs
+  // prefetch.
+  int64_t weightPrefetch = options.weightPrefetchBytes >= 0
+                               ? options.weightPrefetchBytes
+                           : arm ? 0
+                                 : 4096;
   pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
       width, /*maxUnrollRows=*/32, options.tileVectors,
-      /*accumulators=*/24, prefetch, options.parallel, options.parallelMinFmas,
-      options.parallelMinOutputs}));
+      /*accumulators=*/24, prefetch, weightPrefetch, options.parallel,
+      options.parallelMinFmas, options.parallelMinOutputs}));
   // Padding copies, depthwise convolutions and element-wise ops shaped so
   // the loops they become vectorize (see the pass); with threads, the large
   // dense ops are split across them too, so they do not serialize the

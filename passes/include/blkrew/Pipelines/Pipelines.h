@@ -41,6 +41,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "columns ahead (0: none; -1: the target's default, 4 "
                      "on the host, none on aarch64)"),
       llvm::cl::init(-1)};
+  PassOptions::Option<int64_t> weightPrefetchBytes{
+      *this, "weight-prefetch-bytes",
+      llvm::cl::desc("Prefetch the sparse kernel's packed values this many "
+                     "bytes ahead (0: none; -1: the target's default, 4096 "
+                     "on the host, none on aarch64)"),
+      llvm::cl::init(-1)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run the row groups of each sparse kernel, and the "
