@@ -8,6 +8,8 @@ shared machine). The optimizations are ``blkrew.compile`` options:
 - ``implicit_im2col``: stride-1 convolutions read their patches from the
   padded image inside the sparse kernel instead of writing the patch matrix
   first (``blkrew-fold-im2col``).
+- ``weight_prefetch``: kernels with N up to 64 prefetch their packed
+  weights 4 KiB ahead (``weight_prefetch_bytes``; off: 0).
 
     .venv/bin/python bench/ablation.py      # or: make bench-ablation
 
@@ -29,7 +31,10 @@ from blkrew.timing import interleaved_ms
 
 MODELS = ("vgg16-cifar", "resnet18-cifar", "mobilenetv2-cifar")
 # Option turned off -> compile() keyword arguments that do it.
-ABLATIONS = {"implicit_im2col": {"implicit_im2col": False}}
+ABLATIONS = {
+    "implicit_im2col": {"implicit_im2col": False},
+    "weight_prefetch": {"weight_prefetch_bytes": 0},
+}
 
 
 def measure(name: str, repeat: int, workdir: Path) -> list[dict]:

@@ -125,6 +125,29 @@ def test_input_that_requires_grad_is_read_as_is(host_mlp):
         torch.testing.assert_close(compiled(x), want, rtol=1e-4, atol=1e-4)
 
 
+def test_weight_prefetch_reaches_the_kernels(tmp_path):
+    """On the host, kernels with N up to 64 prefetch their packed weights
+    by default; weight_prefetch_bytes=0 (with the input-row prefetch off
+    too) leaves no prefetch in the code."""
+    model = pruned_mlp(3)
+    x = torch.randn(5, 40)
+    compiled = compile(model, x, workdir=tmp_path / "on")
+    assert "@llvm.prefetch" in (tmp_path / "on" / "model.ll").read_text()
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+    compile(
+        model,
+        x,
+        prefetch_distance=0,
+        weight_prefetch_bytes=0,
+        workdir=tmp_path / "off",
+    )
+    assert "@llvm.prefetch" not in (tmp_path / "off" / "model.ll").read_text()
+    with pytest.raises(ValueError, match="weight_prefetch_bytes"):
+        compile(model, x, weight_prefetch_bytes=-1)
+    with pytest.raises(ValueError, match="weight_prefetch_bytes"):
+        compile(model, x, target="spirv", weight_prefetch_bytes=64)
+
+
 def test_bad_arguments():
     model = pruned_mlp()
     x = torch.randn(2, 40)

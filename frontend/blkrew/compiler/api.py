@@ -191,6 +191,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     vector_width: int = 0,
     tile_vectors: int = 0,
     prefetch_distance: int | None = None,
+    weight_prefetch_bytes: int | None = None,
     threads: int | None = None,
     parallel_min_fmas: int | None = None,
     parallel_min_outputs: int | None = None,
@@ -231,6 +232,11 @@ def compile(  # noqa: A001 - the public name is part of the API
             many kept columns ahead; 0 turns prefetching off; None is the
             target's default (4 on the host, off on AArch64). Kernels whose
             N fits one vector never prefetch. CPU targets.
+        weight_prefetch_bytes: sparse kernels whose N is at most 64 (late
+            layers, batch-1 FC and RNN steps: each weight feeds few FMAs)
+            prefetch their packed weights this many bytes ahead; 0 turns
+            it off; None is the target's default (4096 on the host, off on
+            AArch64). CPU targets.
         threads: host only. The sparse kernels run their row groups on
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
             a number fixes the count, 1 compiles single-threaded code.
@@ -288,6 +294,13 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(
             "tile_vectors and prefetch_distance must be >= 0, got "
             f"{tile_vectors} and {prefetch_distance}"
+        )
+    if weight_prefetch_bytes is None:
+        weight_prefetch_bytes = -1  # the pipeline's per-target default
+    elif target == "spirv" or weight_prefetch_bytes < 0:
+        raise ValueError(
+            "weight_prefetch_bytes must be >= 0 and applies to the CPU targets "
+            f"only, got {weight_prefetch_bytes} for {target!r}"
         )
     # Each is the pipeline option of the same name (dashes for underscores).
     thresholds = {
@@ -366,6 +379,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         pipeline = (
             f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
             f"tile-vectors={tile_vectors} prefetch-distance={prefetch_distance} "
+            f"weight-prefetch-bytes={weight_prefetch_bytes} "
             f"parallel={str(parallel).lower()} "
             f"implicit-im2col={str(implicit_im2col).lower()}"
             + "".join(
