@@ -169,7 +169,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         rewriter, loc, vecTy,
         DenseElementsAttr::get(vecTy, rewriter.getZeroAttr(elemTy)));
     // The packed values that far ahead (kept columns of p values each),
-    // clamped to the last kept column: 3 instructions per column, which
+    // clamped to the last kept column: four instructions per column, which
     // the kernels that wait on their weights have to spare (an unclamped
     // index, reading past `values`, was 3% faster on ResNet-18; a branch
     // around the prefetch slower than both). Only where N is small.
