@@ -511,6 +511,28 @@ func.func @plain_offsets(%rp: memref<2xi32>, %v: memref<3x2xf32>,
 
 // -----
 
+// An rhs of 2^31 elements: its offsets would not fit 32 bits, so the
+// kernel reads it as 2-D through col_idx, and the prefetch is clamped.
+// CHECK-LABEL: func.func @huge_rhs(
+// CHECK-NOT:     __blkrew_rhs_offsets
+// CHECK:         memref.load %{{.*}} : memref<3xi32>
+// CHECK:         vector.load %{{.*}} : memref<65536x32768xf32>, vector<4xf32>
+// PF-NOT:      __blkrew_rhs_offsets
+// PF-LABEL:    func.func @huge_rhs(
+// PF:            arith.minui
+// PF:            memref.prefetch %{{.*}} : memref<65536x32768xf32>
+memref.global "private" constant @ci_huge : memref<3xi32> = dense<[0, 3, 2]>
+func.func @huge_rhs(%rp: memref<2xi32>, %v: memref<3x2xf32>,
+                    %x: memref<65536x32768xf32>, %c: memref<2x32768xf32>) {
+  %ci = memref.get_global @ci_huge : memref<3xi32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<2xi32>, memref<3xi32>, memref<3x2xf32>, memref<65536x32768xf32>)
+      outs(%c : memref<2x32768xf32>)
+  return
+}
+
+// -----
+
 // Two kernels with different constant col_idx: one offsets global each,
 // the second renamed.
 // CHECK-DAG:   memref.global "private" constant @__blkrew_rhs_offsets : memref<2xi32> = dense<[0, 1]>

@@ -1,6 +1,7 @@
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops))" -split-input-file | FileCheck %s
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops{parallel=true parallel-min-iterations=128}))" -split-input-file | FileCheck %s --check-prefix=PAR
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops{transpose-tile=4}))" -split-input-file | FileCheck %s --check-prefix=TILE4
+// RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-prepare-loops{transpose-tile=1}))" -split-input-file | FileCheck %s --check-prefix=NOTR
 
 // A copy into the interior of a padded buffer (a strided subview) becomes
 // loops over rows, each row one vector load and store (as scalar loops LLVM
@@ -406,7 +407,8 @@ func.func @broadcast_fill_and_others(%b: memref<8xf32>, %o: memref<1x8x4x4xf32>,
 // 2-D transposes: 16x16 blocks of 16 row loads, the shuffles of the 16x16
 // lowering and 16 row stores; the strips past the last full block stay
 // transposes of subviews. With threads, the loop over row blocks is
-// parallel. With 4x4 blocks (NEON), one shuffle per block.
+// parallel. With 4x4 blocks (NEON), one shuffle per block; with
+// transpose-tile below 2, transposes are left alone.
 // CHECK-LABEL: func.func @transpose_blocks(
 // CHECK-SAME:    %[[IN:.*]]: memref<20x36xf32>, %[[OUT:.*]]: memref<36x20xf32>)
 // CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
@@ -426,6 +428,9 @@ func.func @broadcast_fill_and_others(%b: memref<8xf32>, %o: memref<1x8x4x4xf32>,
 // TILE4-COUNT-4:     vector.store %{{.*}} : memref<36x20xf32>, vector<4xf32>
 // TILE4-NOT:     linalg.transpose
 // TILE4:         return
+// NOTR-LABEL:  func.func @transpose_blocks(
+// NOTR-NEXT:     linalg.transpose ins(%{{.*}} : memref<20x36xf32>) outs(%{{.*}} : memref<36x20xf32>)
+// NOTR-NEXT:     return
 func.func @transpose_blocks(%in: memref<20x36xf32>, %out: memref<36x20xf32>) {
   linalg.transpose ins(%in : memref<20x36xf32>) outs(%out : memref<36x20xf32>) permutation = [1, 0]
   return
