@@ -85,20 +85,19 @@ static int64_t rowVectorLength(int64_t n) {
   return 0;
 }
 
-/// Loops over the static `ranges`, the last one in steps of `length` (one
-/// vector row); `body` gets the induction variables. With `parallel`, the
-/// loops up to the first one longer than 1 form one `scf.parallel` (its
-/// iterations write disjoint rows) and the rest nest inside it.
+/// Loops over the static `ranges` from 0 in `stepSizes`; `body` gets the
+/// induction variables. With `parallel`, the loops up to the first one
+/// longer than 1 form one `scf.parallel` (its iterations write disjoint
+/// parts of the output) and the rest nest inside it.
 static void
-buildRowLoops(OpBuilder &builder, Location loc, ArrayRef<int64_t> ranges,
-              int64_t length, bool parallel,
-              function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+buildLoops(OpBuilder &builder, Location loc, ArrayRef<int64_t> ranges,
+           ArrayRef<int64_t> stepSizes, bool parallel,
+           function_ref<void(OpBuilder &, Location, ValueRange)> body) {
   SmallVector<Value> lbs, ubs, steps;
-  for (auto [i, range] : llvm::enumerate(ranges)) {
+  for (auto [range, step] : llvm::zip_equal(ranges, stepSizes)) {
     lbs.push_back(arith::ConstantIndexOp::create(builder, loc, 0));
     ubs.push_back(arith::ConstantIndexOp::create(builder, loc, range));
-    steps.push_back(arith::ConstantIndexOp::create(
-        builder, loc, i + 1 == ranges.size() ? length : 1));
+    steps.push_back(arith::ConstantIndexOp::create(builder, loc, step));
   }
   if (!parallel) {
     scf::buildLoopNest(builder, loc, lbs, ubs, steps, body);
@@ -124,6 +123,17 @@ buildRowLoops(OpBuilder &builder, Location loc, ArrayRef<int64_t> ranges,
                              body(b, loc, ivs);
                            });
       });
+}
+
+/// buildLoops with the last of `ranges` in steps of `length` (one vector
+/// row) and the others in steps of 1.
+static void
+buildRowLoops(OpBuilder &builder, Location loc, ArrayRef<int64_t> ranges,
+              int64_t length, bool parallel,
+              function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<int64_t> stepSizes(ranges.size(), 1);
+  stepSizes.back() = length;
+  buildLoops(builder, loc, ranges, stepSizes, parallel, body);
 }
 
 /// The length of the vector rows a copy-like generic is moved in
@@ -235,7 +245,9 @@ vectorizeTranspose(RewriterBase &rewriter, linalg::TransposeOp op, int64_t tile,
   auto cst = [&](OpBuilder &b, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  auto block = [&](OpBuilder &b, Location loc, Value i0, Value j0) {
+  // One block per (i0, j0): its rows loaded, transposed, stored as rows.
+  auto block = [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    Value i0 = ivs[0], j0 = ivs[1];
     Value acc = arith::ConstantOp::create(
         b, loc, blockType,
         DenseElementsAttr::get(blockType, b.getZeroAttr(b.getF32Type())));
@@ -254,27 +266,8 @@ vectorizeTranspose(RewriterBase &rewriter, linalg::TransposeOp op, int64_t tile,
       vector::StoreOp::create(b, loc, row, out, ValueRange{j, i0});
     }
   };
-  Value zero = cst(rewriter, 0), step = cst(rewriter, tile);
-  Value rowEnd = cst(rewriter, fullRows), colEnd = cst(rewriter, fullCols);
-  auto columns = [&](OpBuilder &b, Location loc, Value i0) {
-    scf::ForOp::create(b, loc, zero, colEnd, step, ValueRange{},
-                       [&](OpBuilder &b, Location loc, Value j0, ValueRange) {
-                         block(b, loc, i0, j0);
-                         scf::YieldOp::create(b, loc);
-                       });
-  };
-  if (parallel)
-    scf::ParallelOp::create(rewriter, loc, ValueRange{zero}, ValueRange{rowEnd},
-                            ValueRange{step},
-                            [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                              columns(b, loc, ivs[0]);
-                            });
-  else
-    scf::ForOp::create(rewriter, loc, zero, rowEnd, step, ValueRange{},
-                       [&](OpBuilder &b, Location loc, Value i0, ValueRange) {
-                         columns(b, loc, i0);
-                         scf::YieldOp::create(b, loc);
-                       });
+  buildLoops(rewriter, loc, {fullRows, fullCols}, {tile, tile}, parallel,
+             block);
   // The strips left: input columns past the last full block (all rows),
   // then input rows past it (the full columns).
   auto strip = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
