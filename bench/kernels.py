@@ -93,8 +93,8 @@ class WX(nn.Module):
 
 def fma_kernel(workdir: Path):
     """``bench/native/fma_peak.c`` built here: ``fn(rounds, seed, threads)``
-    runs ``rounds`` x 512 FLOPs of independent FMAs split over ``threads``
-    OpenMP threads (libomp, as blkrew's kernels)."""
+    runs ``rounds`` x ``fn.flops_per_round`` FLOPs of independent FMAs split
+    over ``threads`` OpenMP threads (libomp, as blkrew's kernels)."""
     lib = workdir / "fma_peak.so"
     llvm_lib = LLVM_ROOT / "lib"
     subprocess.run(
@@ -102,7 +102,6 @@ def fma_kernel(workdir: Path):
             str(llvm_tool("clang")),
             "-O3",
             "-march=native",
-            "-mprefer-vector-width=512",
             "-fopenmp",
             "-shared",
             "-fPIC",
@@ -114,9 +113,13 @@ def fma_kernel(workdir: Path):
         ],
         check=True,
     )
-    fn = ctypes.CDLL(str(lib)).blkrew_fma_peak_threads
+    native = ctypes.CDLL(str(lib))
+    per_round = native.blkrew_fma_flops_per_round
+    per_round.restype = ctypes.c_int64
+    fn = native.blkrew_fma_peak_threads
     fn.argtypes = [ctypes.c_int64, ctypes.c_float, ctypes.c_int]
     fn.restype = ctypes.c_float
+    fn.flops_per_round = per_round()
     return fn
 
 
@@ -127,7 +130,8 @@ def fma_peak_gflops(fma) -> float:
     for _ in range(5):
         start = time.perf_counter()
         fma(iterations, 1e-4, 1)
-        rates.append(iterations * 512 / (time.perf_counter() - start) / 1e9)
+        elapsed = time.perf_counter() - start
+        rates.append(iterations * fma.flops_per_round / elapsed / 1e9)
     return statistics.median(rates)
 
 
@@ -164,7 +168,7 @@ def measure(name, sparsity, block, fma, repeat, workdir):
             # would not match every row). "blkrew_hot" is the same call
             # again right after an untimed one: caches warm, what the kernel
             # itself reaches; every peer is timed cache-cold like "blkrew".
-            rounds = max(1, round(useful * 1e9 / 512))
+            rounds = max(1, round(useful * 1e9 / fma.flops_per_round))
             fns = {
                 "blkrew": lambda c=compiled: c(x),
                 "blkrew_hot": lambda c=compiled: c(x),

@@ -1,37 +1,53 @@
-// Measures one core's peak f32 FMA throughput: 16 independent chains of
-// 64-byte vectors (one AVX-512 register each; two AVX2 or four NEON
-// registers elsewhere), enough to hide the FMA latency on current x86 and
-// AArch64 cores. bench/kernels.py compiles it with -O3 -march=native
-// -mprefer-vector-width=512 -fopenmp and uses it for the "limit" column: the
-// useful FLOPs of a sparse product at this peak, on one thread or (through
-// LLVM's OpenMP runtime, the one blkrew's parallel kernels use, so waking
-// its workers costs both alike) on several.
+// Measures one core's peak f32 FMA throughput: independent chains of FMAs
+// on the widest vectors the compiler targets, as many chains as fit the
+// register file beside the two operands (an AVX2 build of 16 chains of
+// 64-byte vectors spilled half of them and understated the peak), and at
+// least the 8 that hide the FMA latency on current x86 and AArch64 cores.
+// bench/kernels.py compiles it with -O3 -march=native -fopenmp and uses it
+// for the "limit" column: the useful FLOPs of a sparse product at this
+// peak, on one thread or (through LLVM's OpenMP runtime, the one blkrew's
+// parallel kernels use, so waking its workers costs both alike) on several.
 #include <omp.h>
 #include <stdint.h>
 
-typedef float vec __attribute__((vector_size(64)));
+#if defined(__AVX512F__)
+#define VECTOR_BYTES 64 // 32 zmm registers
+#define CHAINS 16
+#elif defined(__AVX__)
+#define VECTOR_BYTES 32 // 16 ymm registers
+#define CHAINS 12
+#elif defined(__aarch64__)
+#define VECTOR_BYTES 16 // 32 NEON registers
+#define CHAINS 16
+#else
+#define VECTOR_BYTES 16 // 16 xmm registers
+#define CHAINS 12
+#endif
+#define LANES (VECTOR_BYTES / 4)
 
-#define CHAINS(X)                                                              \
-  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)   \
-      X(14) X(15)
+typedef float vec __attribute__((vector_size(VECTOR_BYTES)));
 
-// Runs `iterations` rounds of 16 FMAs of 16 lanes (512 FLOPs per round);
-// returns a value that depends on every chain so nothing is dropped.
+// FLOPs of one round: CHAINS FMAs of LANES lanes.
+int64_t blkrew_fma_flops_per_round(void) { return 2 * CHAINS * LANES; }
+
+// Runs `iterations` rounds; returns a value that depends on every chain so
+// nothing is dropped. The chains live in registers: the loops over them
+// have constant trip counts and are unrolled.
 float blkrew_fma_peak(int64_t iterations, float seed) {
   vec a = {0}, b = {0};
   a += 0.999f;
   b += seed;
-#define DECLARE(i) vec acc##i = b * (float)(i + 1);
-  CHAINS(DECLARE)
-  for (int64_t it = 0; it < iterations; ++it) {
-#define STEP(i) acc##i = acc##i * a + b;
-    CHAINS(STEP)
-  }
+  vec acc[CHAINS];
+  for (int i = 0; i < CHAINS; ++i)
+    acc[i] = b * (float)(i + 1);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < CHAINS; ++i)
+      acc[i] = acc[i] * a + b;
   vec sum = {0};
-#define ADD(i) sum += acc##i;
-  CHAINS(ADD)
+  for (int i = 0; i < CHAINS; ++i)
+    sum += acc[i];
   float total = 0;
-  for (int l = 0; l < 16; ++l)
+  for (int l = 0; l < LANES; ++l)
     total += sum[l];
   return total;
 }
