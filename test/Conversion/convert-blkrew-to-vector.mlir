@@ -8,6 +8,8 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=7 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=FEWOUT
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=6 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=MANYFMA
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WPF
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 tile-vectors=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB4
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // BADOPT: parallel-min-fmas and parallel-min-outputs non-negative
@@ -661,5 +663,54 @@ func.func @no_weight_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref
   blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
       ins(%rp, %ci, %v, %xd : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<16x?xf32>)
       outs(%cd : memref<4x?xf32>)
+  return
+}
+
+// -----
+
+// With 6 accumulators a 4-row group would get one vector per row: it is
+// walked in 2 slabs of 2 rows with 3-vector tiles, each slab reading its own
+// rows' weights (columns 0-1, then 2-3 of the packed values) for the same
+// slice of N. Where N is one vector, a wider tile cannot help: no slabs.
+// Given tile-vectors=4, the slabs are as thin as the budget needs: 1 row
+// (4 slabs for the 4-vector tile, 4 for the 2 vectors left).
+// SLAB-LABEL: func.func @slabs(
+// SLAB-DAG:     %[[C0:.*]] = arith.constant 0 : index
+// SLAB-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// SLAB-DAG:     %[[C2:.*]] = arith.constant 2 : index
+// SLAB-DAG:     %[[C3:.*]] = arith.constant 3 : index
+// SLAB-DAG:     %[[C12:.*]] = arith.constant 12 : index
+// SLAB:         scf.for
+// SLAB:           scf.for %[[N0:.*]] = %{{.*}} step %[[C12]] {
+// SLAB:             scf.for %[[J:[^ ]*]] = {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// SLAB:               memref.load %{{.*}}[%[[J]], %[[C0]]]
+// SLAB:               memref.load %{{.*}}[%[[J]], %[[C1]]]
+// SLAB-NOT:           memref.load %{{.*}}[%[[J]], %[[C2]]]
+// SLAB:               scf.yield
+// SLAB:             scf.for %[[J2:[^ ]*]] = {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// SLAB:               memref.load %{{.*}}[%[[J2]], %[[C2]]]
+// SLAB:               memref.load %{{.*}}[%[[J2]], %[[C3]]]
+// SLAB:               scf.yield
+// SLAB-LABEL: func.func @one_vector_no_slabs(
+// SLAB:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// SLAB-NOT:     scf.for {{.*}} -> (vector
+// SLAB:         return
+// SLAB4-LABEL: func.func @slabs(
+// SLAB4-COUNT-4: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// SLAB4-COUNT-4: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>) {
+// SLAB4-NOT:     scf.for {{.*}} -> (vector
+// SLAB4-LABEL: func.func @one_vector_no_slabs(
+func.func @slabs(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
+                 %x: memref<16x24xf32>, %c: memref<8x24xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<16x24xf32>)
+      outs(%c : memref<8x24xf32>)
+  return
+}
+func.func @one_vector_no_slabs(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
+                               %x: memref<16x4xf32>, %c: memref<8x4xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<16x4xf32>)
+      outs(%c : memref<8x4xf32>)
   return
 }

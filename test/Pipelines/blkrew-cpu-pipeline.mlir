@@ -6,17 +6,26 @@
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=SMALL
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="prefetch-distance=0 weight-prefetch-bytes=0" | FileCheck %s --check-prefix=NOPF
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="prefetch-distance=0" | FileCheck %s --check-prefix=WPF
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline="vector-width=4 accumulators=2" -mlir-print-ir-after=convert-blkrew-to-vector -o /dev/null 2>&1 | FileCheck %s --check-prefix=ACC
 // RUN: not blkrew-opt %s --blkrew-cpu-pipeline=target=riscv 2>&1 | FileCheck %s --check-prefix=BADTARGET
 
 // BADTARGET: for the --target option: Cannot find option named 'riscv'
 
+// The host's width is its widest f32 vector: 16 lanes with AVX-512, 8
+// with AVX.
 // HOST-LABEL: llvm.func @forward(
 // HOST-NOT:     blkrew.
 // HOST:         llvm.intr.prefetch
-// HOST:         llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// HOST:         llvm.intr.fmuladd({{.*}}) : (vector<[[W:8|16]]xf32>, vector<[[W]]xf32>, vector<[[W]]xf32>) -> vector<[[W]]xf32>
 // HOST-LABEL: llvm.func @_mlir_ciface_forward(
 // HOST-SAME:    %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // HOST:         llvm.call @forward(
+// The accumulator budget reaches the kernel: 2 registers, 1 row (the
+// 2-row group in slabs of 1) x 2 vectors.
+// ACC-LABEL: func.func @forward(
+// ACC:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>) {
+// ACC-NOT:     scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>
+// ACC:         return
 // With parallel=true the row groups are an OpenMP worksharing loop.
 // OMP-LABEL: llvm.func @forward(
 // OMP:         omp.parallel {

@@ -224,10 +224,14 @@ def compile(  # noqa: A001 - the public name is part of the API
             every candidate on the host (AArch64: by llvm-mca's estimate);
             choices are cached on disk (``blkrew.compiler.tune``). CPU only.
         vector_width: f32 lanes of the sparse kernel; 0 = the target's
+            (the host's widest: 16 with AVX-512, 8 with AVX; 4 on AArch64)
             (CPU targets only).
         tile_vectors: vectors per row in the sparse kernel's register tile
-            (a p x tile_vectors*V accumulator tile); 0 picks per layer,
-            about 24 accumulators (CPU targets only).
+            (a rows x tile_vectors*V accumulator tile); 0 picks per layer,
+            within three quarters of the vector registers (24 of 32 with
+            AVX-512 and NEON, 12 of 16 with AVX2), a group's rows taken in
+            slabs where it has more rows than that leaves room for
+            (CPU targets only).
         prefetch_distance: the sparse kernel prefetches the input row this
             many kept columns ahead; 0 turns prefetching off; None is the
             target's default (4 on the host, off on AArch64). Kernels whose

@@ -14,10 +14,38 @@
 #include "blkrew/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
+using mlir::blkrew::CPUTarget;
+
+namespace {
+/// The vector unit a CPU target's kernels are shaped for.
+struct VectorUnit {
+  int64_t width;     // f32 lanes per register
+  int64_t registers; // architectural vector registers
+};
+} // namespace
+
+/// NEON has 32 registers of 4 lanes. The host is the machine blkrew-opt
+/// runs on, the one `-march=native` compiles for: with AVX-512, 32
+/// registers of 16 lanes; with AVX, 16 of 8. A 16-lane kernel on an AVX2
+/// machine takes two registers per vector and spills its tile (pruned
+/// VGG-16 33%, ResNet-18 43% slower than at 8 lanes on a Zen 3).
+static VectorUnit getVectorUnit(CPUTarget target) {
+  if (target == CPUTarget::AArch64)
+    return {4, 32};
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return {16, 32};
+  if (features.lookup("avx"))
+    return {8, 16};
+  return {4, 16};
+}
 
 static void addPipeline(OpPassManager &pm, StringRef pipeline) {
   std::string error;
@@ -63,9 +91,19 @@ void mlir::blkrew::buildReferenceToLLVMPipeline(OpPassManager &pm) {
 
 void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
-  int64_t width = options.vectorWidth;
-  if (width <= 0)
-    width = options.target == CPUTarget::AArch64 ? 4 : 16;
+  VectorUnit unit = getVectorUnit(options.target);
+  int64_t width = options.vectorWidth > 0 ? options.vectorWidth : unit.width;
+  // Three quarters of the registers hold the tile; the rest the rhs
+  // vectors and the broadcast weight (8 x 48 on AVX-512 ran FC 1024 at 90%
+  // 10% faster than 8 x 32; NEON's 3-wide cores need the wide tile to
+  // amortize the loop; on AVX2, 4 x 24 took 21% less time than 4 x 16
+  // with 4 x 4 blocks, and 8 x 16 spilled). A vector wider than the
+  // registers (vector-width=16 on AVX2) takes several of them.
+  int64_t accumulators =
+      options.accumulators > 0
+          ? options.accumulators
+          : std::max<int64_t>(1, unit.registers * 3 / 4 /
+                                     llvm::divideCeil(width, unit.width));
   addPipeline(pm, kCleanUpAndFuse);
   // Convolutions' patch matrices read in place by the kernels, where each
   // vector they load stays in one image row.
@@ -93,10 +131,8 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // Our kernels: the register-tiled block-sparse matmul. Before
   // blkrew-prepare-loops, which generalizes the bias broadcasts that the
   // kernel folds into its accumulators.
-  // About 24 accumulators on both targets (8 x 48 on AVX-512 ran FC 1024
-  // at 90% 10% faster than 8 x 32; NEON's 3-wide cores need the wide tile
-  // to amortize the loop). Prefetching is the host's only: on NEON the
-  // instructions cost more issue slots than they can be shown to save here.
+  // Prefetching is the host's only: on NEON the instructions cost more
+  // issue slots than they can be shown to save here.
   bool arm = options.target == CPUTarget::AArch64;
   int64_t prefetch = options.prefetchDistance >= 0 ? options.prefetchDistance
                      : arm                         ? 0
@@ -109,9 +145,9 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                            : arm ? 0
                                  : 4096;
   pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
-      width, /*maxUnrollRows=*/32, options.tileVectors,
-      /*accumulators=*/24, prefetch, weightPrefetch, options.parallel,
-      options.parallelMinFmas, options.parallelMinOutputs}));
+      width, /*maxUnrollRows=*/32, options.tileVectors, accumulators, prefetch,
+      weightPrefetch, options.parallel, options.parallelMinFmas,
+      options.parallelMinOutputs}));
   // Padding copies, depthwise convolutions and element-wise ops shaped so
   // the loops they become vectorize (see the pass); with threads, the large
   // dense ops are split across them too, so they do not serialize the

@@ -51,7 +51,11 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     loop over the group's kept columns loads the row slice
     `rhs[col, n:n+U*V]` once (`U` vectors) and each of the column's `p`
     weights once, as a broadcast (x86 folds it into the FMA's memory
-    operand), and issues `p*U` `vector.fma`s; with `prefetch-distance`, it
+    operand), and issues `p*U` `vector.fma`s. Where `p` rows would leave
+    each fewer than 3 vectors of the `accumulators` (an 8-row group on
+    AVX2's 16 registers), the group is walked in slabs of `p/2`, `p/4`, ...
+    rows, each its own loop over the kept columns, the later ones finding
+    the slice's rhs rows in L1. With `prefetch-distance`, it
     also prefetches the rhs row of the kept column that many ahead (the
     rows are irregular, so the hardware prefetcher cannot guess them). With
     `weight-prefetch-bytes` and a static `N` of at most 64, each kept
@@ -89,8 +93,8 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     #### Output IR
 
     `scf.for` (or, with `parallel`, `scf.parallel`) over groups, `scf.for`
-    over `N` slices, an `scf.for` over kept columns
-    carrying the `p` accumulators, `vector.load`/`vector.maskedload`,
+    over `N` slices, per slab of the group's rows an `scf.for` over kept
+    columns carrying the slab's accumulators, `vector.load`/`vector.maskedload`,
     `vector.broadcast`, `vector.fma`, `vector.store`/`vector.maskedstore`.
   }];
   let options = [
@@ -99,12 +103,14 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     Option<"maxUnrollRows", "max-unroll-rows", "int64_t", /*default=*/"32",
            "Largest group height kept in registers">,
     Option<"tileVectors", "tile-vectors", "int64_t", /*default=*/"0",
-           "Vectors per row in the register tile (the tile is p x "
-           "tile-vectors*vector-width); 0 picks per op "
-           "clamp(accumulators / p, 1, 4)">,
+           "Vectors per row in the register tile (the tile is q x "
+           "tile-vectors*vector-width, q the rows of a slab: the group's p "
+           "halved while q x tile-vectors exceeds accumulators); 0 picks "
+           "per op clamp(accumulators / q, 1, 4), q halved from p while "
+           "that is under 3 vectors (or as many as N has)">,
     Option<"accumulators", "accumulators", "int64_t", /*default=*/"24",
-           "Accumulator registers the automatic tile-vectors aims at (24 "
-           "of the 32 that AVX-512 and NEON have: the rest hold the rhs "
+           "Accumulator registers the tile may take (24 of the 32 that "
+           "AVX-512 and NEON have, 12 of AVX2's 16: the rest hold the rhs "
            "slices and the broadcast weight)">,
     Option<"prefetchDistance", "prefetch-distance", "int64_t",
            /*default=*/"0",

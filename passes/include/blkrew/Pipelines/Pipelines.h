@@ -23,17 +23,27 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "target", llvm::cl::desc("Target CPU"),
       llvm::cl::init(CPUTarget::Host),
       llvm::cl::values(
-          clEnumValN(CPUTarget::Host, "host", "the x86-64 host"),
+          clEnumValN(CPUTarget::Host, "host",
+                     "the x86-64 machine blkrew-opt runs on (its vector "
+                     "extensions are detected)"),
           clEnumValN(CPUTarget::AArch64, "aarch64", "AArch64 with NEON"))};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("f32 lanes of the sparse kernel along N; 0 picks the "
-                     "target's (host 16, aarch64 4)"),
+                     "target's (host: 16 with AVX-512, 8 with AVX, else 4; "
+                     "aarch64 4)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> accumulators{
+      *this, "accumulators",
+      llvm::cl::desc("Vector registers the sparse kernel's accumulator tile "
+                     "may take; 0 picks the target's (24 of 32 registers "
+                     "with AVX-512 and on aarch64, 12 of 16 otherwise, "
+                     "counting a vector wider than a register as several)"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> tileVectors{
       *this, "tile-vectors",
       llvm::cl::desc("Vectors per row in the sparse kernel's register tile; "
-                     "0 picks per op (about 16 accumulators)"),
+                     "0 picks per op (up to `accumulators` vectors)"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> prefetchDistance{
       *this, "prefetch-distance",
