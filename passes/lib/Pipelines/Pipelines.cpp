@@ -33,9 +33,9 @@ struct VectorUnit {
 
 /// NEON has 32 registers of 4 lanes. The host is the machine blkrew-opt
 /// runs on, the one `-march=native` compiles for: with AVX-512, 32
-/// registers of 16 lanes; with AVX, 16 of 8. A 16-lane kernel on an AVX2
-/// machine takes two registers per vector and spills its tile (pruned
-/// VGG-16 33%, ResNet-18 43% slower than at 8 lanes on a Zen 3).
+/// registers of 16 lanes; with AVX, 16 of 8; SSE has 16 of 4. A 16-lane kernel
+/// on an AVX2 machine takes two registers per vector and spills its tile
+/// (pruned VGG-16 33%, ResNet-18 43% slower than at 8 lanes on a Zen 3).
 static VectorUnit getVectorUnit(CPUTarget target) {
   if (target == CPUTarget::AArch64)
     return {4, 32};
@@ -44,6 +44,8 @@ static VectorUnit getVectorUnit(CPUTarget target) {
     return {16, 32};
   if (features.lookup("avx"))
     return {8, 16};
+  if (features.lookup("neon")) // an AArch64 host
+    return {4, 32};
   return {4, 16};
 }
 
