@@ -9,6 +9,7 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=6 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=MANYFMA
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WPF
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 prefetch-distance=2 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLABPF
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 tile-vectors=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB4
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
@@ -691,6 +692,15 @@ func.func @no_weight_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref
 // SLAB:               memref.load %{{.*}}[%[[J2]], %[[C2]]]
 // SLAB:               memref.load %{{.*}}[%[[J2]], %[[C3]]]
 // SLAB:               scf.yield
+// Only the first slab prefetches (rhs rows and packed values): the second
+// reads the same lines right after it.
+// SLABPF-LABEL: func.func @slabs(
+// SLABPF:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// SLABPF-COUNT-4:   memref.prefetch
+// SLABPF:           scf.yield
+// SLABPF:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// SLABPF-NOT:       memref.prefetch
+// SLABPF:           scf.yield
 // SLAB-LABEL: func.func @one_vector_no_slabs(
 // SLAB:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // SLAB-NOT:     scf.for {{.*}} -> (vector

@@ -55,7 +55,7 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     each fewer than 3 vectors of the `accumulators` (an 8-row group on
     AVX2's 16 registers), the group is walked in slabs of `p/2`, `p/4`, ...
     rows, each its own loop over the kept columns, the later ones finding
-    the slice's rhs rows in L1. With `prefetch-distance`, it
+    the slice's rhs rows in L1 (only the first slab prefetches). With `prefetch-distance`, it
     also prefetches the rhs row of the kept column that many ahead (the
     rows are irregular, so the hardware prefetcher cannot guess them). With
     `weight-prefetch-bytes` and a static `N` of at most 64, each kept

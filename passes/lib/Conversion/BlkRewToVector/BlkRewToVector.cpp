@@ -304,13 +304,17 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       auto loop = scf::ForOp::create(
           b, loc, begin, end, c1, accs,
           [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-            prefetchWeights(b, loc, j);
+            // Only the first slab prefetches: the later ones read the
+            // same weight lines and rhs rows after it.
+            bool firstSlab = r0 == 0;
+            if (firstSlab)
+              prefetchWeights(b, loc, j);
             // The rhs rows are irregular (kept columns): prefetch the one
             // `prefetchDistance` columns ahead. Past the group's last, that
             // is the next group's (or a padding offset's) row: harmless, and
             // cheaper than clamping, which costs 6% on FC 1024 at 90%
             // (Xeon, AVX-512). Without padded offsets, it is clamped.
-            if (prefetch > 0) {
+            if (prefetch > 0 && firstSlab) {
               Value ahead = arith::AddIOp::create(
                   b, loc, j, arith::ConstantIndexOp::create(b, loc, prefetch));
               if (access.getPadding() < prefetch)
