@@ -11,6 +11,8 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 prefetch-distance=2 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLABPF
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 tile-vectors=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB4
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANEL
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128 parallel=true parallel-min-fmas=0 parallel-min-outputs=0" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPAR
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // BADOPT: parallel-min-fmas and parallel-min-outputs non-negative
@@ -722,5 +724,97 @@ func.func @one_vector_no_slabs(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memre
   blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
       ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<16x4xf32>)
       outs(%c : memref<8x4xf32>)
+  return
+}
+
+// -----
+
+// Panels: the rhs (4 x 22, 352 bytes) is larger than panel-bytes=128 and
+// each rhs element feeds 128 * 2 / 4 = 64 FMAs, so N's 5 whole 4-wide
+// tiles run in panels of 2 tiles (128 bytes of 16-byte columns fit 2),
+// [0, 8), [8, 16), [16, 20): each copied into one 64-byte-aligned 4 x 8
+// buffer (whole vectors, no masks), which every group then reads. The 2
+// columns left are copied last, into the same buffer with masked loads
+// (zero-filled), and read by the masked tail tile.
+// PANEL-LABEL: func.func @panels(
+// PANEL-SAME:    %[[X:[^:]*]]: memref<4x22xf32>, %[[C:[^:]*]]: memref<4x22xf32>)
+// PANEL-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// PANEL-DAG:     %[[C20:.*]] = arith.constant 20 : index
+// PANEL:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         scf.for %[[LO:.*]] = %{{.*}} to %[[C20]] step %[[C8]] {
+// PANEL:           %[[HI:.*]] = arith.minui %{{.*}}, %[[C20]] : index
+// PANEL:           scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// PANEL:             scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// PANEL:               %[[AT:.*]] = arith.addi %[[LO]], %[[N]] : index
+// PANEL:               %[[V:.*]] = vector.load %[[X]][%[[K]], %[[AT]]]
+// PANEL:               vector.store %[[V]], %[[BUF]][%[[K]], %[[N]]]
+// PANEL:           scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// PANEL:             scf.for %[[N0:.*]] = %[[LO]] to %[[HI]] step %{{.*}} {
+// PANEL:               %[[R:.*]] = arith.subi %[[N0]], %[[LO]] : index
+// PANEL:               scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>) {
+// PANEL:                 vector.load %[[BUF]][%{{.*}}, %[[R]]] : memref<4x8xf32>, vector<4xf32>
+// PANEL:               vector.store %{{.*}}, %[[C]][%{{.*}}, %[[N0]]]
+// PANEL:         scf.for
+// PANEL:           vector.maskedload %[[X]][%{{.*}}, %[[C20]]]
+// PANEL:           vector.store %{{.*}}, %[[BUF]]
+// PANEL:         scf.for
+// PANEL:           scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>) {
+// PANEL:             vector.maskedload %[[BUF]]
+// PANEL:           vector.maskedstore %[[C]][%{{.*}}, %[[C20]]]
+// PANEL:         memref.dealloc %[[BUF]] : memref<4x8xf32>
+// With threads, each panel is one iteration of the parallel loop, with its
+// own buffer, copied and read by the thread that runs it; the columns left
+// get their own buffer, copied and read by all threads.
+// PANELPAR-LABEL: func.func @panels(
+// PANELPAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3) step
+// PANELPAR:           %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANELPAR-NOT:       scf.parallel
+// PANELPAR:           memref.dealloc %[[BUF]] : memref<4x8xf32>
+// PANELPAR:         %[[LEFT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+// PANELPAR:         scf.parallel
+// PANELPAR:           vector.maskedload
+// PANELPAR:           vector.store %{{.*}}, %[[LEFT]]
+// PANELPAR:         scf.parallel
+// PANELPAR:           vector.maskedload %[[LEFT]]
+// PANELPAR:         memref.dealloc %[[LEFT]] : memref<4x4xf32>
+func.func @panels(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                  %x: memref<4x22xf32>, %c: memref<4x22xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%c : memref<4x22xf32>)
+  return
+}
+
+// -----
+
+// One kept value fewer: each rhs element feeds under 64 FMAs, too few to
+// pay for the copy; no panels.
+// PANEL-LABEL: func.func @few_uses(
+// PANEL-NOT:     memref.alloc
+// PANEL:         return
+func.func @few_uses(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<127x2xf32>,
+                    %x: memref<4x22xf32>, %c: memref<4x22xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<127x2xf32>, memref<4x22xf32>)
+      outs(%c : memref<4x22xf32>)
+  return
+}
+
+// -----
+
+// A constant col_idx: the kernels read only the packed copy, through
+// offsets k * 8 (its row stride); no table of the rhs's k * 22.
+// PANEL-NOT:   dense<22>
+// PANEL:       memref.global "private" constant @__blkrew_rhs_offsets : memref<128xi32> = dense<8>
+// PANEL-NOT:   dense<22>
+// PANEL-LABEL: func.func @panel_offsets(
+// PANEL:         memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+memref.global "private" constant @ci_panel : memref<128xi32> = dense<1>
+func.func @panel_offsets(%rp: memref<3xi32>, %v: memref<128x2xf32>,
+                         %x: memref<4x22xf32>, %c: memref<4x22xf32>) {
+  %ci = memref.get_global @ci_panel : memref<128xi32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<128xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%c : memref<4x22xf32>)
   return
 }

@@ -514,6 +514,51 @@ def test_kernel_overwrites_the_whole_output(threads, tmp_path):
         torch.testing.assert_close(out, model(x), rtol=1e-5, atol=1e-5)
 
 
+class WideProduct(nn.Module):
+    """``W @ x``: a 256 x 64 W with 60% of its 8x4 blocks kept, so each
+    row of x feeds about 150 FMAs, enough for the kernel to pack x."""
+
+    def __init__(self):
+        super().__init__()
+        gen = torch.Generator().manual_seed(11)
+        keep = torch.rand(32, 16, generator=gen) < 0.6
+        mask = keep.repeat_interleave(8, 0).repeat_interleave(4, 1)
+        self.w = nn.Parameter(torch.randn(256, 64, generator=gen) * mask)
+
+    def forward(self, x):
+        return self.w @ x
+
+
+@pytest.mark.parametrize("target,threads", [("host", 1), ("host", 2), ("aarch64", 1)])
+def test_packed_panels_match_torch(target, threads, tmp_path):
+    """panel_bytes=1024 splits N = 70 into panels of one tile, each copied
+    into a packed buffer (allocated per call) that the groups read, and the
+    columns left into another (a tile of fewer vectors and a masked tail);
+    0 reads x in place."""
+    model = WideProduct().eval()
+    x = torch.randn(64, 70)
+    with torch.no_grad():
+        want = model(x)
+    for panel_bytes, packs in [(1024, True), (0, False)]:
+        workdir = tmp_path / str(panel_bytes)
+        compiled = compile(
+            model,
+            x,
+            target=target,
+            max_density=1.0,
+            threads=threads,
+            panel_bytes=panel_bytes,
+            parallel_min_fmas=0 if threads > 1 else None,
+            workdir=workdir,
+        )
+        assert ("@malloc" in (workdir / "model.ll").read_text()) == packs
+        torch.testing.assert_close(compiled(x), want, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="panel_bytes"):
+        compile(model, x, panel_bytes=-1)
+    with pytest.raises(ValueError, match="panel_bytes"):
+        compile(model, x, target="spirv", panel_bytes=1024)
+
+
 def test_threads_are_checked():
     model = pruned_mlp()
     x = torch.randn(2, 40)

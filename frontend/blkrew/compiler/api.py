@@ -192,6 +192,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     tile_vectors: int = 0,
     prefetch_distance: int | None = None,
     weight_prefetch_bytes: int | None = None,
+    panel_bytes: int | None = None,
     threads: int | None = None,
     parallel_min_fmas: int | None = None,
     parallel_min_outputs: int | None = None,
@@ -240,6 +241,14 @@ def compile(  # noqa: A001 - the public name is part of the API
             layers, batch-1 FC and RNN steps: each weight feeds few FMAs)
             prefetch their packed weights this many bytes ahead; 0 turns
             it off; None is the target's default (4096 on the host, off on
+            AArch64). CPU targets.
+        panel_bytes: a sparse kernel whose input matrix (K x N, not a
+            convolution's image) is larger than this, and each of whose
+            elements feeds at least 64 multiply-adds, copies it in panels
+            of N this many bytes large into a packed buffer that all row
+            groups read before the next panel (its rows are then
+            contiguous and stay in the core's L2); 0 turns it off; None is
+            the target's default (a quarter of the host's L2; 128 KiB on
             AArch64). CPU targets.
         threads: host only. The sparse kernels run their row groups on
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
@@ -305,6 +314,13 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(
             "weight_prefetch_bytes must be >= 0 and applies to the CPU targets "
             f"only, got {weight_prefetch_bytes} for {target!r}"
+        )
+    if panel_bytes is None:
+        panel_bytes = -1  # the pipeline's per-target default
+    elif target == "spirv" or panel_bytes < 0:
+        raise ValueError(
+            "panel_bytes must be >= 0 and applies to the CPU targets only, got "
+            f"{panel_bytes} for {target!r}"
         )
     # Each is the pipeline option of the same name (dashes for underscores).
     thresholds = {
@@ -384,6 +400,7 @@ def compile(  # noqa: A001 - the public name is part of the API
             f"--blkrew-cpu-pipeline=target={target} vector-width={vector_width} "
             f"tile-vectors={tile_vectors} prefetch-distance={prefetch_distance} "
             f"weight-prefetch-bytes={weight_prefetch_bytes} "
+            f"panel-bytes={panel_bytes} "
             f"parallel={str(parallel).lower()} "
             f"implicit-im2col={str(implicit_im2col).lower()}"
             + "".join(

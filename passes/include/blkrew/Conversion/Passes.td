@@ -70,7 +70,18 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     a constant `col_idx` and a static `rhs`, each kept column's offset into
     the flattened `rhs` (or image) is computed at compile time, followed by
     `prefetch-distance` zero offsets, so the prefetch of a column past the
-    group's last reads a valid offset and needs no clamp. What
+    group's last reads a valid offset and needs no clamp. With
+    `panel-bytes`, a static K x N `rhs` (not an image) larger than that,
+    each of whose elements feeds at least 64 FMAs, is read in panels of
+    whole tiles of `N`, each as wide as `panel-bytes` of `rhs` allows:
+    per panel, a copy into a packed, 64-byte-aligned K x panel buffer
+    (`memref.alloc`, freed after the last panel), then every group's tiles
+    over it, reading the copy, so the rows that several groups keep stay
+    in L2 between them and a slice's rows do not crowd into a few cache
+    sets as they do on an `rhs` whose rows lie a power of two bytes apart.
+    What the whole tiles leave of `N` is copied last, zero-filled past
+    `N`. With `parallel`, the panels are the parallel loop, each with its
+    own buffer; the columns left are copied and run by all threads. What
     is left of `N` runs in one narrower tile where `N` is static, else in
     `p x V` tiles, the last partial vector masked. Rows past `M` in the last
     group are neither loaded nor stored. When the last op touching memory
@@ -92,6 +103,8 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
 
     #### Output IR
 
+    With panels, an `scf.for` (with `parallel`: `scf.parallel`) over
+    them, each copying its panel and looping over groups. Otherwise
     `scf.for` (or, with `parallel`, `scf.parallel`) over groups, `scf.for`
     over `N` slices, per slab of the group's rows an `scf.for` over kept
     columns carrying the slab's accumulators, `vector.load`/`vector.maskedload`,
@@ -119,6 +132,10 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            /*default=*/"0",
            "Prefetch the packed values this many bytes ahead of the kept "
            "column being read (0: none)">,
+    Option<"panelBytes", "panel-bytes", "int64_t", /*default=*/"0",
+           "Split a static N into panels whose rhs takes at most this many "
+           "bytes, every row group running over one panel before the next "
+           "(0: one panel)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Emit the loop over row groups as scf.parallel (groups write "
            "disjoint rows)">,

@@ -41,6 +41,13 @@ static constexpr llvm::StringLiteral kPrefetchAttr = "blkrew.prefetch_distance";
 /// CIFAR models, 64 slightly more (ResNet-18's 8x8 maps).
 static constexpr int64_t kWeightPrefetchMaxN = 64;
 
+/// Panels (panel-bytes) pack the rhs, a copy that pays only where each rhs
+/// element feeds this many FMAs (kept values per rhs row) or more. Zen 3,
+/// N = 256 and 64, 1 thread: 102 (FC 1024 at 90%: 8x4 and 16x1 9-12%,
+/// 4x1 37% faster), 64 (256 x 2304 at 75%, 8x4) 12% faster, 51 (512 x 2304
+/// at 90%) 8% and 26 (256 x 2304 at 90%, 8x4 and 4x1) 8-20% slower.
+static constexpr int64_t kMinPanelUses = 64;
+
 /// A kernel with fewer outputs than parallel-min-outputs needs this many
 /// times parallel-min-fmas to be threaded.
 static constexpr int64_t kSmallOutputWork = 8;
@@ -85,13 +92,14 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   BsrMatmulToVector(MLIRContext *ctx, int64_t vectorWidth,
                     int64_t maxUnrollRows, int64_t tileVectors,
                     int64_t accumulators, int64_t prefetchDistance,
-                    int64_t weightPrefetchBytes, bool parallel,
-                    int64_t parallelMinFmas, int64_t parallelMinOutputs)
+                    int64_t weightPrefetchBytes, int64_t panelBytes,
+                    bool parallel, int64_t parallelMinFmas,
+                    int64_t parallelMinOutputs)
       : OpConversionPattern(ctx, /*benefit=*/2), vectorWidth(vectorWidth),
         maxUnrollRows(maxUnrollRows), tileVectors(tileVectors),
         accumulators(accumulators), prefetchDistance(prefetchDistance),
-        weightPrefetchBytes(weightPrefetchBytes), parallel(parallel),
-        parallelMinFmas(parallelMinFmas),
+        weightPrefetchBytes(weightPrefetchBytes), panelBytes(panelBytes),
+        parallel(parallel), parallelMinFmas(parallelMinFmas),
         parallelMinOutputs(parallelMinOutputs) {}
 
   LogicalResult
@@ -162,9 +170,58 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value rows = memref::DimOp::create(rewriter, loc, init, 0);
     Value cols = memref::DimOp::create(rewriter, loc, init, 1);
     Value perm = getPermBuffer(rewriter, op, layout);
+    // The tile: u vectors of N by q of the group's rows. Unset, u is what
+    // the accumulator budget leaves each row, and a group whose rows would
+    // get fewer than 3 vectors each (where N has that many) is walked in
+    // slabs of half its rows, each loading its kept columns' rhs vectors
+    // again, from L1: on AVX2's 16 registers an 8-row group gets 1 vector
+    // per row, 9 loads per 8 FMAs, where two 4 x 3 slabs take 14 per 24
+    // (FC 1024 at 90% with 8 x 4 blocks: 1.27x faster on a Zen 3).
+    int64_t maxTileVectors =
+        ShapedType::isDynamic(staticN)
+            ? 4
+            : std::clamp<int64_t>(staticN / vectorWidth, 1, 4);
+    int64_t q = p;
+    int64_t u = opTileVectors;
+    if (u == 0) {
+      while (q % 2 == 0 &&
+             accumulators / q < std::min<int64_t>(3, maxTileVectors))
+        q /= 2;
+      u = std::clamp<int64_t>(accumulators / q, 1, 4);
+    } else {
+      while (q % 2 == 0 && q * u > accumulators)
+        q /= 2;
+    }
+
+    // Panels of N: where the rhs (K x N, not an image) is larger than
+    // `panelBytes`, every group runs over one panel of N before any runs
+    // over the next, reading the panel from a packed K x panel copy that
+    // stays in L2 while the groups that share its kept rows read them. On
+    // the rhs itself, a row slice is one short run per rhs row a power of
+    // two bytes apart (1 KiB at N = 256), which maps to a few cache sets
+    // of L1 and L2 and evicts itself; the packed rows are contiguous. FC
+    // 1024 at 90%, N = 256, on a Zen 3: see the pass description. The
+    // packed weights are read once per panel, in order.
+    int64_t panel = 0;
+    auto rhsTy = cast<MemRefType>(rhs.getType());
+    auto valuesTy = cast<MemRefType>(values.getType());
+    int64_t elemBytes = elemTy.getIntOrFloatBitWidth() / 8;
+    if (panelBytes > 0 && !smallN && !op.getWindow() &&
+        rhsTy.hasStaticShape() && valuesTy.hasStaticShape() &&
+        rhsTy.getNumElements() * elemBytes > panelBytes &&
+        valuesTy.getNumElements() >= kMinPanelUses * rhsTy.getDimSize(0)) {
+      int64_t tileWidth = u * vectorWidth;
+      int64_t rowBytes = rhsTy.getDimSize(0) * elemBytes;
+      int64_t tiles = staticN / tileWidth;
+      int64_t fit = std::max<int64_t>(1, panelBytes / rowBytes / tileWidth);
+      // Panels of equal width, so the last is not a sliver.
+      if (tiles > fit)
+        panel =
+            llvm::divideCeil(tiles, llvm::divideCeil(tiles, fit)) * tileWidth;
+    }
+    // With panels, the kernels read only the packed copies.
     RhsAccess access(rewriter, loc, op, rhs, colIdx,
-                     /*precomputeOffsets=*/true, /*padding=*/prefetch);
-    Value source = access.getSource();
+                     /*precomputeOffsets=*/panel == 0, /*padding=*/prefetch);
     Value zeroVec = arith::ConstantOp::create(
         rewriter, loc, vecTy,
         DenseElementsAttr::get(vecTy, rewriter.getZeroAttr(elemTy)));
@@ -200,33 +257,19 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Value fullEnd = arith::SubIOp::create(rewriter, loc, cols, tail);
     Value groups = arith::CeilDivUIOp::create(rewriter, loc, rows, cp);
 
-    // The tile: u vectors of N by q of the group's rows. Unset, u is what
-    // the accumulator budget leaves each row, and a group whose rows would
-    // get fewer than 3 vectors each (where N has that many) is walked in
-    // slabs of half its rows, each loading its kept columns' rhs vectors
-    // again, from L1: on AVX2's 16 registers an 8-row group gets 1 vector
-    // per row, 9 loads per 8 FMAs, where two 4 x 3 slabs take 14 per 24
-    // (FC 1024 at 90% with 8 x 4 blocks: 1.27x faster on a Zen 3).
-    int64_t maxTileVectors =
-        ShapedType::isDynamic(staticN)
-            ? 4
-            : std::clamp<int64_t>(staticN / vectorWidth, 1, 4);
-    int64_t q = p;
-    int64_t u = opTileVectors;
-    if (u == 0) {
-      while (q % 2 == 0 &&
-             accumulators / q < std::min<int64_t>(3, maxTileVectors))
-        q /= 2;
-      u = std::clamp<int64_t>(accumulators / q, 1, 4);
-    } else {
-      while (q % 2 == 0 && q * u > accumulators)
-        q /= 2;
-    }
-
+    // The rhs as the kernel reads it: the op's, or a panel's packed copy
+    // (below), where the slice of output columns n0.. is rhs column
+    // n0 - shift.
+    struct RhsView {
+      const RhsAccess *access;
+      Value shift;
+    };
     // One q x (u*V) tile: rows r0 .. r0 + q of group g, columns n0 .. n0 +
     // u*V; with `mask` (u == 1 only) the lanes past N are masked off.
-    auto emitSlab = [&](OpBuilder &b, Location loc, Value g, Value n0,
-                        int64_t u, Value mask, int64_t r0) {
+    auto emitSlab = [&](OpBuilder &b, Location loc, RhsView view, Value g,
+                        Value n0, int64_t u, Value mask, int64_t r0) {
+      const RhsAccess &access = *view.access;
+      Value source = access.getSource();
       // Plain values, not structured bindings: the loop body captures them.
       std::pair<Value, Value> bounds = loadGroupBounds(b, loc, rowPtr, g);
       Value begin = bounds.first, end = bounds.second;
@@ -240,7 +283,10 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         cols0.push_back(arith::AddIOp::create(
             b, loc, n0,
             arith::ConstantIndexOp::create(b, loc, k * vectorWidth)));
-        rhsCols.push_back(access.colPart(b, loc, cols0.back()));
+        Value col = cols0.back();
+        if (view.shift)
+          col = arith::SubIOp::create(b, loc, col, view.shift);
+        rhsCols.push_back(access.colPart(b, loc, col));
       }
       auto load = [&](OpBuilder &b, Location loc, Value mem,
                       ValueRange indices) -> Value {
@@ -364,11 +410,12 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
 
     // All the group's rows for one slice of N, slab after slab, so the
     // later slabs find the slice's rhs vectors in L1.
-    auto emitTile = [&](OpBuilder &b, Location loc, Value g, Value n0,
-                        int64_t u, Value mask) {
+    auto emitTile = [&](OpBuilder &b, Location loc, RhsView view, Value g,
+                        Value n0, int64_t u, Value mask) {
       for (int64_t r0 = 0; r0 < p; r0 += q)
-        emitSlab(b, loc, g, n0, u, mask, r0);
+        emitSlab(b, loc, view, g, n0, u, mask, r0);
     };
+    RhsView direct{&access, Value()};
 
     // One row group: its u*V-wide slices of N, then the full V-wide slices
     // left (one tile of that many vectors where N is static, single slices
@@ -380,32 +427,39 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // single-vector tile is bound by those loads, not by its FMAs.
     int64_t rest =
         ShapedType::isDynamic(staticN) ? 0 : staticN / vectorWidth % u;
+    // The group's u*V-wide tiles over [lo, hi) of N.
+    auto emitWide = [&](OpBuilder &b, Location loc, RhsView view, Value g,
+                        Value lo, Value hi) {
+      scf::ForOp::create(b, loc, lo, hi, cuv, ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+                           emitTile(b, loc, view, g, n0, u, Value());
+                           scf::YieldOp::create(b, loc);
+                         });
+    };
+    // What the wide tiles leave of the group's N.
+    auto emitRest = [&](OpBuilder &b, Location loc, RhsView view, Value g) {
+      if (rest > 1)
+        emitTile(b, loc, view, g, wideEnd, rest, Value());
+      else if (u > 1)
+        scf::ForOp::create(
+            b, loc, wideEnd, fullEnd, cv, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
+              emitTile(b, loc, view, g, n0, 1, Value());
+              scf::YieldOp::create(b, loc);
+            });
+      Value hasTail =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, tail, c0);
+      scf::IfOp::create(b, loc, hasTail, [&](OpBuilder &b, Location loc) {
+        Value mask =
+            vector::CreateMaskOp::create(b, loc, maskTy, ValueRange{tail});
+        emitTile(b, loc, view, g, fullEnd, 1, mask);
+        scf::YieldOp::create(b, loc);
+      });
+    };
     std::function<void(OpBuilder &, Location, Value)> emitGroup =
         [&](OpBuilder &b, Location loc, Value g) {
-          if (u > 1)
-            scf::ForOp::create(
-                b, loc, c0, wideEnd, cuv, ValueRange{},
-                [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                  emitTile(b, loc, g, n0, u, Value());
-                  scf::YieldOp::create(b, loc);
-                });
-          if (rest > 1)
-            emitTile(b, loc, g, wideEnd, rest, Value());
-          else
-            scf::ForOp::create(
-                b, loc, u > 1 ? wideEnd : c0, fullEnd, cv, ValueRange{},
-                [&](OpBuilder &b, Location loc, Value n0, ValueRange) {
-                  emitTile(b, loc, g, n0, 1, Value());
-                  scf::YieldOp::create(b, loc);
-                });
-          Value hasTail =
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, tail, c0);
-          scf::IfOp::create(b, loc, hasTail, [&](OpBuilder &b, Location loc) {
-            Value mask =
-                vector::CreateMaskOp::create(b, loc, maskTy, ValueRange{tail});
-            emitTile(b, loc, g, fullEnd, 1, mask);
-            scf::YieldOp::create(b, loc);
-          });
+          emitWide(b, loc, direct, g, c0, wideEnd);
+          emitRest(b, loc, direct, g);
         };
     // Small N (batch-1 FC layers, late convolutions on small maps): a
     // V-wide tile along N would be mostly masked lanes, so vectorize along
@@ -476,7 +530,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
               SmallVector<Value> next;
               for (int64_t k = 0; k < n; ++k) {
                 Value x = memref::LoadOp::create(
-                    b, loc, source,
+                    b, loc, access.getSource(),
                     access.indices(b, loc, rhsRow,
                                    access.colPart(b, loc, cst(k))));
                 Value xb = vector::BroadcastOp::create(b, loc, rowTy, x);
@@ -503,7 +557,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // batch-1 RNN steps take microseconds); with an output that fits one
     // core's caches, only with 8 times that (see parallel-min-outputs).
     // Unknown sizes count as large.
-    auto valuesTy = cast<MemRefType>(values.getType());
     auto initTy = cast<MemRefType>(init.getType());
     int64_t fmas = valuesTy.hasStaticShape() && !ShapedType::isDynamic(staticN)
                        ? valuesTy.getNumElements() * staticN
@@ -512,25 +565,139 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         initTy.hasStaticShape() && initTy.getNumElements() < parallelMinOutputs;
     bool small = fmas < parallelMinFmas ||
                  (fewOutputs && fmas / kSmallOutputWork < parallelMinFmas);
-    if (parallel && !small) {
-      scf::ParallelOp::create(rewriter, loc, ValueRange{c0}, ValueRange{groups},
-                              ValueRange{c1},
-                              [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                                emitGroup(b, loc, ivs[0]);
-                              });
+    auto emitGroups =
+        [&](OpBuilder &b, Location loc,
+            function_ref<void(OpBuilder &, Location, Value)> body) {
+          if (parallel && !small)
+            scf::ParallelOp::create(
+                b, loc, ValueRange{c0}, ValueRange{groups}, ValueRange{c1},
+                [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                  body(b, loc, ivs[0]);
+                });
+          else
+            scf::ForOp::create(
+                b, loc, c0, groups, c1, ValueRange{},
+                [&](OpBuilder &b, Location loc, Value g, ValueRange) {
+                  body(b, loc, g);
+                  scf::YieldOp::create(b, loc);
+                });
+        };
+    if (panel > 0) {
+      bool threaded = parallel && !small;
+      int64_t kRows = rhsTy.getDimSize(0);
+      int64_t wideCols = staticN - staticN % (u * vectorWidth);
+      int64_t restWidth = llvm::alignTo(staticN - wideCols, vectorWidth);
+      auto allocPacked = [&](OpBuilder &b, Location loc, int64_t width) {
+        return memref::AllocOp::create(b, loc,
+                                       MemRefType::get({kRows, width}, elemTy),
+                                       b.getI64IntegerAttr(64));
+      };
+      // Copies rhs columns [lo, lo + width) to `packed` in vectors, loaded
+      // with masks unless `width` is a multiple of V (the panels); the rows
+      // on threads with `threadedCopy`.
+      auto pack = [&](OpBuilder &b, Location loc, Value packed, Value lo,
+                      Value width, bool masked, bool threadedCopy) {
+        auto copyRow = [&](OpBuilder &b, Location loc, Value k) {
+          scf::ForOp::create(
+              b, loc, c0, width, cv, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value n, ValueRange) {
+                SmallVector<Value> at = {k,
+                                         arith::AddIOp::create(b, loc, lo, n)};
+                Value v;
+                if (masked)
+                  v = vector::MaskedLoadOp::create(
+                      b, loc, vecTy, rhs, at,
+                      vector::CreateMaskOp::create(
+                          b, loc, maskTy,
+                          ValueRange{arith::SubIOp::create(b, loc, width, n)}),
+                      zeroVec);
+                else
+                  v = vector::LoadOp::create(b, loc, vecTy, rhs, at);
+                vector::StoreOp::create(b, loc, v, packed, ValueRange{k, n});
+                scf::YieldOp::create(b, loc);
+              });
+        };
+        Value kEnd = cst(kRows);
+        if (threadedCopy)
+          scf::ParallelOp::create(
+              b, loc, ValueRange{c0}, ValueRange{kEnd}, ValueRange{c1},
+              [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                copyRow(b, loc, ivs[0]);
+              });
+        else
+          scf::ForOp::create(
+              b, loc, c0, kEnd, c1, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value k, ValueRange) {
+                copyRow(b, loc, k);
+                scf::YieldOp::create(b, loc);
+              });
+      };
+      // One panel, packed into `packed` and run by every group in turn, on
+      // one thread.
+      auto emitPanel = [&](OpBuilder &b, Location loc, Value packed,
+                           const RhsAccess &packedAccess, Value lo) {
+        Value hi = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, lo, cst(panel)), wideEnd);
+        pack(b, loc, packed, lo, arith::SubIOp::create(b, loc, hi, lo),
+             /*masked=*/false, /*threadedCopy=*/false);
+        scf::ForOp::create(
+            b, loc, c0, groups, c1, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value g, ValueRange) {
+              emitWide(b, loc, RhsView{&packedAccess, lo}, g, lo, hi);
+              scf::YieldOp::create(b, loc);
+            });
+      };
+      if (threaded) {
+        // Threads take whole panels, each packing its own into its own
+        // buffer and running every group over it: no barrier between the
+        // copy and its readers, and each core's L2 holds one panel.
+        int64_t panels = llvm::divideCeil(wideCols, panel);
+        scf::ParallelOp::create(
+            rewriter, loc, ValueRange{c0}, ValueRange{cst(panels)},
+            ValueRange{c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+              Value lo = arith::MulIOp::create(b, loc, ivs[0], cst(panel));
+              Value packed = allocPacked(b, loc, panel);
+              RhsAccess packedAccess(b, loc, op, packed, colIdx,
+                                     /*precomputeOffsets=*/true,
+                                     /*padding=*/prefetch);
+              emitPanel(b, loc, packed, packedAccess, lo);
+              memref::DeallocOp::create(b, loc, packed);
+            });
+      }
+      // One buffer for the panels (one thread) and for what the wide tiles
+      // leave of N (packed last, its partial vector zero-filled).
+      int64_t width = threaded ? restWidth : std::max(panel, restWidth);
+      if (width > 0) {
+        Value packed = allocPacked(rewriter, loc, width);
+        RhsAccess packedAccess(rewriter, loc, op, packed, colIdx,
+                               /*precomputeOffsets=*/true,
+                               /*padding=*/prefetch);
+        if (!threaded)
+          scf::ForOp::create(
+              rewriter, loc, c0, wideEnd, cst(panel), ValueRange{},
+              [&](OpBuilder &b, Location loc, Value lo, ValueRange) {
+                emitPanel(b, loc, packed, packedAccess, lo);
+                scf::YieldOp::create(b, loc);
+              });
+        if (restWidth > 0) {
+          pack(rewriter, loc, packed, wideEnd,
+               arith::SubIOp::create(rewriter, loc, cols, wideEnd),
+               /*masked=*/true, threaded);
+          emitGroups(rewriter, loc, [&](OpBuilder &b, Location loc, Value g) {
+            emitRest(b, loc, RhsView{&packedAccess, wideEnd}, g);
+          });
+        }
+        memref::DeallocOp::create(rewriter, loc, packed);
+      }
     } else {
-      scf::ForOp::create(rewriter, loc, c0, groups, c1, ValueRange{},
-                         [&](OpBuilder &b, Location loc, Value g, ValueRange) {
-                           emitGroup(b, loc, g);
-                           scf::YieldOp::create(b, loc);
-                         });
+      emitGroups(rewriter, loc, emitGroup);
     }
     rewriter.eraseOp(op);
     return success();
   }
 
   int64_t vectorWidth, maxUnrollRows, tileVectors, accumulators,
-      prefetchDistance, weightPrefetchBytes;
+      prefetchDistance, weightPrefetchBytes, panelBytes;
   bool parallel;
   int64_t parallelMinFmas, parallelMinOutputs;
 };
@@ -541,8 +708,8 @@ void mlir::blkrew::populateBlkRewToVectorConversionPatterns(
   patterns.add<BsrMatmulToVector>(
       patterns.getContext(), options.vectorWidth, options.maxUnrollRows,
       options.tileVectors, options.accumulators, options.prefetchDistance,
-      options.weightPrefetchBytes, options.parallel, options.parallelMinFmas,
-      options.parallelMinOutputs);
+      options.weightPrefetchBytes, options.panelBytes, options.parallel,
+      options.parallelMinFmas, options.parallelMinOutputs);
 }
 
 namespace mlir::blkrew {
@@ -554,11 +721,11 @@ struct ConvertBlkRewToVectorPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (vectorWidth <= 0 || maxUnrollRows <= 0 || tileVectors < 0 ||
-        accumulators <= 0 || prefetchDistance < 0 || parallelMinFmas < 0 ||
-        parallelMinOutputs < 0) {
+        accumulators <= 0 || prefetchDistance < 0 || panelBytes < 0 ||
+        parallelMinFmas < 0 || parallelMinOutputs < 0) {
       module.emitError("convert-blkrew-to-vector: vector-width, "
                        "max-unroll-rows and accumulators must be positive, "
-                       "tile-vectors, prefetch-distance, "
+                       "tile-vectors, prefetch-distance, panel-bytes, "
                        "parallel-min-fmas and parallel-min-outputs "
                        "non-negative");
       return signalPassFailure();
@@ -573,8 +740,8 @@ struct ConvertBlkRewToVectorPass
     populateBlkRewToVectorConversionPatterns(
         patterns, ConvertBlkRewToVectorOptions{
                       vectorWidth, maxUnrollRows, tileVectors, accumulators,
-                      prefetchDistance, weightPrefetchBytes, parallel,
-                      parallelMinFmas, parallelMinOutputs});
+                      prefetchDistance, weightPrefetchBytes, panelBytes,
+                      parallel, parallelMinFmas, parallelMinOutputs});
     // Fallback for to_dense and very tall groups.
     populateBlkRewToSCFConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
