@@ -8,8 +8,13 @@
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="prefetch-distance=0" | FileCheck %s --check-prefix=WPF
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="vector-width=4 accumulators=2" -mlir-print-ir-after=convert-blkrew-to-vector -o /dev/null 2>&1 | FileCheck %s --check-prefix=ACC
 // RUN: not blkrew-opt %s --blkrew-cpu-pipeline=target=riscv 2>&1 | FileCheck %s --check-prefix=BADTARGET
+// RUN: not blkrew-opt %s --blkrew-cpu-pipeline=vector-width=-8 2>&1 | FileCheck %s --check-prefix=BADWIDTH
+// RUN: not blkrew-opt %s --blkrew-cpu-pipeline=panel-bytes=-2 2>&1 | FileCheck %s --check-prefix=BADPANEL
 
 // BADTARGET: for the --target option: Cannot find option named 'riscv'
+// Out of range, an option fails rather than reading as the default.
+// BADWIDTH: blkrew-cpu-pipeline: vector-width must be >= 0, got -8
+// BADPANEL: blkrew-cpu-pipeline: panel-bytes must be >= 0, or -1 for the target's default, got -2
 
 // The host's width is its widest f32 vector: 16 lanes with AVX-512, 8
 // with AVX.

@@ -157,6 +157,8 @@ def test_bad_arguments():
         compile(model, x, block=(0, 4))
     with pytest.raises(TypeError, match="float32"):
         compile(model, x.double())
+    with pytest.raises(ValueError, match="vector_width, tile_vectors"):
+        compile(model, x, vector_width=-4)
 
 
 def test_compiled_module_repr(host_mlp):

@@ -303,10 +303,10 @@ def compile(  # noqa: A001 - the public name is part of the API
         prefetch_distance = -1  # the pipeline's per-target default
     elif target == "spirv":
         raise ValueError("prefetch_distance applies to the CPU targets only")
-    if tile_vectors < 0 or prefetch_distance < -1:
+    if vector_width < 0 or tile_vectors < 0 or prefetch_distance < -1:
         raise ValueError(
-            "tile_vectors and prefetch_distance must be >= 0, got "
-            f"{tile_vectors} and {prefetch_distance}"
+            "vector_width, tile_vectors and prefetch_distance must be >= 0, got "
+            f"{vector_width}, {tile_vectors} and {prefetch_distance}"
         )
     if weight_prefetch_bytes is None:
         weight_prefetch_bytes = -1  # the pipeline's per-target default

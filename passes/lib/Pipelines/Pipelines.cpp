@@ -103,6 +103,35 @@ void mlir::blkrew::buildReferenceToLLVMPipeline(OpPassManager &pm) {
                   "reconcile-unrealized-casts");
 }
 
+/// Options below their documented ranges: the sizes and thresholds must
+/// not be negative; the three whose -1 picks the target's default not
+/// below that.
+static LogicalResult
+verifyCPUPipelineOptions(const blkrew::CPUPipelineOptions &options,
+                         function_ref<LogicalResult(const Twine &)> fail) {
+  std::pair<StringRef, int64_t> atLeastZero[] = {
+      {"vector-width", options.vectorWidth},
+      {"accumulators", options.accumulators},
+      {"tile-vectors", options.tileVectors},
+      {"parallel-min-fmas", options.parallelMinFmas},
+      {"parallel-min-outputs", options.parallelMinOutputs},
+      {"parallel-min-iterations", options.parallelMinIterations}};
+  for (auto [name, value] : atLeastZero)
+    if (value < 0)
+      return fail("blkrew-cpu-pipeline: " + name + " must be >= 0, got " +
+                  Twine(value));
+  std::pair<StringRef, int64_t> atLeastMinusOne[] = {
+      {"prefetch-distance", options.prefetchDistance},
+      {"weight-prefetch-bytes", options.weightPrefetchBytes},
+      {"panel-bytes", options.panelBytes}};
+  for (auto [name, value] : atLeastMinusOne)
+    if (value < -1)
+      return fail("blkrew-cpu-pipeline: " + name +
+                  " must be >= 0, or -1 for the target's default, got " +
+                  Twine(value));
+  return success();
+}
+
 void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   VectorUnit unit = getVectorUnit(options.target);
@@ -240,11 +269,25 @@ void mlir::blkrew::registerPipelines() {
       "Vulkan GPU plus a host function of gpu.launch_func "
       "(blkrew-export-vulkan writes them out for the runner)",
       buildSPIRVPipeline);
-  PassPipelineRegistration<CPUPipelineOptions>(
+  // Registered by hand rather than through PassPipelineRegistration, so
+  // that options out of range fail with a message instead of quietly
+  // reading as the target's defaults.
+  registerPassPipeline(
       "blkrew-cpu-pipeline",
       "Lower tensor-level blkrew/linalg IR to the LLVM dialect for a CPU "
       "(register-tiled sparse kernels, C interface, results as out-params)",
-      buildCPUPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        CPUPipelineOptions options;
+        if (failed(options.parseFromString(text)) ||
+            failed(verifyCPUPipelineOptions(options, errorHandler)))
+          return failure();
+        buildCPUPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(CPUPipelineOptions());
+      });
   PassPipelineRegistration<>(
       "blkrew-reference-to-llvm-pipeline",
       "Lower tensor-level blkrew/linalg IR to the LLVM dialect through the "
