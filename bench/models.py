@@ -41,6 +41,15 @@ MODELS = {  # name: compression
 THREADS = (1, 2)
 
 
+def omp_regions(compiled) -> int:
+    """Parallel regions (``__kmpc_fork_call`` sites) in a host build: 0
+    where no kernel or op crossed the thresholds for threads."""
+    ll = (compiled.directory / "model.ll").read_text()
+    return sum(
+        "call" in line and "@__kmpc_fork_call(" in line for line in ll.splitlines()
+    )
+
+
 def measure(name: str, compression: float, repeat: int, workdir: Path) -> list[dict]:
     pruned = pruned_random_model(name, compression=compression)
     dense = get_model(name).eval()
@@ -85,6 +94,7 @@ def measure(name: str, compression: float, repeat: int, workdir: Path) -> list[d
                 "compression": compression,
                 "threads": threads,
                 "onednn_ms": None,
+                "sparse_omp_regions": omp_regions(sparse_c),
                 **interleaved_ms(
                     fns, repeat, settle_s=SETTLE_S if threads > 1 else 0.0
                 ),
@@ -111,11 +121,14 @@ def markdown(rows, meta) -> str:
         "thresholds (docs/compile.md: no layer of the pruned CIFAR CNNs is).",
         "Scaling: the 1-thread sparse build's time over this row's, timed in",
         "the same rounds (rows of different thread counts are not: compare",
-        "them through this column only).",
+        "them through this column only). OpenMP regions: parallel regions in",
+        "the sparse build; with none, the 2-thread build runs on one thread",
+        "and its scaling says how those rounds differed, not the code.",
         "",
         "| model | thr | blkrew sparse ms | blkrew dense ms | torch eager ms |"
-        " oneDNN ms | sparse vs torch | sparse vs oneDNN | sparse scaling |",
-        "|---|---|---|---|---|---|---|---|---|",
+        " oneDNN ms | sparse vs torch | sparse vs oneDNN | sparse scaling |"
+        " OpenMP regions |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         one = r["onednn_ms"]
@@ -128,6 +141,7 @@ def markdown(rows, meta) -> str:
             f" {r['torch_eager_ms'] / r['blkrew_sparse_ms']:.1f}x |"
             f" {f'{one / sparse_ms:.1f}x' if one else 'n/a'} |"
             f" {single_ms / sparse_ms:.2f}x |"
+            f" {r.get('sparse_omp_regions', 'n/a')} |"
         )
     return "\n".join(lines) + "\n"
 
