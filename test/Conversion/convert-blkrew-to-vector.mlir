@@ -13,6 +13,7 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 tile-vectors=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB4
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANEL
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128 parallel=true parallel-min-fmas=0 parallel-min-outputs=0" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPAR
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=3 panel-bytes=128 prefetch-distance=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPF
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // BADOPT: parallel-min-fmas and parallel-min-outputs non-negative
@@ -816,5 +817,25 @@ func.func @panel_offsets(%rp: memref<3xi32>, %v: memref<128x2xf32>,
   blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
       ins(%rp, %ci, %v, %x : memref<3xi32>, memref<128xi32>, memref<128x2xf32>, memref<4x22xf32>)
       outs(%c : memref<4x22xf32>)
+  return
+}
+
+// -----
+
+// A packed panel's slices start on a vector boundary, so the prefetch of a
+// kept column's slice needs one instruction per cache line, not per
+// vector: of 3 vectors of 16 bytes, the first and the last. The slices of
+// the rhs itself may start anywhere in a line: one per vector.
+// PANELPF-LABEL: func.func @panel_prefetch(
+// PANELPF:         memref.alloc() {alignment = 64 : i64} : memref<4x12xf32>
+// PANELPF:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// PANELPF-COUNT-2:   memref.prefetch
+// PANELPF-NOT:       memref.prefetch
+// PANELPF:           scf.yield
+func.func @panel_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                          %x: memref<4x40xf32>, %c: memref<4x40xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x40xf32>)
+      outs(%c : memref<4x40xf32>)
   return
 }

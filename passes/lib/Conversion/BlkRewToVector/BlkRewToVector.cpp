@@ -162,6 +162,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
+    int64_t vectorBytes = vectorWidth * elemTy.getIntOrFloatBitWidth() / 8;
 
     auto cst = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(rewriter, loc, v);
@@ -367,12 +368,22 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                 ahead = arith::MinUIOp::create(
                     b, loc, ahead, arith::SubIOp::create(b, loc, end, c1));
               SmallVector<Value> aheadRow = access.rowPart(b, loc, ahead);
-              for (ArrayRef<Value> c : rhsCols)
-                memref::PrefetchOp::create(b, loc, source,
-                                           access.indices(b, loc, aheadRow, c),
-                                           /*isWrite=*/false,
-                                           /*localityHint=*/3,
-                                           /*isDataCache=*/true);
+              // One prefetch per cache line: a packed copy's slices start
+              // on a vector boundary, so where vectors are smaller than a
+              // line, every (64 / vector bytes)-th vector and the last
+              // touch all the slice's lines (AVX2, 3 vectors: 2 of the 3).
+              // The rhs itself may start anywhere: one per vector.
+              int64_t perLine =
+                  view.shift && vectorBytes < 64 && 64 % vectorBytes == 0
+                      ? 64 / vectorBytes
+                      : 1;
+              for (auto [k, c] : llvm::enumerate(rhsCols))
+                if (k % perLine == 0 || k + 1 == rhsCols.size())
+                  memref::PrefetchOp::create(
+                      b, loc, source, access.indices(b, loc, aheadRow, c),
+                      /*isWrite=*/false,
+                      /*localityHint=*/3,
+                      /*isDataCache=*/true);
             }
             SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
             SmallVector<Value> xs;
