@@ -200,9 +200,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // stays in L2 while the groups that share its kept rows read them. On
     // the rhs itself, a row slice is one short run per rhs row a power of
     // two bytes apart (1 KiB at N = 256), which maps to a few cache sets
-    // of L1 and L2 and evicts itself; the packed rows are contiguous. FC
-    // 1024 at 90%, N = 256, on a Zen 3: see the pass description. The
-    // packed weights are read once per panel, in order.
+    // of L1 and L2 and evicts itself; the packed rows are contiguous (FC
+    // 1024 at N = 256 on a Zen 3: docs/compile.md). The packed weights are
+    // read once per panel, in order.
     int64_t panel = 0;
     auto rhsTy = cast<MemRefType>(rhs.getType());
     auto valuesTy = cast<MemRefType>(values.getType());
