@@ -177,6 +177,19 @@ def _layers_summary(ir: str) -> dict:
     }
 
 
+def _cpu_bytes(name: str, value: int | None, target: str) -> int:
+    """A CPU pipeline's byte-count option: None is -1, the pipeline's
+    per-target default; others must be >= 0, on a CPU target."""
+    if value is None:
+        return -1
+    if target == "spirv" or value < 0:
+        raise ValueError(
+            f"{name} must be >= 0 and applies to the CPU targets only, got "
+            f"{value} for {target!r}"
+        )
+    return value
+
+
 def compile(  # noqa: A001 - the public name is part of the API
     model: torch.nn.Module,
     example_inputs: Sequence[torch.Tensor] | torch.Tensor,
@@ -308,20 +321,10 @@ def compile(  # noqa: A001 - the public name is part of the API
             "vector_width, tile_vectors and prefetch_distance must be >= 0, got "
             f"{vector_width}, {tile_vectors} and {prefetch_distance}"
         )
-    if weight_prefetch_bytes is None:
-        weight_prefetch_bytes = -1  # the pipeline's per-target default
-    elif target == "spirv" or weight_prefetch_bytes < 0:
-        raise ValueError(
-            "weight_prefetch_bytes must be >= 0 and applies to the CPU targets "
-            f"only, got {weight_prefetch_bytes} for {target!r}"
-        )
-    if panel_bytes is None:
-        panel_bytes = -1  # the pipeline's per-target default
-    elif target == "spirv" or panel_bytes < 0:
-        raise ValueError(
-            "panel_bytes must be >= 0 and applies to the CPU targets only, got "
-            f"{panel_bytes} for {target!r}"
-        )
+    weight_prefetch_bytes = _cpu_bytes(
+        "weight_prefetch_bytes", weight_prefetch_bytes, target
+    )
+    panel_bytes = _cpu_bytes("panel_bytes", panel_bytes, target)
     # Each is the pipeline option of the same name (dashes for underscores).
     thresholds = {
         "parallel_min_fmas": parallel_min_fmas,

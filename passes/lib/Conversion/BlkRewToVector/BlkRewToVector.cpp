@@ -576,22 +576,26 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         initTy.hasStaticShape() && initTy.getNumElements() < parallelMinOutputs;
     bool small = fmas < parallelMinFmas ||
                  (fewOutputs && fmas / kSmallOutputWork < parallelMinFmas);
+    // `body` for each i in [0, count): on threads, or in a loop.
+    auto forEach = [&](OpBuilder &b, Location loc, Value count, bool threaded,
+                       function_ref<void(OpBuilder &, Location, Value)> body) {
+      if (threaded)
+        scf::ParallelOp::create(b, loc, ValueRange{c0}, ValueRange{count},
+                                ValueRange{c1},
+                                [&](OpBuilder &b, Location loc,
+                                    ValueRange ivs) { body(b, loc, ivs[0]); });
+      else
+        scf::ForOp::create(
+            b, loc, c0, count, c1, ValueRange{},
+            [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+              body(b, loc, i);
+              scf::YieldOp::create(b, loc);
+            });
+    };
     auto emitGroups =
         [&](OpBuilder &b, Location loc,
             function_ref<void(OpBuilder &, Location, Value)> body) {
-          if (parallel && !small)
-            scf::ParallelOp::create(
-                b, loc, ValueRange{c0}, ValueRange{groups}, ValueRange{c1},
-                [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                  body(b, loc, ivs[0]);
-                });
-          else
-            scf::ForOp::create(
-                b, loc, c0, groups, c1, ValueRange{},
-                [&](OpBuilder &b, Location loc, Value g, ValueRange) {
-                  body(b, loc, g);
-                  scf::YieldOp::create(b, loc);
-                });
+          forEach(b, loc, groups, parallel && !small, body);
         };
     if (panel > 0) {
       bool threaded = parallel && !small;
@@ -628,20 +632,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                 scf::YieldOp::create(b, loc);
               });
         };
-        Value kEnd = cst(kRows);
-        if (threadedCopy)
-          scf::ParallelOp::create(
-              b, loc, ValueRange{c0}, ValueRange{kEnd}, ValueRange{c1},
-              [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                copyRow(b, loc, ivs[0]);
-              });
-        else
-          scf::ForOp::create(
-              b, loc, c0, kEnd, c1, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value k, ValueRange) {
-                copyRow(b, loc, k);
-                scf::YieldOp::create(b, loc);
-              });
+        forEach(b, loc, cst(kRows), threadedCopy, copyRow);
       };
       // One panel, packed into `packed` and run by every group in turn, on
       // one thread.
@@ -651,12 +642,10 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             b, loc, arith::AddIOp::create(b, loc, lo, cst(panel)), wideEnd);
         pack(b, loc, packed, lo, arith::SubIOp::create(b, loc, hi, lo),
              /*masked=*/false, /*threadedCopy=*/false);
-        scf::ForOp::create(
-            b, loc, c0, groups, c1, ValueRange{},
-            [&](OpBuilder &b, Location loc, Value g, ValueRange) {
-              emitWide(b, loc, RhsView{&packedAccess, lo}, g, lo, hi);
-              scf::YieldOp::create(b, loc);
-            });
+        forEach(b, loc, groups, /*threaded=*/false,
+                [&](OpBuilder &b, Location loc, Value g) {
+                  emitWide(b, loc, RhsView{&packedAccess, lo}, g, lo, hi);
+                });
       };
       if (threaded) {
         // Threads take whole panels, each packing its own into its own
