@@ -43,9 +43,11 @@ static constexpr int64_t kWeightPrefetchMaxN = 64;
 
 /// Panels (panel-bytes) pack the rhs, a copy that pays only where each rhs
 /// element feeds this many FMAs (kept values per rhs row) or more. Zen 3,
-/// N = 256 and 64, 1 thread: 102 (FC 1024 at 90%: 8x4 and 16x1 9-12%,
-/// 4x1 37% faster), 64 (256 x 2304 at 75%, 8x4) 12% faster, 51 (512 x 2304
-/// at 90%) 8% and 26 (256 x 2304 at 90%, 8x4 and 4x1) 8-20% slower.
+/// N = 256 (FC) and 64 (the others), 1 thread, panels of half the L2
+/// against none, speed-ups: 256 FMAs (FC 1024 at 75%, 8x4) 1.09x; 102
+/// (FC 1024 at 90%) 1.13x with 16x1 blocks, 1.37x with 4x1; 64 (256 x
+/// 2304 at 75%, 8x4) 1.14x; 51 (512 x 2304 at 90%, 8x4) 0.92x; 26 (256 x
+/// 2304 at 90%) 0.93x with 8x4, 0.83x with 4x1.
 static constexpr int64_t kMinPanelUses = 64;
 
 /// A kernel with fewer outputs than parallel-min-outputs needs this many
@@ -162,7 +164,8 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
-    int64_t vectorBytes = vectorWidth * elemTy.getIntOrFloatBitWidth() / 8;
+    int64_t elemBytes = elemTy.getIntOrFloatBitWidth() / 8;
+    int64_t vectorBytes = vectorWidth * elemBytes;
 
     auto cst = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(rewriter, loc, v);
@@ -206,7 +209,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     int64_t panel = 0;
     auto rhsTy = cast<MemRefType>(rhs.getType());
     auto valuesTy = cast<MemRefType>(values.getType());
-    int64_t elemBytes = elemTy.getIntOrFloatBitWidth() / 8;
     if (panelBytes > 0 && !smallN && !op.getWindow() &&
         rhsTy.hasStaticShape() && valuesTy.hasStaticShape() &&
         rhsTy.getNumElements() * elemBytes > panelBytes &&
@@ -231,7 +233,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // the kernels that wait on their weights have to spare (an unclamped
     // index, reading past `values`, was 3% faster on ResNet-18; a branch
     // around the prefetch slower than both). Only where N is small.
-    int64_t valueBytes = p * elemTy.getIntOrFloatBitWidth() / 8;
+    int64_t valueBytes = p * elemBytes;
     int64_t weightAhead =
         weightPrefetchBytes > 0 && !ShapedType::isDynamic(staticN) &&
                 staticN <= kWeightPrefetchMaxN
@@ -665,8 +667,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             });
       }
       // One buffer for the panels (one thread) and for what the wide tiles
-      // leave of N (packed last, its partial vector zero-filled).
-      int64_t width = threaded ? restWidth : std::max(panel, restWidth);
+      // leave of N (packed last, its partial vector zero-filled; narrower
+      // than a tile, so than a panel).
+      int64_t width = threaded ? restWidth : panel;
       if (width > 0) {
         Value packed = allocPacked(rewriter, loc, width);
         RhsAccess packedAccess(rewriter, loc, op, packed, colIdx,
