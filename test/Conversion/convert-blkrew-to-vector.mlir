@@ -839,3 +839,156 @@ func.func @panel_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128
       outs(%c : memref<4x40xf32>)
   return
 }
+
+// -----
+
+// A linear layer's input: x[N, K] transposed into a temporary just before
+// the kernel, which nothing reads after it. The panels are transposed from
+// x's rows instead of copied from the temporary's columns, and the
+// transpose goes. The panels are 8, 8 and 4 columns wide: the last has its
+// own static transpose. The 2 columns left are transposed into the rest
+// buffer, and its 2 columns past them zero-filled.
+// PANEL-LABEL: func.func @panels_from_transpose(
+// PANEL-SAME:    %[[X:[^:]*]]: memref<22x4xf32>, %[[C:[^:]*]]: memref<4x22xf32>)
+// PANEL-NOT:     linalg.transpose ins(%[[X]] :
+// PANEL:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         scf.for %[[LO:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// PANEL:           scf.if
+// PANEL:             %[[SRC:.*]] = memref.subview %[[X]][%[[LO]], 0] [8, 4] [1, 1]
+// PANEL:             linalg.transpose ins(%[[SRC]] : {{.*}}) outs(%{{.*}} : memref<4x8xf32, strided<[8, 1]>>) permutation = [1, 0]
+// PANEL:           } else {
+// PANEL:             %[[SRC4:.*]] = memref.subview %[[X]][%[[LO]], 0] [4, 4] [1, 1]
+// PANEL:             %[[DST4:.*]] = memref.subview %[[BUF]][0, 0] [4, 4] [1, 1]
+// PANEL:             linalg.transpose ins(%[[SRC4]] : {{.*}}) outs(%[[DST4]] : {{.*}}) permutation = [1, 0]
+// PANEL:           scf.for
+// PANEL:             vector.load %[[BUF]]
+// PANEL:         memref.subview %[[X]][20, 0] [2, 4] [1, 1]
+// PANEL:         %[[LEFTDST:.*]] = memref.subview %[[BUF]][0, 0] [4, 2] [1, 1]
+// PANEL:         linalg.transpose ins(%{{.*}} : memref<2x4xf32, {{.*}}) outs(%[[LEFTDST]] : {{.*}}) permutation = [1, 0]
+// PANEL:         %[[PAD:.*]] = memref.subview %[[BUF]][0, 2] [4, 2] [1, 1]
+// PANEL:         linalg.fill ins(%{{.*}} : f32) outs(%[[PAD]] : {{.*}})
+// PANEL:         vector.maskedload %[[BUF]]
+// PANEL:         memref.dealloc %[[BUF]] : memref<4x8xf32>
+// PANEL-NOT:     linalg.transpose
+// PANEL:         return
+func.func @panels_from_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                                 %x: memref<22x4xf32>, %c: memref<4x22xf32>) {
+  %t = memref.alloc() : memref<4x22xf32>
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%c : memref<4x22xf32>)
+  memref.dealloc %t : memref<4x22xf32>
+  return
+}
+
+// -----
+
+// The transposed input is read again after the kernel, or is the caller's
+// buffer: the transpose stays, and the panels are copied from it.
+// PANEL-LABEL: func.func @transpose_read_again(
+// PANEL:         linalg.transpose ins(%{{.*}} : memref<22x4xf32>)
+// PANEL:         memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         memref.copy
+// PANEL-LABEL: func.func @transpose_into_argument(
+// PANEL:         linalg.transpose ins(%{{.*}} : memref<22x4xf32>)
+// PANEL:         memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+func.func @transpose_read_again(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                                %x: memref<22x4xf32>, %c: memref<4x22xf32>,
+                                %d: memref<4x22xf32>) {
+  %t = memref.alloc() : memref<4x22xf32>
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%c : memref<4x22xf32>)
+  memref.copy %t, %d : memref<4x22xf32> to memref<4x22xf32>
+  memref.dealloc %t : memref<4x22xf32>
+  return
+}
+func.func @transpose_into_argument(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                                   %x: memref<22x4xf32>, %c: memref<4x22xf32>,
+                                   %t: memref<4x22xf32>) {
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%c : memref<4x22xf32>)
+  return
+}
+
+// -----
+
+// A whole linear layer: x[N, K] transposed in, the product into a
+// temporary that only its destination is set by (overwrite), transposed
+// out into y[N, M]. Each panel's tiles store into an M x panel output
+// buffer at column n0 - lo, which is then transposed into y's rows
+// [lo, lo + width); likewise the columns left. Neither whole transpose
+// stays.
+// PANEL-LABEL: func.func @linear_panels(
+// PANEL-SAME:    %[[X:[^:]*]]: memref<22x4xf32>, %[[Y:[^:]*]]: memref<22x4xf32>)
+// PANEL-NOT:     linalg.transpose ins(%[[X]] :
+// PANEL:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         scf.for %[[LO:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// PANEL:           linalg.transpose
+// PANEL:           scf.for %[[N0:.*]] = %[[LO]] to
+// PANEL:             %[[R:.*]] = arith.subi %[[N0]], %[[LO]] : index
+// PANEL:             vector.store %{{.*}}, %[[OUT]][%{{.*}}, %[[R]]]
+// PANEL:           scf.if
+// PANEL:             %[[YROWS:.*]] = memref.subview %[[Y]][%[[LO]], 0] [8, 4] [1, 1]
+// PANEL:             linalg.transpose ins(%{{.*}} : memref<4x8xf32, strided<[8, 1]>>) outs(%[[YROWS]] : {{.*}}) permutation = [1, 0]
+// PANEL:           } else {
+// PANEL:             %[[OUT4:.*]] = memref.subview %[[OUT]][0, 0] [4, 4] [1, 1]
+// PANEL:             %[[YROWS4:.*]] = memref.subview %[[Y]][%[[LO]], 0] [4, 4] [1, 1]
+// PANEL:             linalg.transpose ins(%[[OUT4]] : {{.*}}) outs(%[[YROWS4]] : {{.*}}) permutation = [1, 0]
+// PANEL:         linalg.fill
+// PANEL:         vector.maskedstore %[[OUT]]
+// PANEL:         %[[OUTLEFT:.*]] = memref.subview %[[OUT]][0, 0] [4, 2] [1, 1]
+// PANEL:         memref.subview %[[Y]][20, 0] [2, 4] [1, 1]
+// PANEL:         linalg.transpose ins(%[[OUTLEFT]] : {{.*}}) outs(%{{.*}} : memref<2x4xf32, {{.*}}) permutation = [1, 0]
+// PANEL-DAG:     memref.dealloc %[[BUF]] : memref<4x8xf32>
+// PANEL-DAG:     memref.dealloc %[[OUT]] : memref<4x8xf32>
+// PANEL-NOT:     linalg.transpose
+// PANEL:         return
+// With threads, each panel has its own output buffer too.
+// PANELPAR-LABEL: func.func @linear_panels(
+// PANELPAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3) step
+// PANELPAR:           %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANELPAR:           %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANELPAR-NOT:       scf.parallel
+// PANELPAR:           vector.store %{{.*}}, %[[OUT]]
+// PANELPAR:           linalg.transpose
+// PANELPAR-DAG:       memref.dealloc %[[BUF]] : memref<4x8xf32>
+// PANELPAR-DAG:       memref.dealloc %[[OUT]] : memref<4x8xf32>
+func.func @linear_panels(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                         %x: memref<22x4xf32>, %y: memref<22x4xf32>) {
+  %t = memref.alloc() : memref<4x22xf32>
+  %o = memref.alloc() : memref<4x22xf32>
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column> overwrite
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%o : memref<4x22xf32>)
+  linalg.transpose ins(%o : memref<4x22xf32>) outs(%y : memref<22x4xf32>) permutation = [1, 0]
+  memref.dealloc %t : memref<4x22xf32>
+  memref.dealloc %o : memref<4x22xf32>
+  return
+}
+
+// -----
+
+// The tiles would load init (no overwrite): the output transpose stays.
+// PANEL-LABEL: func.func @accumulate_then_transpose(
+// PANEL:         memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL-NOT:     memref.alloc
+// PANEL:         linalg.transpose ins(%{{.*}} : memref<4x22xf32>) outs(%{{.*}} : memref<22x4xf32>)
+func.func @accumulate_then_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                                     %x: memref<4x22xf32>, %o: memref<4x22xf32>,
+                                     %y: memref<22x4xf32>) {
+  %t = memref.alloc() : memref<4x22xf32>
+  memref.copy %o, %t : memref<4x22xf32> to memref<4x22xf32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%t : memref<4x22xf32>)
+  linalg.transpose ins(%t : memref<4x22xf32>) outs(%y : memref<22x4xf32>) permutation = [1, 0]
+  memref.dealloc %t : memref<4x22xf32>
+  return
+}

@@ -438,6 +438,33 @@ func.func @transpose_blocks(%in: memref<20x36xf32>, %out: memref<36x20xf32>) {
 
 // -----
 
+// A transpose inside a loop (a kernel packing a panel of a linear layer's
+// input, on the thread that runs the panel) is vectorized on that thread:
+// no parallel loop nested in the outer one.
+// PAR-LABEL:   func.func @transpose_in_loop(
+// PAR:           scf.parallel
+// PAR-NOT:         scf.parallel
+// PAR:             scf.for
+// PAR-COUNT-64:      vector.shuffle
+// PAR-NOT:         scf.parallel
+// PAR:           return
+func.func @transpose_in_loop(%in: memref<64x16xf32>, %out: memref<4x16x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %lo = arith.muli %i, %c16 : index
+    %src = memref.subview %in[%lo, 0] [16, 16] [1, 1] : memref<64x16xf32> to memref<16x16xf32, strided<[16, 1], offset: ?>>
+    %dst = memref.subview %out[%i, 0, 0] [1, 16, 16] [1, 1, 1] : memref<4x16x16xf32> to memref<16x16xf32, strided<[16, 1], offset: ?>>
+    linalg.transpose ins(%src : memref<16x16xf32, strided<[16, 1], offset: ?>>) outs(%dst : memref<16x16xf32, strided<[16, 1], offset: ?>>) permutation = [1, 0]
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // Left alone: a side shorter than one block, other element types, dynamic
 // shapes.
 // CHECK-LABEL: func.func @transposes_left(

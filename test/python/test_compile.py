@@ -561,6 +561,34 @@ def test_packed_panels_match_torch(target, threads, tmp_path):
         compile(model, x, target="spirv", panel_bytes=1024)
 
 
+@pytest.mark.parametrize("target,threads", [("host", 1), ("host", 2), ("aarch64", 1)])
+def test_linear_panels_read_the_input_in_place(target, threads, tmp_path):
+    """An nn.Linear at a batch above 1: the kernel's K x N input is x
+    transposed and its M x N output is y transposed; with panels each
+    panel is transposed from x's rows and its output into y's rows (the
+    whole transposes go). N = 80 with 12 KiB
+    panels: panels of unequal width (each with its own transpose) and the
+    columns left; N = 70 with 1 KiB panels: equal ones; 0: no panels."""
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU()).eval()
+    with torch.no_grad():
+        model[0].weight.copy_(WideProduct().w)
+    for n, panel_bytes in [(80, 12288), (70, 1024), (70, 0)]:
+        x = torch.randn(n, 64)
+        compiled = compile(
+            model,
+            x,
+            target=target,
+            max_density=1.0,
+            threads=threads,
+            panel_bytes=panel_bytes,
+            parallel_min_fmas=0 if threads > 1 else None,
+            workdir=tmp_path / f"{n}-{panel_bytes}",
+        )
+        with torch.no_grad():
+            torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
 def test_threads_are_checked():
     model = pruned_mlp()
     x = torch.randn(2, 40)

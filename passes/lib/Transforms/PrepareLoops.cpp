@@ -976,10 +976,13 @@ struct BlkRewPrepareLoopsPass
     getOperation().walk(
         [&](linalg::TransposeOp op) { transposeOps.push_back(op); });
     SmallVector<Operation *> transposes;
+    // One inside a loop (a kernel's panel packing) stays on its thread.
     for (linalg::TransposeOp op : transposeOps)
       (void)vectorizeTranspose(
           rewriter, op, transposeTile,
-          worthThreads(cast<linalg::LinalgOp>(op.getOperation())), transposes);
+          !op->getParentOfType<LoopLikeOpInterface>() &&
+              worthThreads(cast<linalg::LinalgOp>(op.getOperation())),
+          transposes);
     if (!transposes.empty()) {
       RewritePatternSet patterns(&getContext());
       vector::populateVectorTransposeLoweringPatterns(

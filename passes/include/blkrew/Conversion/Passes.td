@@ -81,7 +81,19 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     sets as they do on an `rhs` whose rows lie a power of two bytes apart.
     What the whole tiles leave of `N` is copied last, zero-filled past
     `N`. With `parallel`, the panels are the parallel loop, each with its
-    own buffer; the columns left are copied and run by all threads. What
+    own buffer; the columns left are copied and run by all threads. When
+    the last op touching memory before the product is a 2-D
+    `linalg.transpose` into `rhs` from a static source (a linear layer's
+    x[N, K]) and `rhs` is a temporary (`memref.view` or `memref.alloc`)
+    that nothing reads after the product before overwriting or freeing it,
+    each panel is transposed from the source's rows instead and the
+    transpose is erased. Likewise, when the first op touching memory after
+    the product transposes `init` (a temporary, dead afterwards) into a
+    static destination and the tiles do not load `init` (`overwrite`, or
+    a folded bias), each panel's tiles store into an M x panel buffer
+    that is transposed into the destination's rows after the panel, and
+    that transpose is erased: the layer's input and output are each
+    walked once instead of twice. What
     is left of `N` runs in one narrower tile where `N` is static, else in
     `p x V` tiles, the last partial vector masked. Rows past `M` in the last
     group are neither loaded nor stored. When the last op touching memory
@@ -104,7 +116,8 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     #### Output IR
 
     With panels, an `scf.for` (with `parallel`: `scf.parallel`) over
-    them, each copying its panel and looping over groups. Otherwise
+    them, each copying its panel (or `linalg.transpose` of views, which
+    `blkrew-prepare-loops` vectorizes) and looping over groups. Otherwise
     `scf.for` (or, with `parallel`, `scf.parallel`) over groups, `scf.for`
     over `N` slices, per slab of the group's rows an `scf.for` over kept
     columns carrying the slab's accumulators, `vector.load`/`vector.maskedload`,

@@ -320,7 +320,8 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     times in all are split across threads (an `scf.parallel` that
     `convert-scf-to-openmp` turns into a worksharing loop): the row copies
     and depthwise kernels above over their first loop longer than 1, the
-    transposes over their row blocks, and
+    transposes over their row blocks (not one inside a loop: a kernel's
+    panel, packed by the thread that runs it), and
     every other linalg op (element-wise chains, padding fills, pooling)
     over slices of its first parallel loop longer than 1, each slice the
     same op on subviews (that loop is kept out of the merge above). Their

@@ -16,7 +16,9 @@
 #include "blkrew/Conversion/Passes.h"
 #include "blkrew/Dialect/BlkRewOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include <limits>
 
@@ -87,6 +89,80 @@ static linalg::BroadcastOp findRowBroadcast(BsrMatmulOp op, Value init) {
     if (!llvm::is_contained(added, d) && !llvm::is_contained(groups[0], d))
       return {};
   return broadcast;
+}
+
+/// Whether what `buffer` holds is dead once `op` has read it: a temporary
+/// (an arena view or an allocation, not seen through any other view) that
+/// the ops after `op` in its block overwrite whole, free, or leave alone
+/// before any of them reads it.
+static bool isDeadAfter(Operation *op, Value buffer) {
+  if (!buffer.getDefiningOp<memref::ViewOp>() &&
+      !buffer.getDefiningOp<memref::AllocOp>())
+    return false;
+  if (llvm::any_of(buffer.getUsers(), [](Operation *user) {
+        return isa<ViewLikeOpInterface>(user);
+      }))
+    return false;
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
+    bool uses = false;
+    next->walk([&](Operation *nested) {
+      uses |= llvm::is_contained(nested->getOperands(), buffer);
+    });
+    if (!uses)
+      continue;
+    if (isa<memref::DeallocOp>(next))
+      return true;
+    // A kernel that only stores its output.
+    if (auto kernel = dyn_cast<BsrMatmulOp>(next))
+      return kernel.getInit() == buffer && kernel.getOverwrite() &&
+             !llvm::is_contained(kernel.getDpsInputs(), buffer);
+    // A linalg op writing every element without reading any.
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(next);
+    if (!linalgOp || linalgOp.getNumDpsInits() != 1 ||
+        llvm::is_contained(linalgOp.getDpsInputs(), buffer))
+      return false;
+    OpOperand *out = linalgOp.getDpsInitOperand(0);
+    return out->get() == buffer && !linalgOp.payloadUsesValueFromOperand(out) &&
+           linalgOp.getMatchingIndexingMap(out).isPermutation();
+  }
+  return true;
+}
+
+/// The 2-D transpose that wrote `op`'s rhs just before it (nothing touching
+/// memory in between), where nothing else reads what it wrote and its
+/// source is static with contiguous rows: a linear layer's input x[N, K]
+/// turned into the kernel's K x N. Null when there is none.
+static linalg::TransposeOp findRhsTranspose(BsrMatmulOp op) {
+  Operation *prev = op->getPrevNode();
+  while (prev && isMemoryEffectFree(prev))
+    prev = prev->getPrevNode();
+  auto transpose = dyn_cast_or_null<linalg::TransposeOp>(prev);
+  if (!transpose || transpose.getInit() != op.getRhs())
+    return {};
+  auto sourceTy = dyn_cast<MemRefType>(transpose.getInput().getType());
+  if (!sourceTy || sourceTy.getRank() != 2 || !sourceTy.hasStaticShape() ||
+      !sourceTy.isLastDimUnitStride() || !isDeadAfter(op, op.getRhs()))
+    return {};
+  return transpose;
+}
+
+/// The 2-D transpose that reads `op`'s output right after it (nothing
+/// touching memory in between), where `init` is a temporary nothing else
+/// reads afterwards and the transpose's destination is static with
+/// contiguous rows: a linear layer's K x N result turned back into
+/// y[N, M]. Null when there is none.
+static linalg::TransposeOp findInitTranspose(BsrMatmulOp op) {
+  Operation *next = op->getNextNode();
+  while (next && isMemoryEffectFree(next))
+    next = next->getNextNode();
+  auto transpose = dyn_cast_or_null<linalg::TransposeOp>(next);
+  if (!transpose || transpose.getInput() != op.getInit())
+    return {};
+  auto destTy = dyn_cast<MemRefType>(transpose.getInit().getType());
+  if (!destTy || destTy.getRank() != 2 || !destTy.hasStaticShape() ||
+      !destTy.isLastDimUnitStride() || !isDeadAfter(transpose, op.getInit()))
+    return {};
+  return transpose;
 }
 
 namespace {
@@ -222,6 +298,21 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         panel =
             llvm::divideCeil(tiles, llvm::divideCeil(tiles, fit)) * tileWidth;
     }
+    // A linear layer's input, transposed into the rhs just before: the
+    // panels are packed from x[N, K] itself (a transpose of each panel's
+    // rows instead of a copy of its columns), and the transpose goes: one
+    // pass over the input less.
+    linalg::TransposeOp rhsTranspose;
+    if (panel > 0)
+      rhsTranspose = findRhsTranspose(op);
+    // Likewise its output, transposed back into y[N, M] right after: each
+    // panel's tiles store into a packed M x panel buffer, transposed into
+    // y's rows once the panel is done, while it is in cache; the transpose
+    // of the whole output goes. Only where the tiles do not load init.
+    linalg::TransposeOp initTranspose;
+    if (panel > 0 && (overwrite || bias) &&
+        cast<MemRefType>(init.getType()).hasStaticShape())
+      initTranspose = findInitTranspose(op);
     // With panels, the kernels read only the packed copies.
     RhsAccess access(rewriter, loc, op, rhs, colIdx,
                      /*precomputeOffsets=*/panel == 0, /*padding=*/prefetch);
@@ -262,10 +353,12 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
 
     // The rhs as the kernel reads it: the op's, or a panel's packed copy
     // (below), where the slice of output columns n0.. is rhs column
-    // n0 - shift.
+    // n0 - shift; and where the tiles store: init, or with `out` a panel's
+    // output buffer, at its column n0 - shift.
     struct RhsView {
       const RhsAccess *access;
       Value shift;
+      Value out = {};
     };
     // One q x (u*V) tile: rows r0 .. r0 + q of group g, columns n0 .. n0 +
     // u*V; with `mask` (u == 1 only) the lanes past N are masked off.
@@ -405,16 +498,21 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             }
             scf::YieldOp::create(b, loc, next);
           });
+      Value out = view.out ? view.out : init;
+      SmallVector<Value> outCols = cols0;
+      if (view.out)
+        for (Value &col : outCols)
+          col = arith::SubIOp::create(b, loc, col, view.shift);
       for (int64_t r = 0; r < q; ++r) {
         scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
           for (int64_t k = 0; k < u; ++k) {
             Value acc = applyActivation(b, loc, op, loop.getResult(r * u + k));
             if (mask)
               vector::MaskedStoreOp::create(
-                  b, loc, init, ValueRange{outRows[r], cols0[k]}, mask, acc);
+                  b, loc, out, ValueRange{outRows[r], outCols[k]}, mask, acc);
             else
-              vector::StoreOp::create(b, loc, acc, init,
-                                      ValueRange{outRows[r], cols0[k]});
+              vector::StoreOp::create(b, loc, acc, out,
+                                      ValueRange{outRows[r], outCols[k]});
           }
           scf::YieldOp::create(b, loc);
         });
@@ -604,11 +702,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       int64_t kRows = rhsTy.getDimSize(0);
       int64_t wideCols = staticN - staticN % (u * vectorWidth);
       int64_t restWidth = llvm::alignTo(staticN - wideCols, vectorWidth);
-      auto allocPacked = [&](OpBuilder &b, Location loc, int64_t width) {
-        return memref::AllocOp::create(b, loc,
-                                       MemRefType::get({kRows, width}, elemTy),
-                                       b.getI64IntegerAttr(64));
-      };
       // Copies rhs columns [lo, lo + width) to `packed` in vectors, loaded
       // with masks unless `width` is a multiple of V (the panels); the rows
       // on threads with `threadedCopy`.
@@ -636,18 +729,102 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         };
         forEach(b, loc, cst(kRows), threadedCopy, copyRow);
       };
+      // With the rhs's transpose folded, its columns [lo, lo + width) are
+      // rows of the transpose's source; with init's, a panel's output
+      // columns go to rows of that transpose's destination. Both moves are
+      // linalg.transposes of views of static sizes, which
+      // blkrew-prepare-loops turns into vector blocks.
+      Value source = rhsTranspose ? rhsTranspose.getInput() : Value();
+      Value dest = initTranspose ? initTranspose.getInit() : Value();
+      int64_t mRows = cast<MemRefType>(init.getType()).getDimSize(0);
+      OpFoldResult zero = rewriter.getIndexAttr(0);
+      // from[rows x cols] at `fromAt` into to[cols x rows] at `toAt`.
+      auto transposeViews = [&](OpBuilder &b, Location loc, Value from,
+                                ArrayRef<OpFoldResult> fromAt, Value to,
+                                ArrayRef<OpFoldResult> toAt, int64_t rows,
+                                int64_t cols) {
+        MLIRContext *ctx = b.getContext();
+        SmallVector<OpFoldResult> ones = getAsIndexOpFoldResult(ctx, {1, 1});
+        Value in = memref::SubViewOp::create(
+            b, loc, from, fromAt, getAsIndexOpFoldResult(ctx, {rows, cols}),
+            ones);
+        Value out = memref::SubViewOp::create(
+            b, loc, to, toAt, getAsIndexOpFoldResult(ctx, {cols, rows}), ones);
+        linalg::TransposeOp::create(b, loc, in, out, ArrayRef<int64_t>{1, 0});
+      };
+      auto packTransposed = [&](OpBuilder &b, Location loc, Value packed,
+                                Value lo, int64_t width) {
+        transposeViews(b, loc, source, {lo, zero}, packed, {zero, zero}, width,
+                       kRows);
+      };
+      auto unpackTransposed = [&](OpBuilder &b, Location loc, Value outBuf,
+                                  Value lo, int64_t width) {
+        transposeViews(b, loc, outBuf, {zero, zero}, dest, {lo, zero}, mRows,
+                       width);
+      };
+      // `body` with the panel's width as a constant: every panel but the
+      // last is `panel` wide.
+      int64_t lastWidth =
+          wideCols - (llvm::divideCeil(wideCols, panel) - 1) * panel;
+      auto withWidth =
+          [&](OpBuilder &b, Location loc, Value width,
+              function_ref<void(OpBuilder &, Location, int64_t)> body) {
+            if (lastWidth == panel)
+              return body(b, loc, panel);
+            Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                               width, cst(panel));
+            scf::IfOp::create(
+                b, loc, full,
+                [&](OpBuilder &b, Location loc) {
+                  body(b, loc, panel);
+                  scf::YieldOp::create(b, loc);
+                },
+                [&](OpBuilder &b, Location loc) {
+                  body(b, loc, lastWidth);
+                  scf::YieldOp::create(b, loc);
+                });
+          };
+      // The buffers of one panel (or of the columns left): the packed rhs
+      // and, with init's transpose folded, the output.
+      struct Buffers {
+        Value packed, out;
+      };
+      auto allocBuffers = [&](OpBuilder &b, Location loc, int64_t width) {
+        auto alloc = [&](int64_t rows) -> Value {
+          return memref::AllocOp::create(b, loc,
+                                         MemRefType::get({rows, width}, elemTy),
+                                         b.getI64IntegerAttr(64));
+        };
+        return Buffers{alloc(kRows), dest ? alloc(mRows) : Value()};
+      };
+      auto freeBuffers = [&](OpBuilder &b, Location loc, Buffers buffers) {
+        for (Value buffer : {buffers.packed, buffers.out})
+          if (buffer)
+            memref::DeallocOp::create(b, loc, buffer);
+      };
       // One panel, packed into `packed` and run by every group in turn, on
-      // one thread.
-      auto emitPanel = [&](OpBuilder &b, Location loc, Value packed,
+      // one thread; then, with an output buffer, moved out of it.
+      auto emitPanel = [&](OpBuilder &b, Location loc, Buffers buffers,
                            const RhsAccess &packedAccess, Value lo) {
         Value hi = arith::MinUIOp::create(
             b, loc, arith::AddIOp::create(b, loc, lo, cst(panel)), wideEnd);
-        pack(b, loc, packed, lo, arith::SubIOp::create(b, loc, hi, lo),
-             /*masked=*/false, /*threadedCopy=*/false);
+        Value width = arith::SubIOp::create(b, loc, hi, lo);
+        if (source)
+          withWidth(b, loc, width, [&](OpBuilder &b, Location loc, int64_t w) {
+            packTransposed(b, loc, buffers.packed, lo, w);
+          });
+        else
+          pack(b, loc, buffers.packed, lo, width, /*masked=*/false,
+               /*threadedCopy=*/false);
         forEach(b, loc, groups, /*threaded=*/false,
                 [&](OpBuilder &b, Location loc, Value g) {
-                  emitWide(b, loc, RhsView{&packedAccess, lo}, g, lo, hi);
+                  emitWide(b, loc, RhsView{&packedAccess, lo, buffers.out}, g,
+                           lo, hi);
                 });
+        if (buffers.out)
+          withWidth(b, loc, width, [&](OpBuilder &b, Location loc, int64_t w) {
+            unpackTransposed(b, loc, buffers.out, lo, w);
+          });
       };
       if (threaded) {
         // Threads take whole panels, each packing its own into its own
@@ -658,43 +835,67 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             rewriter, loc, ValueRange{c0}, ValueRange{cst(panels)},
             ValueRange{c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
               Value lo = arith::MulIOp::create(b, loc, ivs[0], cst(panel));
-              Value packed = allocPacked(b, loc, panel);
-              RhsAccess packedAccess(b, loc, op, packed, colIdx,
+              Buffers buffers = allocBuffers(b, loc, panel);
+              RhsAccess packedAccess(b, loc, op, buffers.packed, colIdx,
                                      /*precomputeOffsets=*/true,
                                      /*padding=*/prefetch);
-              emitPanel(b, loc, packed, packedAccess, lo);
-              memref::DeallocOp::create(b, loc, packed);
+              emitPanel(b, loc, buffers, packedAccess, lo);
+              freeBuffers(b, loc, buffers);
             });
       }
-      // One buffer for the panels (one thread) and for what the wide tiles
-      // leave of N (packed last, its partial vector zero-filled; narrower
-      // than a tile, so than a panel).
+      // One set of buffers for the panels (one thread) and for what the
+      // wide tiles leave of N (packed last, its partial vector zero-filled;
+      // narrower than a tile, so than a panel).
       int64_t width = threaded ? restWidth : panel;
       if (width > 0) {
-        Value packed = allocPacked(rewriter, loc, width);
-        RhsAccess packedAccess(rewriter, loc, op, packed, colIdx,
+        Buffers buffers = allocBuffers(rewriter, loc, width);
+        RhsAccess packedAccess(rewriter, loc, op, buffers.packed, colIdx,
                                /*precomputeOffsets=*/true,
                                /*padding=*/prefetch);
         if (!threaded)
           scf::ForOp::create(
               rewriter, loc, c0, wideEnd, cst(panel), ValueRange{},
               [&](OpBuilder &b, Location loc, Value lo, ValueRange) {
-                emitPanel(b, loc, packed, packedAccess, lo);
+                emitPanel(b, loc, buffers, packedAccess, lo);
                 scf::YieldOp::create(b, loc);
               });
         if (restWidth > 0) {
-          pack(rewriter, loc, packed, wideEnd,
-               arith::SubIOp::create(rewriter, loc, cols, wideEnd),
-               /*masked=*/true, threaded);
+          int64_t left = staticN - wideCols;
+          if (source) {
+            // The columns left, then zeros to the vector boundary.
+            packTransposed(rewriter, loc, buffers.packed, wideEnd, left);
+            if (left < restWidth) {
+              Value pad = memref::SubViewOp::create(
+                  rewriter, loc, buffers.packed,
+                  getAsIndexOpFoldResult(rewriter.getContext(), {0, left}),
+                  getAsIndexOpFoldResult(rewriter.getContext(),
+                                         {kRows, restWidth - left}),
+                  getAsIndexOpFoldResult(rewriter.getContext(), {1, 1}));
+              linalg::FillOp::create(
+                  rewriter, loc,
+                  ValueRange{arith::ConstantOp::create(
+                      rewriter, loc, rewriter.getZeroAttr(elemTy))},
+                  ValueRange{pad});
+            }
+          } else {
+            pack(rewriter, loc, buffers.packed, wideEnd,
+                 arith::SubIOp::create(rewriter, loc, cols, wideEnd),
+                 /*masked=*/true, threaded);
+          }
           emitGroups(rewriter, loc, [&](OpBuilder &b, Location loc, Value g) {
-            emitRest(b, loc, RhsView{&packedAccess, wideEnd}, g);
+            emitRest(b, loc, RhsView{&packedAccess, wideEnd, buffers.out}, g);
           });
+          if (buffers.out)
+            unpackTransposed(rewriter, loc, buffers.out, wideEnd, left);
         }
-        memref::DeallocOp::create(rewriter, loc, packed);
+        freeBuffers(rewriter, loc, buffers);
       }
     } else {
       emitGroups(rewriter, loc, emitGroup);
     }
+    for (linalg::TransposeOp folded : {rhsTranspose, initTranspose})
+      if (folded)
+        rewriter.eraseOp(folded);
     rewriter.eraseOp(op);
     return success();
   }
