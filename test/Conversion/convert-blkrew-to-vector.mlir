@@ -992,3 +992,55 @@ func.func @accumulate_then_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v:
   memref.dealloc %t : memref<4x22xf32>
   return
 }
+
+// -----
+
+// With a bias broadcast into init between the input transpose and the
+// product (or before the transpose): the tiles start from the bias, and
+// both transposes still fold.
+// PANEL-LABEL: func.func @linear_bias_panels(
+// PANEL-SAME:    %[[B:[^:]*]]: memref<4xf32>)
+// PANEL-NOT:     linalg.broadcast
+// PANEL-NOT:     linalg.transpose ins(%{{.*}} : memref<22x4xf32>)
+// PANEL:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         scf.for
+// PANEL:           memref.load %[[B]]
+// PANEL:           vector.store %{{.*}}, %[[OUT]]
+// PANEL-NOT:     linalg.transpose ins(%{{.*}} : memref<4x22xf32>)
+// PANEL-NOT:     linalg.broadcast
+// PANEL:         return
+// PANEL-LABEL: func.func @bias_before_transpose(
+// PANEL-NOT:     linalg.broadcast
+// PANEL-NOT:     linalg.transpose ins(%{{.*}} : memref<22x4xf32>)
+// PANEL-NOT:     linalg.transpose ins(%{{.*}} : memref<4x22xf32>)
+// PANEL:         return
+func.func @linear_bias_panels(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                              %x: memref<22x4xf32>, %y: memref<22x4xf32>,
+                              %b: memref<4xf32>) {
+  %t = memref.alloc() : memref<4x22xf32>
+  %o = memref.alloc() : memref<4x22xf32>
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  linalg.broadcast ins(%b : memref<4xf32>) outs(%o : memref<4x22xf32>) dimensions = [1]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%o : memref<4x22xf32>)
+  linalg.transpose ins(%o : memref<4x22xf32>) outs(%y : memref<22x4xf32>) permutation = [1, 0]
+  memref.dealloc %t : memref<4x22xf32>
+  memref.dealloc %o : memref<4x22xf32>
+  return
+}
+func.func @bias_before_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                                 %x: memref<22x4xf32>, %y: memref<22x4xf32>,
+                                 %b: memref<4xf32>) {
+  %t = memref.alloc() : memref<4x22xf32>
+  %o = memref.alloc() : memref<4x22xf32>
+  linalg.broadcast ins(%b : memref<4xf32>) outs(%o : memref<4x22xf32>) dimensions = [1]
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%o : memref<4x22xf32>)
+  linalg.transpose ins(%o : memref<4x22xf32>) outs(%y : memref<22x4xf32>) permutation = [1, 0]
+  memref.dealloc %t : memref<4x22xf32>
+  memref.dealloc %o : memref<4x22xf32>
+  return
+}

@@ -320,3 +320,112 @@ func.func @clamp_empty_range(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<
   } -> tensor<2x4xf32>
   return %r : tensor<2x4xf32>
 }
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+
+// A linear layer's bias at a batch above 1, added to y[N, M] after the
+// product's [M, N] is transposed back: along the product's rows, so it is
+// broadcast into the product's init (the kernel starts each row from its
+// bias), and a ReLU of the sum becomes the product's `relu`.
+// CHECK-LABEL: func.func @linear_bias(
+// CHECK-SAME:    %[[B:[^:]*]]: tensor<2xf32>)
+// CHECK:         %[[E:.*]] = tensor.empty() : tensor<2x3xf32>
+// CHECK:         %[[INIT:.*]] = linalg.broadcast ins(%[[B]] : tensor<2xf32>) outs(%[[E]] : tensor<2x3xf32>) dimensions = [1]
+// CHECK:         %[[Y:.*]] = blkrew.bsr_matmul <block = [2, 2], scheme = column> ins({{.*}}) outs(%[[INIT]] : tensor<2x3xf32>)
+// CHECK:         %[[T:.*]] = linalg.transpose ins(%[[Y]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[T]]
+func.func @linear_bias(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                       %x: tensor<4x3xf32>, %c: tensor<2x3xf32>,
+                       %b: tensor<2xf32>) -> tensor<3x2xf32> {
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %te = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%y : tensor<2x3xf32>) outs(%te : tensor<3x2xf32>) permutation = [1, 0]
+  %r = linalg.generic {indexing_maps = [#id2, #cols, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%t, %b : tensor<3x2xf32>, tensor<2xf32>) outs(%te : tensor<3x2xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+// CHECK-LABEL: func.func @linear_bias_relu(
+// CHECK:         linalg.broadcast
+// CHECK:         blkrew.bsr_matmul <block = [2, 2], scheme = column> relu ins(
+// CHECK-NOT:     linalg.generic
+// CHECK:         return
+func.func @linear_bias_relu(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                            %x: tensor<4x3xf32>, %c: tensor<2x3xf32>,
+                            %b: tensor<2xf32>) -> tensor<3x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %te = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%y : tensor<2x3xf32>) outs(%te : tensor<3x2xf32>) permutation = [1, 0]
+  %r = linalg.generic {indexing_maps = [#id2, #cols, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%t, %b : tensor<3x2xf32>, tensor<2xf32>) outs(%te : tensor<3x2xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %bias, %in : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+
+// Left alone: a bias along the product's columns (y's rows); a product
+// whose init is not overwritten (it may hold a residual); a product
+// whose result is used twice.
+// CHECK-LABEL: func.func @bias_not_fused(
+// CHECK-NOT:     linalg.broadcast
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT:     linalg.broadcast
+func.func @bias_not_fused(%rp: tensor<2xi32>, %ci: tensor<1xi32>, %v: tensor<1x2xf32>,
+                          %x: tensor<4x3xf32>, %c: tensor<2x3xf32>,
+                          %b3: tensor<3xf32>, %b: tensor<2xf32>)
+    -> (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>, tensor<2x3xf32>) {
+  %te = tensor.empty() : tensor<3x2xf32>
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %t = linalg.transpose ins(%y : tensor<2x3xf32>) outs(%te : tensor<3x2xf32>) permutation = [1, 0]
+  %r = linalg.generic {indexing_maps = [#id2, #rows, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%t, %b3 : tensor<3x2xf32>, tensor<3xf32>) outs(%te : tensor<3x2xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  %y2 = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %t2 = linalg.transpose ins(%y2 : tensor<2x3xf32>) outs(%te : tensor<3x2xf32>) permutation = [1, 0]
+  %r2 = linalg.generic {indexing_maps = [#id2, #cols, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%t2, %b : tensor<3x2xf32>, tensor<2xf32>) outs(%te : tensor<3x2xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  %y3 = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite
+      ins(%rp, %ci, %v, %x : tensor<2xi32>, tensor<1xi32>, tensor<1x2xf32>, tensor<4x3xf32>)
+      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %t3 = linalg.transpose ins(%y3 : tensor<2x3xf32>) outs(%te : tensor<3x2xf32>) permutation = [1, 0]
+  %r3 = linalg.generic {indexing_maps = [#id2, #cols, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%t3, %b : tensor<3x2xf32>, tensor<2xf32>) outs(%te : tensor<3x2xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  return %r, %r2, %r3, %y3 : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>, tensor<2x3xf32>
+}

@@ -563,14 +563,15 @@ def test_packed_panels_match_torch(target, threads, tmp_path):
 
 @pytest.mark.parametrize("target,threads", [("host", 1), ("host", 2), ("aarch64", 1)])
 def test_linear_panels_read_the_input_in_place(target, threads, tmp_path):
-    """An nn.Linear at a batch above 1: the kernel's K x N input is x
+    """nn.Linear layers at a batch above 1: the kernel's K x N input is x
     transposed and its M x N output is y transposed; with panels each
     panel is transposed from x's rows and its output into y's rows (the
-    whole transposes go). N = 80 with 12 KiB
+    whole transposes go). The biases (and the ReLU) join the kernels, and
+    between the two layers the transposes cancel. N = 80 with 12 KiB
     panels: panels of unequal width (each with its own transpose) and the
     columns left; N = 70 with 1 KiB panels: equal ones; 0: no panels."""
     torch.manual_seed(5)
-    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU()).eval()
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 64)).eval()
     with torch.no_grad():
         model[0].weight.copy_(WideProduct().w)
     for n, panel_bytes in [(80, 12288), (70, 1024), (70, 0)]:

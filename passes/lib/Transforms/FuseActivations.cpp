@@ -6,7 +6,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Folds an element-wise ReLU that follows a blkrew.bsr_matmul (through
-// reshapes and transposes) into the product's `relu` flag.
+// reshapes and transposes) into the product's `relu` flag, and a residual
+// or a row bias added after it into its init.
 //
 //===----------------------------------------------------------------------===//
 
@@ -301,6 +302,86 @@ struct FuseResidualRelu : public OpRewritePattern<linalg::GenericOp> {
         op, "no addend from a bsr_matmul the other addend can join");
   }
 };
+
+/// `y + b` or `relu(y + b)` with `y` from an `overwrite` bsr_matmul through
+/// transposes and `b` a 1-D bias along the dimension that was the
+/// product's rows (a linear layer's bias at a batch above 1, added to
+/// y[N, M] after the product's [M, N] is transposed back) -> the product
+/// with `b` broadcast into its init (and `relu`): the kernel starts each
+/// row from its bias instead of the output being read and written again.
+struct FuseRowBias : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+        op.getNumDpsInits() != 1 ||
+        op.getNumParallelLoops() != op.getNumLoops())
+      return rewriter.notifyMatchFailure(op, "not element-wise, 2 inputs");
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    Type type = op.getResult(0).getType();
+    Value y = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
+    auto biasTy = dyn_cast<RankedTensorType>(b.getType());
+    if (y.getType() != type || !maps[0].isIdentity() || !maps[2].isIdentity() ||
+        !biasTy || biasTy.getRank() != 1 || maps[1].getNumResults() != 1 ||
+        !maps[1].isProjectedPermutation())
+      return rewriter.notifyMatchFailure(op, "not y + a 1-D bias");
+    Block &body = op.getRegion().front();
+    Value result = yielded(op);
+    bool relu = false;
+    auto add = result.getDefiningOp<arith::AddFOp>();
+    if (!add) {
+      for (Operation *user : body.getArgument(0).getUsers())
+        if (auto candidate = dyn_cast<arith::AddFOp>(user))
+          add = candidate;
+      relu = add && isReluOf(result, add.getResult());
+      if (!relu)
+        return rewriter.notifyMatchFailure(op, "not y + b or relu(y + b)");
+    }
+    if (!((add.getLhs() == body.getArgument(0) &&
+           add.getRhs() == body.getArgument(1)) ||
+          (add.getLhs() == body.getArgument(1) &&
+           add.getRhs() == body.getArgument(0))))
+      return rewriter.notifyMatchFailure(op, "adds something else");
+    SmallVector<Operation *> chain;
+    BsrMatmulOp matmul = traceToMatmul(y, &chain);
+    if (!matmul || !matmul.getOverwrite() || matmul.getRelu() ||
+        matmul.getClamp() || !matmul.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(
+          op, "not after an overwrite bsr_matmul without an activation");
+    // The bias's dimension, back through the transposes to the product's.
+    int64_t dim = cast<AffineDimExpr>(maps[1].getResult(0)).getPosition();
+    for (Operation *move : chain) {
+      auto transpose = dyn_cast<linalg::TransposeOp>(move);
+      if (!transpose)
+        return rewriter.notifyMatchFailure(op, "reshaped on the way");
+      dim = transpose.getPermutation()[dim];
+    }
+    auto initTy = cast<RankedTensorType>(matmul.getInit().getType());
+    if (dim != 0 || initTy.getRank() != 2 ||
+        biasTy.getDimSize(0) != initTy.getDimSize(0))
+      return rewriter.notifyMatchFailure(op, "not along the product's rows");
+    // The bias must be there before the product.
+    if (Operation *def = b.getDefiningOp())
+      if (def->getBlock() != matmul->getBlock() ||
+          !def->isBeforeInBlock(matmul))
+        return rewriter.notifyMatchFailure(op, "bias computed after");
+    rewriter.setInsertionPoint(matmul);
+    Location loc = op.getLoc();
+    Value empty = tensor::EmptyOp::create(rewriter, loc, initTy.getShape(),
+                                          initTy.getElementType());
+    Value init = linalg::BroadcastOp::create(rewriter, loc, b, empty,
+                                             ArrayRef<int64_t>{1})
+                     ->getResult(0);
+    rewriter.modifyOpInPlace(matmul, [&] {
+      matmul.getInitMutable().assign(init);
+      matmul.setOverwrite(false);
+      matmul.setRelu(relu);
+    });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
 } // namespace
 
 namespace mlir::blkrew {
@@ -309,7 +390,8 @@ struct BlkRewFuseActivationsPass
     : public impl::BlkRewFuseActivationsBase<BlkRewFuseActivationsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseRelu, FuseClamp, FuseResidualRelu>(&getContext());
+    patterns.add<FuseRelu, FuseClamp, FuseResidualRelu, FuseRowBias>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

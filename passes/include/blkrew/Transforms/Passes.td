@@ -107,7 +107,8 @@ def BlkRewReorder : Pass<"blkrew-reorder", "func::FuncOp"> {
 }
 
 def BlkRewFuseActivations : Pass<"blkrew-fuse-activations", "func::FuncOp"> {
-  let summary = "Fold a ReLU that follows a block-sparse product into it";
+  let summary = "Fold a ReLU (or bias) that follows a block-sparse product "
+                "into it";
   let description = [{
     On tensors. A `linalg.generic` that applies ReLU element by element
     (one input, identity maps, all loops parallel, yielding
@@ -132,6 +133,16 @@ def BlkRewFuseActivations : Pass<"blkrew-fuse-activations", "func::FuncOp"> {
     the product's `[M, N]` space, joins its `init`
     (added to the bias, whose `linalg.broadcast` becomes a generic so that
     elementwise fusion merges the two) and the product gets `relu`.
+
+    A bias added after the product, `y + b` or `relu(y + b)` (one
+    element-wise op: `y` through transposes only, `b` 1-D along the
+    dimension that was the product's rows, defined before it), is
+    removed when the product has `overwrite`: `b` is broadcast into the
+    product's init instead (its kernel starts each row from the bias) and
+    the product gets `relu` where there was one. This is a linear layer's
+    bias at a batch above 1, which torch-mlir adds to `y[N, M]` after the
+    product's `[M, N]` has been transposed back; between two linear layers
+    the transpose out of one and into the next then cancel.
 
     ```mlir
     %y = blkrew.bsr_matmul <block = [8, 4], scheme = column> ins(...)

@@ -56,12 +56,30 @@ static constexpr int64_t kMinPanelUses = 64;
 /// times parallel-min-fmas to be threaded.
 static constexpr int64_t kSmallOutputWork = 8;
 
+/// The last op before `op` that touches memory, passing over `skip` ops.
+static Operation *lastMemoryOpBefore(Operation *op,
+                                     function_ref<bool(Operation *)> skip) {
+  Operation *prev = op->getPrevNode();
+  while (prev && (isMemoryEffectFree(prev) || skip(prev)))
+    prev = prev->getPrevNode();
+  return prev;
+}
+
+/// Whether `prev` is a transpose into `op`'s rhs: it writes a buffer
+/// other than init and reads what `op` does not write, so `op`'s bias
+/// broadcast and its input transpose may come in either order.
+static bool isRhsTranspose(BsrMatmulOp op, Operation *prev) {
+  auto transpose = dyn_cast<linalg::TransposeOp>(prev);
+  return transpose && transpose.getInit() == op.getRhs();
+}
+
 /// The broadcast that fills `init` with one value per row (a layer's bias)
 /// just before `op` reads it as its accumulator: the `linalg.broadcast`
 /// into `init`, or into the buffer `init` collapses, that is the last op
-/// with memory effects before `op`, its 1-D input running along the
-/// dimension that becomes init's rows (the others in that group of size
-/// 1). Null when there is none; then init is loaded as it is.
+/// with memory effects before `op` (but for a transpose into its rhs), its 1-D
+/// input running along the dimension that becomes init's rows (the others in
+/// that group of size 1). Null when there is none; then init is loaded as it
+/// is.
 static linalg::BroadcastOp findRowBroadcast(BsrMatmulOp op, Value init) {
   Value buffer = init;
   SmallVector<ReassociationIndices> groups = {{0}, {1}};
@@ -69,10 +87,8 @@ static linalg::BroadcastOp findRowBroadcast(BsrMatmulOp op, Value init) {
     buffer = collapse.getSrc();
     groups = collapse.getReassociationIndices();
   }
-  Operation *prev = op->getPrevNode();
-  while (prev && isMemoryEffectFree(prev))
-    prev = prev->getPrevNode();
-  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(prev);
+  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(lastMemoryOpBefore(
+      op, [&](Operation *prev) { return isRhsTranspose(op, prev); }));
   if (!broadcast || broadcast.getInit() != buffer ||
       cast<ShapedType>(broadcast.getInput().getType()).getRank() != 1)
     return {};
@@ -129,16 +145,17 @@ static bool isDeadAfter(Operation *op, Value buffer) {
 }
 
 /// The 2-D transpose that wrote `op`'s rhs just before it (nothing touching
-/// memory in between), where nothing else reads what it wrote and its
-/// source is static with contiguous rows: a linear layer's input x[N, K]
-/// turned into the kernel's K x N. Null when there is none.
-static linalg::TransposeOp findRhsTranspose(BsrMatmulOp op) {
-  Operation *prev = op->getPrevNode();
-  while (prev && isMemoryEffectFree(prev))
-    prev = prev->getPrevNode();
-  auto transpose = dyn_cast_or_null<linalg::TransposeOp>(prev);
-  if (!transpose || transpose.getInit() != op.getRhs())
+/// memory in between but `bias`, the broadcast into its init), where
+/// nothing else reads what it wrote and its source is static with
+/// contiguous rows: a linear layer's input x[N, K] turned into the
+/// kernel's K x N. Null when there is none.
+static linalg::TransposeOp findRhsTranspose(BsrMatmulOp op,
+                                            linalg::BroadcastOp bias) {
+  Operation *prev = lastMemoryOpBefore(
+      op, [&](Operation *prev) { return bias && prev == bias; });
+  if (!prev || !isRhsTranspose(op, prev))
     return {};
+  auto transpose = cast<linalg::TransposeOp>(prev);
   auto sourceTy = dyn_cast<MemRefType>(transpose.getInput().getType());
   if (!sourceTy || sourceTy.getRank() != 2 || !sourceTy.hasStaticShape() ||
       !sourceTy.isLastDimUnitStride() || !isDeadAfter(op, op.getRhs()))
@@ -232,11 +249,14 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // row's bias instead of loading what the broadcast stored (one pass
     // over the output less per layer).
     Value bias;
-    if (!overwrite)
-      if (linalg::BroadcastOp broadcast = findRowBroadcast(op, init)) {
-        bias = broadcast.getInput();
-        rewriter.eraseOp(broadcast);
-      }
+    linalg::BroadcastOp broadcast =
+        overwrite ? nullptr : findRowBroadcast(op, init);
+    // Found before the broadcast goes (see the panels).
+    linalg::TransposeOp rhsTranspose = findRhsTranspose(op, broadcast);
+    if (broadcast) {
+      bias = broadcast.getInput();
+      rewriter.eraseOp(broadcast);
+    }
     Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     auto vecTy = VectorType::get({vectorWidth}, elemTy);
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
@@ -302,9 +322,8 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // panels are packed from x[N, K] itself (a transpose of each panel's
     // rows instead of a copy of its columns), and the transpose goes: one
     // pass over the input less.
-    linalg::TransposeOp rhsTranspose;
-    if (panel > 0)
-      rhsTranspose = findRhsTranspose(op);
+    if (panel == 0)
+      rhsTranspose = {};
     // Likewise its output, transposed back into y[N, M] right after: each
     // panel's tiles store into a packed M x panel buffer, transposed into
     // y's rows once the panel is done, while it is in cache; the transpose
