@@ -248,7 +248,7 @@ def compile(  # noqa: A001 - the public name is part of the API
             (CPU targets only).
         prefetch_distance: the sparse kernel prefetches the input row this
             many kept columns ahead; 0 turns prefetching off; None is the
-            target's default (4 on the host, off on AArch64). Kernels whose
+            target's default (16 on the host, off on AArch64). Kernels whose
             N fits one vector never prefetch. CPU targets.
         weight_prefetch_bytes: sparse kernels whose N is at most 64 (late
             layers, batch-1 FC and RNN steps: each weight feeds few FMAs)

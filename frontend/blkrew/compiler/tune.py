@@ -105,7 +105,7 @@ def _micro_module(ir: str, op: re.Match) -> str | None:
 def _candidates(target: str) -> list[tuple[int, int]]:
     if target == "aarch64":
         return [(u, 0) for u in (1, 2, 3, 4)]
-    return [(u, d) for u in (1, 2, 3, 4) for d in (0, 4)]
+    return [(u, d) for u in (1, 2, 3, 4) for d in (0, 16)]
 
 
 def _pipeline(target, tile, prefetch, parallel) -> str:

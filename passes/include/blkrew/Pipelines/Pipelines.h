@@ -48,7 +48,7 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<int64_t> prefetchDistance{
       *this, "prefetch-distance",
       llvm::cl::desc("Prefetch the sparse kernel's rhs rows this many kept "
-                     "columns ahead (0: none; -1: the target's default, 4 "
+                     "columns ahead (0: none; -1: the target's default, 16 "
                      "on the host, none on aarch64)"),
       llvm::cl::init(-1)};
   PassOptions::Option<int64_t> weightPrefetchBytes{
