@@ -78,6 +78,28 @@ static bool isRelu(linalg::GenericOp op) {
          isReluOf(yielded(op), op.getRegion().front().getArgument(0));
 }
 
+/// Whether the two-input `op` yields the sum of its inputs' elements
+/// (either order), `relu(a + b)` when it returns true, `a + b` when false;
+/// nullopt for anything else.
+static std::optional<bool> matchSum(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getNumArguments() < 2)
+    return std::nullopt;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  for (Operation *user : a.getUsers()) {
+    auto add = dyn_cast<arith::AddFOp>(user);
+    if (!add || !((add.getLhs() == a && add.getRhs() == b) ||
+                  (add.getLhs() == b && add.getRhs() == a)))
+      continue;
+    Value y = yielded(op);
+    if (y == add.getResult())
+      return false;
+    if (isReluOf(y, add.getResult()))
+      return true;
+  }
+  return std::nullopt;
+}
+
 /// Follows `v` back through element moves (reshapes, transposes), each
 /// value on the way used only there, to the bsr_matmul that produced it;
 /// the moves are appended to `chain`, last applied first. Null when there
@@ -214,19 +236,7 @@ struct FuseResidualRelu : public OpRewritePattern<linalg::GenericOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isElementwise(op, 2))
       return rewriter.notifyMatchFailure(op, "not element-wise, 2 inputs");
-    Block &body = op.getRegion().front();
-    Value y = yielded(op);
-    auto add = [&]() -> arith::AddFOp {
-      for (Operation *user : body.getArgument(0).getUsers())
-        if (auto add = dyn_cast<arith::AddFOp>(user))
-          return add;
-      return nullptr;
-    }();
-    if (!add || !isReluOf(y, add.getResult()) ||
-        !((add.getLhs() == body.getArgument(0) &&
-           add.getRhs() == body.getArgument(1)) ||
-          (add.getLhs() == body.getArgument(1) &&
-           add.getRhs() == body.getArgument(0))))
+    if (matchSum(op) != true)
       return rewriter.notifyMatchFailure(op, "not relu(a + b)");
     Type type = op.getResult(0).getType();
     if (op.getDpsInputs()[0].getType() != type ||
@@ -326,23 +336,9 @@ struct FuseRowBias : public OpRewritePattern<linalg::GenericOp> {
         !biasTy || biasTy.getRank() != 1 || maps[1].getNumResults() != 1 ||
         !maps[1].isProjectedPermutation())
       return rewriter.notifyMatchFailure(op, "not y + a 1-D bias");
-    Block &body = op.getRegion().front();
-    Value result = yielded(op);
-    bool relu = false;
-    auto add = result.getDefiningOp<arith::AddFOp>();
-    if (!add) {
-      for (Operation *user : body.getArgument(0).getUsers())
-        if (auto candidate = dyn_cast<arith::AddFOp>(user))
-          add = candidate;
-      relu = add && isReluOf(result, add.getResult());
-      if (!relu)
-        return rewriter.notifyMatchFailure(op, "not y + b or relu(y + b)");
-    }
-    if (!((add.getLhs() == body.getArgument(0) &&
-           add.getRhs() == body.getArgument(1)) ||
-          (add.getLhs() == body.getArgument(1) &&
-           add.getRhs() == body.getArgument(0))))
-      return rewriter.notifyMatchFailure(op, "adds something else");
+    std::optional<bool> relu = matchSum(op);
+    if (!relu)
+      return rewriter.notifyMatchFailure(op, "not y + b or relu(y + b)");
     SmallVector<Operation *> chain;
     BsrMatmulOp matmul = traceToMatmul(y, &chain);
     if (!matmul || !matmul.getOverwrite() || matmul.getRelu() ||
@@ -376,7 +372,7 @@ struct FuseRowBias : public OpRewritePattern<linalg::GenericOp> {
     rewriter.modifyOpInPlace(matmul, [&] {
       matmul.getInitMutable().assign(init);
       matmul.setOverwrite(false);
-      matmul.setRelu(relu);
+      matmul.setRelu(*relu);
     });
     rewriter.replaceOp(op, y);
     return success();

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "blkrew/Transforms/MemoryOrder.h"
 #include "blkrew/Transforms/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -293,14 +294,6 @@ vectorizeTranspose(RewriterBase &rewriter, linalg::TransposeOp op, int64_t tile,
   return success();
 }
 
-/// The last op before `op` in its block that touches memory, or null.
-static Operation *lastMemoryOpBefore(Operation *op) {
-  Operation *prev = op->getPrevNode();
-  while (prev && isMemoryEffectFree(prev))
-    prev = prev->getPrevNode();
-  return prev;
-}
-
 /// `op` when it broadcasts a per-channel bias into the NCHW buffer `out`,
 /// else null.
 static linalg::BroadcastOp channelBias(Operation *op, Value out) {
@@ -332,10 +325,7 @@ static bool worthThreads(linalg::LinalgOp op, bool parallel,
 /// ReLU6 after a depthwise convolution): the kernel applies it to each
 /// row before storing it, instead of another pass over memory. Else null.
 static linalg::GenericOp activationAfter(Operation *op, Value out) {
-  Operation *next = op->getNextNode();
-  while (next && isMemoryEffectFree(next))
-    next = next->getNextNode();
-  auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(firstMemoryOpAfter(op));
   if (!generic || generic.getNumDpsInputs() != 1 ||
       generic.getNumDpsInits() != 1 ||
       generic.getDpsInputOperand(0)->get() != out ||

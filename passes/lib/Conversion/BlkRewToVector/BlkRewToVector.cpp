@@ -15,6 +15,7 @@
 #include "blkrew/Conversion/PackedUtils.h"
 #include "blkrew/Conversion/Passes.h"
 #include "blkrew/Dialect/BlkRewOps.h"
+#include "blkrew/Transforms/MemoryOrder.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -55,15 +56,6 @@ static constexpr int64_t kMinPanelUses = 64;
 /// A kernel with fewer outputs than parallel-min-outputs needs this many
 /// times parallel-min-fmas to be threaded.
 static constexpr int64_t kSmallOutputWork = 8;
-
-/// The last op before `op` that touches memory, passing over `skip` ops.
-static Operation *lastMemoryOpBefore(Operation *op,
-                                     function_ref<bool(Operation *)> skip) {
-  Operation *prev = op->getPrevNode();
-  while (prev && (isMemoryEffectFree(prev) || skip(prev)))
-    prev = prev->getPrevNode();
-  return prev;
-}
 
 /// Whether `prev` is a transpose into `op`'s rhs: it writes a buffer
 /// other than init and reads what `op` does not write, so `op`'s bias
@@ -169,10 +161,8 @@ static linalg::TransposeOp findRhsTranspose(BsrMatmulOp op,
 /// contiguous rows: a linear layer's K x N result turned back into
 /// y[N, M]. Null when there is none.
 static linalg::TransposeOp findInitTranspose(BsrMatmulOp op) {
-  Operation *next = op->getNextNode();
-  while (next && isMemoryEffectFree(next))
-    next = next->getNextNode();
-  auto transpose = dyn_cast_or_null<linalg::TransposeOp>(next);
+  auto transpose =
+      dyn_cast_or_null<linalg::TransposeOp>(firstMemoryOpAfter(op));
   if (!transpose || transpose.getInput() != op.getInit())
     return {};
   auto destTy = dyn_cast<MemRefType>(transpose.getInit().getType());
