@@ -1044,3 +1044,47 @@ func.func @bias_before_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: mem
   memref.dealloc %o : memref<4x22xf32>
   return
 }
+
+// -----
+
+// Buffers the planner put in the same bytes of the arena (never live at
+// once before the folds): the transposes' source x and the product's
+// output, then the output transpose's destination and the product's
+// input. Folding would read x (or the input) after the kernel wrote over
+// it, so the transposes stay.
+// PANEL-LABEL: func.func @input_shares_bytes_with_output(
+// PANEL:         linalg.transpose ins(%{{.*}} : memref<22x4xf32>)
+// PANEL-LABEL: func.func @destination_shares_bytes_with_input(
+// PANEL:         linalg.transpose ins(%{{.*}} : memref<4x22xf32>) outs(%{{.*}} : memref<22x4xf32>)
+memref.global "private" @arena : memref<1056xi8> = uninitialized
+func.func @input_shares_bytes_with_output(%rp: memref<3xi32>, %ci: memref<?xi32>,
+                                          %v: memref<128x2xf32>, %c: memref<4x22xf32>) {
+  %c0 = arith.constant 0 : index
+  %c352 = arith.constant 352 : index
+  %a = memref.get_global @arena : memref<1056xi8>
+  %x = memref.view %a[%c0][] : memref<1056xi8> to memref<22x4xf32>
+  %t = memref.view %a[%c352][] : memref<1056xi8> to memref<4x22xf32>
+  %o = memref.view %a[%c0][] : memref<1056xi8> to memref<4x22xf32>
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column> overwrite
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%o : memref<4x22xf32>)
+  memref.copy %o, %c : memref<4x22xf32> to memref<4x22xf32>
+  return
+}
+func.func @destination_shares_bytes_with_input(%rp: memref<3xi32>, %ci: memref<?xi32>,
+                                               %v: memref<128x2xf32>, %c: memref<22x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c352 = arith.constant 352 : index
+  %c704 = arith.constant 704 : index
+  %a = memref.get_global @arena : memref<1056xi8>
+  %t = memref.view %a[%c0][] : memref<1056xi8> to memref<4x22xf32>
+  %o = memref.view %a[%c352][] : memref<1056xi8> to memref<4x22xf32>
+  %y = memref.view %a[%c0][] : memref<1056xi8> to memref<22x4xf32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column> overwrite
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%o : memref<4x22xf32>)
+  linalg.transpose ins(%o : memref<4x22xf32>) outs(%y : memref<22x4xf32>) permutation = [1, 0]
+  memref.copy %y, %c : memref<22x4xf32> to memref<22x4xf32>
+  return
+}

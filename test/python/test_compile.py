@@ -531,6 +531,21 @@ class WideProduct(nn.Module):
         return self.w @ x
 
 
+def compile_in_panels(model, x, target, threads, panel_bytes, workdir):
+    """``model`` compiled with every layer sparse, panels of
+    ``panel_bytes``, and with 2 threads every kernel threaded."""
+    return compile(
+        model,
+        x,
+        target=target,
+        max_density=1.0,
+        threads=threads,
+        panel_bytes=panel_bytes,
+        parallel_min_fmas=0 if threads > 1 else None,
+        workdir=workdir,
+    )
+
+
 @pytest.mark.parametrize("target,threads", [("host", 1), ("host", 2), ("aarch64", 1)])
 def test_packed_panels_match_torch(target, threads, tmp_path):
     """panel_bytes=1024 splits N = 70 into panels of one tile, each copied
@@ -543,16 +558,7 @@ def test_packed_panels_match_torch(target, threads, tmp_path):
         want = model(x)
     for panel_bytes, packs in [(1024, True), (0, False)]:
         workdir = tmp_path / str(panel_bytes)
-        compiled = compile(
-            model,
-            x,
-            target=target,
-            max_density=1.0,
-            threads=threads,
-            panel_bytes=panel_bytes,
-            parallel_min_fmas=0 if threads > 1 else None,
-            workdir=workdir,
-        )
+        compiled = compile_in_panels(model, x, target, threads, panel_bytes, workdir)
         assert ("@malloc" in (workdir / "model.ll").read_text()) == packs
         torch.testing.assert_close(compiled(x), want, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="panel_bytes"):
@@ -576,15 +582,8 @@ def test_linear_panels_read_the_input_in_place(target, threads, tmp_path):
         model[0].weight.copy_(WideProduct().w)
     for n, panel_bytes in [(80, 12288), (70, 1024), (70, 0)]:
         x = torch.randn(n, 64)
-        compiled = compile(
-            model,
-            x,
-            target=target,
-            max_density=1.0,
-            threads=threads,
-            panel_bytes=panel_bytes,
-            parallel_min_fmas=0 if threads > 1 else None,
-            workdir=tmp_path / f"{n}-{panel_bytes}",
+        compiled = compile_in_panels(
+            model, x, target, threads, panel_bytes, tmp_path / f"{n}-{panel_bytes}"
         )
         with torch.no_grad():
             torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)

@@ -93,7 +93,11 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     a folded bias), each panel's tiles store into an M x panel buffer
     that is transposed into the destination's rows after the panel, and
     that transpose is erased: the layer's input and output are each
-    walked once instead of twice. What
+    walked once instead of twice. Neither fold is made where the source
+    may share memory with what the kernel writes, or the destination with
+    what it reads (views of one buffer, such as the planner's arena, whose
+    bytes overlap: buffers never live at the same time before the fold).
+    What
     is left of `N` runs in one narrower tile where `N` is static, else in
     `p x V` tiles, the last partial vector masked. Rows past `M` in the last
     group are neither loaded nor stored. When the last op touching memory

@@ -136,6 +136,45 @@ static bool isDeadAfter(Operation *op, Value buffer) {
   return true;
 }
 
+/// Where `v` lies: the memory it views (a function argument, an allocation,
+/// or a global, named by its symbol) and, for a `memref.view` at a constant
+/// offset (the buffer planner's arena), its bytes there.
+struct Extent {
+  Value root;
+  StringRef global;
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+};
+static Extent getExtent(Value v) {
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+  if (auto view = v.getDefiningOp<memref::ViewOp>()) {
+    auto type = cast<MemRefType>(view.getType());
+    std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+    if (shift && type.hasStaticShape())
+      bytes = {*shift, *shift + type.getNumElements() *
+                                    type.getElementTypeBitWidth() / 8};
+  }
+  while (auto viewLike = v.getDefiningOp<ViewLikeOpInterface>()) {
+    if (!isa<memref::ViewOp>(viewLike.getOperation()))
+      bytes.reset(); // a part of the view, somewhere
+    v = viewLike.getViewSource();
+  }
+  if (auto global = v.getDefiningOp<memref::GetGlobalOp>())
+    return {Value(), global.getName(), bytes};
+  return {v, StringRef(), bytes};
+}
+
+/// Whether `a` and `b` may share memory. Distinct function arguments and
+/// allocations are taken not to (the runtime passes distinct tensors);
+/// views of one buffer (the arena) do where their bytes overlap, which
+/// the planner allows between values that are never live at once.
+static bool mayAlias(Value a, Value b) {
+  Extent x = getExtent(a), y = getExtent(b);
+  if (x.root != y.root || x.global != y.global)
+    return false;
+  return !x.bytes || !y.bytes ||
+         (x.bytes->first < y.bytes->second && y.bytes->first < x.bytes->second);
+}
+
 /// The 2-D transpose that wrote `op`'s rhs just before it (nothing touching
 /// memory in between but `bias`, the broadcast into its init), where
 /// nothing else reads what it wrote and its source is static with
@@ -322,6 +361,16 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     if (panel > 0 && (overwrite || bias) &&
         cast<MemRefType>(init.getType()).hasStaticShape())
       initTranspose = findInitTranspose(op);
+    // The folds move reads of the input and writes of the output into the
+    // kernel, panel by panel: the planner may have put buffers that were
+    // never live at once in the same bytes (the transposes' source before
+    // the kernel, their destination after it), which then must not meet.
+    Value written = initTranspose ? initTranspose.getInit() : init;
+    if (rhsTranspose && mayAlias(rhsTranspose.getInput(), written))
+      rhsTranspose = {};
+    if (initTranspose &&
+        mayAlias(written, rhsTranspose ? rhsTranspose.getInput() : rhs))
+      initTranspose = {};
     // With panels, the kernels read only the packed copies.
     RhsAccess access(rewriter, loc, op, rhs, colIdx,
                      /*precomputeOffsets=*/panel == 0, /*padding=*/prefetch);
