@@ -796,19 +796,21 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       Value dest = initTranspose ? initTranspose.getInit() : Value();
       int64_t mRows = cast<MemRefType>(init.getType()).getDimSize(0);
       OpFoldResult zero = rewriter.getIndexAttr(0);
+      // The rows x cols block of `v` at `at`.
+      auto block = [&](OpBuilder &b, Location loc, Value v,
+                       ArrayRef<OpFoldResult> at, int64_t rows, int64_t cols) {
+        return memref::SubViewOp::create(
+            b, loc, v, at, getAsIndexOpFoldResult(b.getContext(), {rows, cols}),
+            getAsIndexOpFoldResult(b.getContext(), {1, 1}));
+      };
       // from[rows x cols] at `fromAt` into to[cols x rows] at `toAt`.
       auto transposeViews = [&](OpBuilder &b, Location loc, Value from,
                                 ArrayRef<OpFoldResult> fromAt, Value to,
                                 ArrayRef<OpFoldResult> toAt, int64_t rows,
                                 int64_t cols) {
-        MLIRContext *ctx = b.getContext();
-        SmallVector<OpFoldResult> ones = getAsIndexOpFoldResult(ctx, {1, 1});
-        Value in = memref::SubViewOp::create(
-            b, loc, from, fromAt, getAsIndexOpFoldResult(ctx, {rows, cols}),
-            ones);
-        Value out = memref::SubViewOp::create(
-            b, loc, to, toAt, getAsIndexOpFoldResult(ctx, {cols, rows}), ones);
-        linalg::TransposeOp::create(b, loc, in, out, ArrayRef<int64_t>{1, 0});
+        linalg::TransposeOp::create(
+            b, loc, block(b, loc, from, fromAt, rows, cols),
+            block(b, loc, to, toAt, cols, rows), ArrayRef<int64_t>{1, 0});
       };
       auto packTransposed = [&](OpBuilder &b, Location loc, Value packed,
                                 Value lo, int64_t width) {
@@ -822,8 +824,8 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       };
       // `body` with the panel's width as a constant: every panel but the
       // last is `panel` wide.
-      int64_t lastWidth =
-          wideCols - (llvm::divideCeil(wideCols, panel) - 1) * panel;
+      int64_t panels = llvm::divideCeil(wideCols, panel);
+      int64_t lastWidth = wideCols - (panels - 1) * panel;
       auto withWidth =
           [&](OpBuilder &b, Location loc, Value width,
               function_ref<void(OpBuilder &, Location, int64_t)> body) {
@@ -888,7 +890,6 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         // Threads take whole panels, each packing its own into its own
         // buffer and running every group over it: no barrier between the
         // copy and its readers, and each core's L2 holds one panel.
-        int64_t panels = llvm::divideCeil(wideCols, panel);
         scf::ParallelOp::create(
             rewriter, loc, ValueRange{c0}, ValueRange{cst(panels)},
             ValueRange{c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -923,12 +924,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             // The columns left, then zeros to the vector boundary.
             packTransposed(rewriter, loc, buffers.packed, wideEnd, left);
             if (left < restWidth) {
-              Value pad = memref::SubViewOp::create(
-                  rewriter, loc, buffers.packed,
-                  getAsIndexOpFoldResult(rewriter.getContext(), {0, left}),
-                  getAsIndexOpFoldResult(rewriter.getContext(),
-                                         {kRows, restWidth - left}),
-                  getAsIndexOpFoldResult(rewriter.getContext(), {1, 1}));
+              Value pad = block(rewriter, loc, buffers.packed,
+                                {zero, rewriter.getIndexAttr(left)}, kRows,
+                                restWidth - left);
               linalg::FillOp::create(
                   rewriter, loc,
                   ValueRange{arith::ConstantOp::create(
