@@ -224,13 +224,19 @@ func.func @strided(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
 // Small static N (here 2 < vector-width): vectorized along the group's 4
 // rows instead. One 4-lane accumulator per column of N, built once from
 // init; each kept column loads its 4 weights as one vector and broadcasts
-// each of its 2 rhs elements; results go back element by element.
+// each of its 2 rhs elements. Two accumulators are two FMA chains: four
+// sets of them (8 chains) take four consecutive kept columns per step, the
+// columns left over go into the first set, and the sets are summed;
+// results go back element by element. With 6 accumulators, three sets.
 // CHECK-LABEL: func.func @small_n(
 // CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x4xf32>, %[[X:[^:]*]]: memref<9x2xf32>, %[[C:[^:]*]]: memref<7x2xf32>)
+// CHECK-DAG:     %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
 // CHECK:         scf.for
 // CHECK:           %[[A0:.*]] = vector.from_elements %{{.*}} : vector<4xf32>
 // CHECK:           %[[A1:.*]] = vector.from_elements %{{.*}} : vector<4xf32>
-// CHECK:           %[[R:.*]]:2 = scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[I0:.*]] = %[[A0]], %[[I1:.*]] = %[[A1]]) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK:           arith.divui %{{.*}}, %[[C4]] : index
+// CHECK:           %[[R:.*]]:8 = scf.for %[[J:.*]] = %{{.*}} to %[[E:.*]] step %[[C4]] iter_args(%[[I0:.*]] = %[[A0]], %[[I1:.*]] = %[[A1]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %[[I7:.*]] = %[[Z]]) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK:             %[[W:.*]] = vector.load %[[V]][%[[J]], %{{.*}}] : memref<?x4xf32>, vector<4xf32>
 // CHECK:             %[[X0:.*]] = memref.load %[[X]][%{{.*}}, %{{.*}}] : memref<9x2xf32>
 // CHECK:             %[[B0:.*]] = vector.broadcast %[[X0]] : f32 to vector<4xf32>
@@ -238,9 +244,21 @@ func.func @strided(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
 // CHECK:             %[[X1:.*]] = memref.load %[[X]][%{{.*}}, %{{.*}}] : memref<9x2xf32>
 // CHECK:             %[[B1:.*]] = vector.broadcast %[[X1]] : f32 to vector<4xf32>
 // CHECK:             vector.fma %[[W]], %[[B1]], %[[I1]] : vector<4xf32>
-// CHECK:           vector.extract %[[R]]#0[0] : f32 from vector<4xf32>
+// CHECK:             %[[J3:.*]] = arith.addi %[[J]], %c3 : index
+// CHECK:             %[[W3:.*]] = vector.load %[[V]][%[[J3]], %{{.*}}] : memref<?x4xf32>, vector<4xf32>
+// CHECK:             vector.fma %[[W3]], %{{.*}}, %[[I7]] : vector<4xf32>
+// CHECK:           %[[T:.*]]:2 = scf.for %{{.*}} = %[[E]] to %{{.*}} step %c1 iter_args(%{{.*}} = %[[R]]#0, %{{.*}} = %[[R]]#1) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK:             vector.fma
+// CHECK:             vector.fma
+// CHECK-NEXT:        scf.yield
+// CHECK:           %[[S0:.*]] = arith.addf %[[T]]#0, %[[R]]#2 : vector<4xf32>
+// CHECK:           %[[S1:.*]] = arith.addf %[[S0]], %[[R]]#4 : vector<4xf32>
+// CHECK:           %[[S2:.*]] = arith.addf %[[S1]], %[[R]]#6 : vector<4xf32>
+// CHECK:           vector.extract %[[S2]][0] : f32 from vector<4xf32>
 // CHECK:           memref.store
 // CHECK-NOT:     vector.maskedload
+// SLAB-LABEL: func.func @small_n(
+// SLAB:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c3 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 func.func @small_n(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
                    %x: memref<9x2xf32>, %c: memref<7x2xf32>) {
   blkrew.bsr_matmul #blkrew.layout<block = [4, 3], scheme = column>
@@ -298,7 +316,7 @@ func.func @overwrite(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>
 // CHECK:         %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
 // CHECK-NOT:     memref.load %[[C]]
 // CHECK-NOT:     vector.from_elements
-// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK-NOT:     memref.load %[[C]]
 // CHECK:         memref.store %{{.*}}, %[[C]]
 func.func @small_n_overwrite(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
@@ -336,9 +354,13 @@ func.func @relu(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
 
 // CHECK-LABEL: func.func @small_n_relu(
 // CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?x4xf32>, %{{[^:]*}}: memref<9x2xf32>, %[[C:[^:]*]]: memref<7x2xf32>)
-// CHECK:         %[[ACC:.*]]:2 = scf.for
-// CHECK-DAG:     %[[R0:.*]] = arith.maximumf %[[ACC]]#0, %{{.*}} : vector<4xf32>
-// CHECK-DAG:     %[[R1:.*]] = arith.maximumf %[[ACC]]#1, %{{.*}} : vector<4xf32>
+// CHECK:         %[[ACC:.*]]:8 = scf.for
+// CHECK:         %[[T:.*]]:2 = scf.for
+// CHECK:         %[[S0:.*]] = arith.addf %[[T]]#0, %[[ACC]]#2
+// CHECK:         %[[S1:.*]] = arith.addf %[[S0]], %[[ACC]]#4
+// CHECK:         %[[S2:.*]] = arith.addf %[[S1]], %[[ACC]]#6
+// CHECK-DAG:     %[[R0:.*]] = arith.maximumf %[[S2]], %{{.*}} : vector<4xf32>
+// CHECK-DAG:     %[[R1:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<4xf32>
 // CHECK:         vector.extract %[[R0]][0]
 // CHECK:         memref.store %{{.*}}, %[[C]]
 func.func @small_n_relu(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf32>,
@@ -575,8 +597,12 @@ func.func @two_windows(%rp: memref<2xi32>, %v: memref<2x2xf32>,
 // CHECK:         %[[B:.*]] = arith.minnumf %[[A]], %[[HI]] : vector<4xf32>
 // CHECK:         vector.store %[[B]]
 // CHECK-LABEL: func.func @small_n_clamp(
+// CHECK:         scf.for
 // CHECK:         %[[ACC:.*]]:2 = scf.for
-// CHECK:         arith.maxnumf %[[ACC]]#0, %{{.*}} : vector<4xf32>
+// CHECK:         arith.addf %[[ACC]]#0
+// CHECK:         arith.addf
+// CHECK:         %[[S:.*]] = arith.addf
+// CHECK:         arith.maxnumf %[[S]], %{{.*}} : vector<4xf32>
 // CHECK:         arith.minnumf
 func.func @clamp(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
                  %x: memref<4x8xf32>, %c: memref<5x8xf32>) {
@@ -641,6 +667,25 @@ func.func @one_vector_tuned(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?
 // WPF:           %[[M:.*]] = arith.minui %[[A]], %{{.*}} : index
 // WPF:           memref.prefetch %[[V]][%[[M]], %{{.*}}], read, locality<3>, data : memref<?x4xf32>
 // WPF:           vector.load %[[V]]
+// Eight sets of one accumulator step over 8 kept columns of 8 values,
+// four lines: one prefetch per line, each 2 columns (64 bytes) ahead of
+// its line's first column.
+// WPF-LABEL: func.func @weight_prefetch_per_line(
+// WPF:         scf.for %[[J:[^ ]*]] = %{{.*}} to %{{.*}} step %c8 iter_args
+// WPF-NEXT:      %[[A2:.*]] = arith.addi %[[J]], %c2 : index
+// WPF-NEXT:      %[[M2:.*]] = arith.minui %[[A2]], %{{.*}} : index
+// WPF-NEXT:      memref.prefetch %{{.*}}[%[[M2]], %{{.*}}]
+// WPF-NEXT:      %[[A4:.*]] = arith.addi %[[J]], %c4 : index
+// WPF-NEXT:      %[[M4:.*]] = arith.minui %[[A4]], %{{.*}} : index
+// WPF-NEXT:      memref.prefetch %{{.*}}[%[[M4]], %{{.*}}]
+// WPF-NEXT:      %[[A6:.*]] = arith.addi %[[J]], %c6 : index
+// WPF-NEXT:      %[[M6:.*]] = arith.minui %[[A6]], %{{.*}} : index
+// WPF-NEXT:      memref.prefetch %{{.*}}[%[[M6]], %{{.*}}]
+// WPF-NEXT:      %[[A8:.*]] = arith.addi %[[J]], %c8 : index
+// WPF-NEXT:      %[[M8:.*]] = arith.minui %[[A8]], %{{.*}} : index
+// WPF-NEXT:      memref.prefetch %{{.*}}[%[[M8]], %{{.*}}]
+// WPF-NOT:       memref.prefetch
+// WPF:           scf.yield
 // WPF-LABEL: func.func @no_weight_prefetch(
 // WPF-NOT:     memref.prefetch
 // WPF:         return
@@ -656,6 +701,13 @@ func.func @weight_prefetch_small_n(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: m
   blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
       ins(%rp, %ci, %v, %x : memref<2xi32>, memref<?xi32>, memref<?x4xf32>, memref<16x2xf32>)
       outs(%c : memref<4x2xf32>)
+  return
+}
+func.func @weight_prefetch_per_line(%rp: memref<2xi32>, %ci: memref<?xi32>, %v: memref<?x8xf32>,
+                                    %x: memref<16x1xf32>, %c: memref<8x1xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [8, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<2xi32>, memref<?xi32>, memref<?x8xf32>, memref<16x1xf32>)
+      outs(%c : memref<8x1xf32>)
   return
 }
 func.func @no_weight_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,

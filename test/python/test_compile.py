@@ -701,3 +701,28 @@ def test_tuning_choice_lands_on_the_op(canonical, tmp_path, monkeypatch):
     assert attrs in tuned and attrs not in sparse
     # Still valid IR that the pipeline compiles.
     run_blkrew_opt(tuned, ["--blkrew-cpu-pipeline=target=aarch64"])
+
+
+@pytest.mark.parametrize("target", ["host", "aarch64"])
+def test_small_n_kernel_sums_every_kept_column(target, tmp_path):
+    """Batch below the vector width: the kernel vectorizes along each
+    group's rows and runs several sets of accumulators over consecutive
+    kept columns (one set per FMA chain), the columns left over into the
+    first set, then sums the sets. Groups keep 0, 1, a step less one, a
+    step, a step plus one and many columns (steps of 8, 4, 2 and 2
+    columns at N = 1, 2, 5 and 7 on the host; N = 1 and 3 on NEON)."""
+    torch.manual_seed(6)
+    kept = [0, 1, 3, 4, 5, 7, 8, 9, 17, 40]
+    model = nn.Sequential(nn.Linear(64, 8 * len(kept))).eval()
+    with torch.no_grad():
+        w = model[0].weight
+        w.zero_()
+        for g, count in enumerate(kept):
+            cols = torch.randperm(64)[:count]
+            w[8 * g : 8 * g + 8, cols] = torch.randn(8, count)
+    for n in [1, 2, 5, 7] if target == "host" else [1, 3]:
+        x = torch.randn(n, 64)
+        compiled = compile(model, x, target=target, workdir=tmp_path / str(n))
+        assert compiled.layers["sparse_matmuls"] == 1
+        with torch.no_grad():
+            torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)

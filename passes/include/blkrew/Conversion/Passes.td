@@ -108,6 +108,15 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     and `blkrew.prefetch_distance` integer attributes (the auto-tuner's
     choices) override the options for that op.
 
+    A static `N` below `vector-width` (batch-1 FC layers, late
+    convolutions on small maps), with groups of at least 4 rows, is
+    vectorized along the group's rows instead: one `p`-lane accumulator per
+    column of `N`; each kept column loads its `p` values as one vector and
+    broadcasts each of its `N` rhs elements. To keep 8 FMA chains in
+    flight, `ceil(8 / N)` sets of accumulators (at most `accumulators` in
+    all) take consecutive kept columns, the columns left after the last
+    whole step go into the first set, and the sets are summed.
+
     Groups taller than `max-unroll-rows` and `blkrew.to_dense` use the
     reference loops of `convert-blkrew-to-scf`.
 

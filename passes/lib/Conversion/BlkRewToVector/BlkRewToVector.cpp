@@ -57,6 +57,13 @@ static constexpr int64_t kMinPanelUses = 64;
 /// times parallel-min-fmas to be threaded.
 static constexpr int64_t kSmallOutputWork = 8;
 
+/// Independent FMA chains the small-N kernel keeps in flight: a core with
+/// two FMA pipes of 4 cycles' latency (Zen 3, Skylake, Cortex-A76) needs 8
+/// to issue an FMA every half cycle. With N accumulators (one per column of
+/// N), it runs ceil(8 / N) sets of them over consecutive kept columns, summed
+/// at the end, within the `accumulators` budget.
+static constexpr int64_t kFmaChains = 8;
+
 /// Whether `prev` is a transpose into `op`'s rhs: it writes a buffer
 /// other than init and reads what `op` does not write, so `op`'s bias
 /// broadcast and its input transpose may come in either order.
@@ -689,28 +696,82 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                     .getResult(0));
           accs.push_back(vector::FromElementsOp::create(b, loc, rowTy, elems));
         }
+        // Kept column j's FMAs into the n accumulators accs[k]: returns
+        // the new ones.
+        auto column = [&](OpBuilder &b, Location loc, Value j,
+                          ValueRange accs) {
+          Value w =
+              vector::LoadOp::create(b, loc, rowTy, values, ValueRange{j, c0});
+          SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
+          SmallVector<Value> next;
+          for (int64_t k = 0; k < n; ++k) {
+            Value x = memref::LoadOp::create(
+                b, loc, access.getSource(),
+                access.indices(b, loc, rhsRow, access.colPart(b, loc, cst(k))));
+            Value xb = vector::BroadcastOp::create(b, loc, rowTy, x);
+            next.push_back(vector::FMAOp::create(b, loc, w, xb, accs[k]));
+          }
+          return next;
+        };
+        // With few columns of N, one set of accumulators is a few FMA
+        // chains, each waiting on its last FMA's latency: `sets` of them
+        // over consecutive kept columns (the first starting from init),
+        // the columns left over after the last whole step into the first
+        // set, then summed.
+        int64_t sets =
+            std::clamp<int64_t>(llvm::divideCeil(kFmaChains, n), 1,
+                                std::max<int64_t>(1, accumulators / n));
+        if (sets > 1) {
+          Value zeroRow = arith::ConstantOp::create(
+              b, loc, rowTy,
+              DenseElementsAttr::get(rowTy, b.getZeroAttr(elemTy)));
+          accs.append((sets - 1) * n, zeroRow);
+        }
+        Value cs = cst(sets);
+        Value stepped = arith::AddIOp::create(
+            b, loc, begin,
+            arith::MulIOp::create(
+                b, loc,
+                arith::DivUIOp::create(
+                    b, loc, arith::SubIOp::create(b, loc, end, begin), cs),
+                cs));
         auto loop = scf::ForOp::create(
-            b, loc, begin, end, c1, accs,
+            b, loc, begin, stepped, cs, accs,
             [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-              prefetchWeights(b, loc, j);
-              Value w = vector::LoadOp::create(b, loc, rowTy, values,
-                                               ValueRange{j, c0});
-              SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
+              // One weight prefetch per cache line of the step's values
+              // (per column where a column's values fill a line or more).
+              int64_t perLine = std::max<int64_t>(1, 64 / valueBytes);
+              for (int64_t s = 0; s < sets; s += perLine)
+                prefetchWeights(
+                    b, loc,
+                    s == 0 ? j : arith::AddIOp::create(b, loc, j, cst(s)));
               SmallVector<Value> next;
-              for (int64_t k = 0; k < n; ++k) {
-                Value x = memref::LoadOp::create(
-                    b, loc, access.getSource(),
-                    access.indices(b, loc, rhsRow,
-                                   access.colPart(b, loc, cst(k))));
-                Value xb = vector::BroadcastOp::create(b, loc, rowTy, x);
-                next.push_back(
-                    vector::FMAOp::create(b, loc, w, xb, iterAccs[k]));
+              for (int64_t s = 0; s < sets; ++s) {
+                Value js =
+                    s == 0 ? j : arith::AddIOp::create(b, loc, j, cst(s));
+                llvm::append_range(
+                    next, column(b, loc, js, iterAccs.slice(s * n, n)));
               }
               scf::YieldOp::create(b, loc, next);
             });
+        SmallVector<Value> partial(loop.getResults());
+        if (sets > 1) {
+          auto rest = scf::ForOp::create(
+              b, loc, stepped, end, c1,
+              ValueRange(loop.getResults()).take_front(n),
+              [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
+                scf::YieldOp::create(b, loc, column(b, loc, j, iterAccs));
+              });
+          for (int64_t k = 0; k < n; ++k) {
+            partial[k] = rest.getResult(k);
+            for (int64_t s = 1; s < sets; ++s)
+              partial[k] =
+                  arith::AddFOp::create(b, loc, partial[k], partial[s * n + k]);
+          }
+        }
         SmallVector<Value> sums;
-        for (Value sum : loop.getResults())
-          sums.push_back(applyActivation(b, loc, op, sum));
+        for (int64_t k = 0; k < n; ++k)
+          sums.push_back(applyActivation(b, loc, op, partial[k]));
         for (int64_t r = 0; r < p; ++r)
           scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
             for (int64_t k = 0; k < n; ++k) {
