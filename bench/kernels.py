@@ -66,7 +66,14 @@ SHAPES = {
     "vgg-conv4": (512, 4608, 16, "VGG-16 CIFAR conv4_x via im2col (4x4 maps)"),
     "gru-gates": (3072, 1024, 64, "GRU 1024 hidden, gates of 64 steps x batch"),
 }
+# N below the vector width: the kernel vectorizes along each row group
+# instead (docs/compile.md). Fewer sparsities: these rows are short.
+SMALL_N_SHAPES = {
+    "fc1024-b1": (1024, 1024, 1, "FC 1024x1024, batch 1"),
+    "vgg-conv5": (512, 4608, 4, "VGG-16 CIFAR conv5_x via im2col (2x2 maps)"),
+}
 SPARSITIES = (0.5, 0.75, 0.875, 0.9, 0.95)
+SMALL_N_SPARSITIES = (0.75, 0.875, 0.9)
 BLOCKS = ((4, 1), (8, 1), (4, 4), (8, 4), (16, 1))
 THREADS = (1, 2)
 
@@ -135,8 +142,8 @@ def fma_peak_gflops(fma) -> float:
     return statistics.median(rates)
 
 
-def measure(name, sparsity, block, fma, repeat, workdir):
-    m, k, n, _ = SHAPES[name]
+def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
+    m, k, n, _ = {**SHAPES, **SMALL_N_SHAPES}[name]
     w = block_pruned(m, k, sparsity, block)
     x = torch.randn(k, n)
     useful = 2 * int((w != 0).sum()) * n / 1e9  # GFLOP
@@ -146,7 +153,7 @@ def measure(name, sparsity, block, fma, repeat, workdir):
         linear.weight.copy_(w)
     rows = []
     single = None  # the 1-thread build, timed again beside the threaded one
-    for threads in THREADS:
+    for threads in threads_list:
         torch.set_num_threads(threads)
         compiled = compile(
             model,
@@ -221,6 +228,7 @@ def measure(name, sparsity, block, fma, repeat, workdir):
         rows.append(
             {
                 "shape": name,
+                "small_n": name in SMALL_N_SHAPES,
                 "M": m,
                 "K": k,
                 "N": n,
@@ -309,6 +317,26 @@ def mca_estimates(workdir: Path) -> list[dict]:
 
 
 def markdown(rows, meta) -> str:
+    large = [r for r in rows if not r.get("small_n")]
+    small = [r for r in rows if r.get("small_n")]
+    text = header_markdown(meta) + table_markdown(large, full=True)
+    if small:
+        text += (
+            "\n## Small N: batch-1 FC and late convolutions\n\n"
+            "N below the vector width: the kernel vectorizes along each row\n"
+            "group (one accumulator per column of N, several sets of them over\n"
+            "consecutive kept columns). Each weight feeds only N FMAs, so the\n"
+            "weights' traffic weighs more than on the first table's rows and\n"
+            "the % peak columns are lower; every time includes the call's own\n"
+            "overhead (Python, the runtime), a visible share at these sizes.\n"
+            "No limit columns: a few microseconds of FMAs, the limit's timed\n"
+            "call would measure its own overhead. 1 thread only: so little\n"
+            "work stays on the calling thread (parallel-min-fmas).\n\n"
+        ) + table_markdown(small, full=False)
+    return text
+
+
+def header_markdown(meta) -> str:
     lines = [
         "# Block-sparse GEMM kernels: blkrew, its peers and the limit",
         "",
@@ -334,11 +362,37 @@ def markdown(rows, meta) -> str:
         "upstream CPU pipeline does not thread) and blocks with both sides > 1",
         "(`bench/sparsifier.py`: p x 1 encodings fail or crash in mlir-opt 22.1).",
         "",
-        "| shape (MxKxN) | sparsity | block | thr | blkrew ms | GFLOP/s | % peak |"
-        " hot ms | % peak hot |"
-        " vs torch dense | vs oneDNN | vs torch sparse | vs MLIR sparsifier |"
-        " limit ms | scaling | scaling hot | FMA scaling |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def table_markdown(rows, full: bool) -> str:
+    head = [
+        "shape (MxKxN)",
+        "sparsity",
+        "block",
+        "thr",
+        "blkrew ms",
+        "GFLOP/s",
+        "% peak",
+        "hot ms",
+        "% peak hot",
+        "vs torch dense",
+        "vs oneDNN",
+        "vs torch sparse",
+        "vs MLIR sparsifier",
+        "limit ms",
+        "scaling",
+        "scaling hot",
+        "FMA scaling",
+    ]
+    # Small-N rows: no limit (see markdown), and one thread.
+    full_only = {"% peak", "% peak hot", "limit ms", "scaling", "scaling hot"}
+    full_only.add("FMA scaling")
+    keep = [full or h not in full_only for h in head]
+    lines = [
+        "| " + " | ".join(h for h, k in zip(head, keep, strict=True) if k) + " |",
+        "|" + "---|" * sum(keep),
     ]
     for r in rows:
         gflops = r["useful_gflop"] / r["blkrew_ms"] * 1e3
@@ -352,41 +406,64 @@ def markdown(rows, meta) -> str:
             if r.get("mlir_sparsifier_ms")
             else "n/a"
         )
+        cells = [
+            f"{r['shape']} ({r['M']}x{r['K']}x{r['N']})",
+            f"{r['sparsity']:.1%}",
+            f"{r['block'][0]}x{r['block'][1]}",
+            f"{r['threads']}",
+            f"{r['blkrew_ms']:.3f}",
+            f"{gflops:.0f}",
+            f"{r['limit_ms'] / r['blkrew_ms']:.0%}",
+            f"{r['blkrew_hot_ms']:.3f}",
+            f"{r['limit_ms'] / r['blkrew_hot_ms']:.0%}",
+            f"{r['torch_dense_ms'] / r['blkrew_ms']:.1f}x",
+            f"{r['onednn_dense_ms'] / r['blkrew_ms']:.1f}x",
+            sparse,
+            spz,
+            f"{r['limit_ms']:.3f}",
+            f"{r['blkrew_1thr_same_rounds_ms'] / r['blkrew_ms']:.2f}x",
+            f"{r['blkrew_1thr_hot_same_rounds_ms'] / r['blkrew_hot_ms']:.2f}x",
+            f"{r['limit_1thr_same_rounds_ms'] / r['limit_ms']:.2f}x",
+        ]
         lines.append(
-            f"| {r['shape']} ({r['M']}x{r['K']}x{r['N']}) | {r['sparsity']:.1%} |"
-            f" {r['block'][0]}x{r['block'][1]} | {r['threads']} |"
-            f" {r['blkrew_ms']:.3f} | {gflops:.0f} |"
-            f" {r['limit_ms'] / r['blkrew_ms']:.0%} |"
-            f" {r['blkrew_hot_ms']:.3f} | {r['limit_ms'] / r['blkrew_hot_ms']:.0%} |"
-            f" {r['torch_dense_ms'] / r['blkrew_ms']:.1f}x |"
-            f" {r['onednn_dense_ms'] / r['blkrew_ms']:.1f}x | {sparse} |"
-            f" {spz} | {r['limit_ms']:.3f} |"
-            f" {r['blkrew_1thr_same_rounds_ms'] / r['blkrew_ms']:.2f}x |"
-            f" {r['blkrew_1thr_hot_same_rounds_ms'] / r['blkrew_hot_ms']:.2f}x |"
-            f" {r['limit_1thr_same_rounds_ms'] / r['limit_ms']:.2f}x |"
+            "| " + " | ".join(c for c, k in zip(cells, keep, strict=True) if k) + " |"
         )
     return "\n".join(lines) + "\n"
 
 
 def summary_markdown(rows, meta) -> str:
     """Medians over the table's rows, per thread count: blkrew's speedup
-    over each peer, its share of the peak, and thread scaling."""
+    over each peer, its share of the peak, and thread scaling; the small-N
+    rows on their own lines."""
     lines = [
         "",
         "## Summary: medians over all shapes, sparsities and blocks",
         "",
-        "| threads | rows | vs torch dense | vs oneDNN | vs torch sparse |"
+        "Large N (the first table) and small N (the second) apart.",
+        "",
+        "| N | threads | rows | vs torch dense | vs oneDNN | vs torch sparse |"
         " vs MLIR sparsifier | % peak | % peak hot | scaling 1 -> N threads |"
         " scaling hot | FMA scaling |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def med(values):
         values = [v for v in values if v is not None]
         return f"{statistics.median(values):.2f}x" if values else "n/a"
 
-    for threads in sorted({r["threads"] for r in rows}):
-        sel = [r for r in rows if r["threads"] == threads]
+    groups = [
+        (label, threads)
+        for label in ("large", "small")
+        for threads in sorted({r["threads"] for r in rows})
+    ]
+    for label, threads in groups:
+        sel = [
+            r
+            for r in rows
+            if r["threads"] == threads and bool(r.get("small_n")) == (label == "small")
+        ]
+        if not sel:
+            continue
 
         def ratio(key, sel=sel):
             return [r[key] / r["blkrew_ms"] if r.get(key) else None for r in sel]
@@ -399,11 +476,16 @@ def summary_markdown(rows, meta) -> str:
         ]
         fma_scaling = [r["limit_1thr_same_rounds_ms"] / r["limit_ms"] for r in sel]
         lines.append(
-            f"| {threads} | {len(sel)} | {med(ratio('torch_dense_ms'))} |"
+            f"| {label} | {threads} | {len(sel)} | {med(ratio('torch_dense_ms'))} |"
             f" {med(ratio('onednn_dense_ms'))} | {med(ratio('torch_sparse_ms'))} |"
             f" {med(ratio('mlir_sparsifier_ms'))} |"
-            f" {statistics.median(peak):.0%} | {statistics.median(hot):.0%} |"
-            f" {med(scaling)} | {med(scaling_hot)} | {med(fma_scaling)} |"
+            + (
+                f" {statistics.median(peak):.0%} | {statistics.median(hot):.0%} |"
+                if label == "large"
+                else " n/a | n/a |"  # no limit on small rows (see their table)
+            )
+            + f" {med(scaling)} | {med(scaling_hot)} |"
+            + (f" {med(fma_scaling)} |" if label == "large" else " n/a |")
         )
     return "\n".join(lines) + "\n"
 
@@ -442,13 +524,20 @@ def main() -> int:
         grid = [("fc1024", s, (8, 4)) for s in (0.75, 0.9)]
     else:
         grid = [(n, s, b) for n in SHAPES for s in SPARSITIES for b in BLOCKS]
+        grid += [
+            (n, s, b)
+            for n in SMALL_N_SHAPES
+            for s in SMALL_N_SPARSITIES
+            for b in BLOCKS
+        ]
     rows = []
     with tempfile.TemporaryDirectory(prefix="blkrew-bench-") as tmp:
         fma = fma_kernel(Path(tmp))
         peak = fma_peak_gflops(fma)
         print(f"FMA peak: {peak:.0f} GFLOP/s per core", flush=True)
         for name, sparsity, block in grid:
-            rows += measure(name, sparsity, block, fma, args.repeat, Path(tmp))
+            threads = (1,) if name in SMALL_N_SHAPES else THREADS
+            rows += measure(name, sparsity, block, fma, args.repeat, Path(tmp), threads)
         mca = mca_estimates(Path(tmp))
     meta = run_meta(
         "bench/kernels.py" + (" --quick" if args.quick else ""),
