@@ -11,12 +11,14 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 prefetch-distance=2 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLABPF
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 tile-vectors=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB4
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 slab-chunk-bytes=96" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=CHUNK
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANEL
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128 parallel=true parallel-min-fmas=0 parallel-min-outputs=0" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPAR
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=3 panel-bytes=128 prefetch-distance=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPF
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not blkrew-opt %s -convert-blkrew-to-vector="slab-chunk-bytes=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
-// BADOPT: parallel-min-fmas and parallel-min-outputs non-negative
+// BADOPT: parallel-min-fmas, parallel-min-outputs and slab-chunk-bytes non-negative
 
 // The register tile: per row group and 4-wide slice of N, the 2 rows of the
 // group accumulate in 2 vectors carried through the loop over kept columns;
@@ -777,6 +779,46 @@ func.func @one_vector_no_slabs(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memre
   blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
       ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf32>, memref<16x4xf32>)
       outs(%c : memref<8x4xf32>)
+  return
+}
+
+// -----
+
+// A group walked in slabs (2 of 2 rows, 2-vector tiles) whose kept columns
+// outnumber a chunk: 6 columns over 2 groups, 3 a group on average, and
+// slab-chunk-bytes=96 makes chunks of 96 / (2 vectors * 16 + 4 values * 4)
+// = 2 columns. Both slabs run over one chunk before the next, their 8
+// accumulators carried across the chunks; then all are stored. With 2
+// kept columns (1 a group), no chunks: slab after slab over the whole
+// group, as without the option.
+// CHUNK-LABEL: func.func @slab_chunks(
+// CHUNK-DAG:     %[[C2:.*]] = arith.constant 2 : index
+// CHUNK:         scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHUNK:           %[[R:.*]]:8 = scf.for %[[LO:.*]] = %{{.*}} to %[[E:.*]] step %[[C2]] iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHUNK:             %[[HI:.*]] = arith.minui %{{.*}}, %[[E]] : index
+// CHUNK:             %[[S0:.*]]:4 = scf.for %{{.*}} = %[[LO]] to %[[HI]] step %{{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHUNK:             %[[S1:.*]]:4 = scf.for %{{.*}} = %[[LO]] to %[[HI]] step %{{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHUNK:             scf.yield %[[S0]]#0, %[[S0]]#1, %[[S0]]#2, %[[S0]]#3, %[[S1]]#0, %[[S1]]#1, %[[S1]]#2, %[[S1]]#3
+// CHUNK:           vector.store %[[R]]#0
+// CHUNK:           vector.store %[[R]]#7
+// CHUNK-LABEL: func.func @short_groups_no_chunks(
+// CHUNK-NOT:     arith.minui
+// CHUNK:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHUNK:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHUNK-NOT:     arith.minui
+// CHUNK:         return
+func.func @slab_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x4xf32>,
+                       %x: memref<16x8xf32>, %c: memref<8x8xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<6xi32>, memref<6x4xf32>, memref<16x8xf32>)
+      outs(%c : memref<8x8xf32>)
+  return
+}
+func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<2xi32>, %v: memref<2x4xf32>,
+                                  %x: memref<16x8xf32>, %c: memref<8x8xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<2xi32>, memref<2x4xf32>, memref<16x8xf32>)
+      outs(%c : memref<8x8xf32>)
   return
 }
 

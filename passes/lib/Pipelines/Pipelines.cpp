@@ -199,10 +199,13 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   int64_t panelBytes = options.panelBytes >= 0 ? options.panelBytes
                        : arm                   ? 128 * 1024
                                                : getHostL2Bytes() / 4;
+  // Slabs of a group over chunks of its kept columns whose rhs slices and
+  // values fill half a 32 KiB L1, so the later slabs read them from L1.
+  constexpr int64_t kSlabChunkBytes = 16 * 1024;
   pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
       width, /*maxUnrollRows=*/32, options.tileVectors, accumulators, prefetch,
       weightPrefetch, panelBytes, options.parallel, options.parallelMinFmas,
-      options.parallelMinOutputs}));
+      options.parallelMinOutputs, kSlabChunkBytes}));
   // Padding copies, depthwise convolutions and element-wise ops shaped so
   // the loops they become vectorize (see the pass); with threads, the large
   // dense ops are split across them too, so they do not serialize the

@@ -55,7 +55,11 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     each fewer than 3 vectors of the `accumulators` (an 8-row group on
     AVX2's 16 registers), the group is walked in slabs of `p/2`, `p/4`, ...
     rows, each its own loop over the kept columns, the later ones finding
-    the slice's rhs rows in L1 (only the first slab prefetches). With `prefetch-distance`, it
+    the slice's rhs rows in L1 (only the first slab prefetches); with
+    `slab-chunk-bytes`, where the average group keeps more columns than
+    that many bytes of slices and values hold, the slabs take the columns
+    in such chunks, every slab over one chunk before the next, so the
+    later slabs still find them in L1. With `prefetch-distance`, it
     also prefetches the rhs row of the kept column that many ahead (the
     rows are irregular, so the hardware prefetcher cannot guess them). With
     `weight-prefetch-bytes` and a static `N` of at most 64, each kept
@@ -176,7 +180,11 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            "needs 8 x parallel-min-fmas of work to run in parallel: on "
            "the x86 host, kernels with outputs that fit a core's L2 and a "
            "few million FMAs (batch-1 CIFAR convolutions at 8x) ran "
-           "slower on 2 threads than on 1">
+           "slower on 2 threads than on 1">,
+    Option<"slabChunkBytes", "slab-chunk-bytes", "int64_t", /*default=*/"0",
+           "A group walked in slabs takes its kept columns in chunks whose "
+           "rhs slices and packed values fill at most this many bytes, all "
+           "slabs over one chunk before the next (0: no chunks)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",

@@ -225,13 +225,14 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                     int64_t accumulators, int64_t prefetchDistance,
                     int64_t weightPrefetchBytes, int64_t panelBytes,
                     bool parallel, int64_t parallelMinFmas,
-                    int64_t parallelMinOutputs)
+                    int64_t parallelMinOutputs, int64_t slabChunkBytes)
       : OpConversionPattern(ctx, /*benefit=*/2), vectorWidth(vectorWidth),
         maxUnrollRows(maxUnrollRows), tileVectors(tileVectors),
         accumulators(accumulators), prefetchDistance(prefetchDistance),
         weightPrefetchBytes(weightPrefetchBytes), panelBytes(panelBytes),
         parallel(parallel), parallelMinFmas(parallelMinFmas),
-        parallelMinOutputs(parallelMinOutputs) {}
+        parallelMinOutputs(parallelMinOutputs), slabChunkBytes(slabChunkBytes) {
+  }
 
   LogicalResult
   matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
@@ -425,21 +426,39 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       Value shift;
       Value out = {};
     };
-    // One q x (u*V) tile: rows r0 .. r0 + q of group g, columns n0 .. n0 +
-    // u*V; with `mask` (u == 1 only) the lanes past N are masked off.
-    auto emitSlab = [&](OpBuilder &b, Location loc, RhsView view, Value g,
+    // One q x (u*V) tile of a slab: rows r0 .. r0 + q of group g, columns
+    // n0 .. n0 + u*V; with `mask` (u == 1 only) the lanes past N are masked
+    // off. Opened (its rows, columns and starting accumulators), run over
+    // a range of the group's kept columns (once, or chunk by chunk), closed
+    // (its accumulators stored).
+    struct Slab {
+      RhsView view;
+      int64_t u, r0;
+      Value mask, begin, end;
+      SmallVector<Value> cols0, inside, outRows, accs;
+      SmallVector<SmallVector<Value>> rhsCols;
+    };
+    auto loadSlice = [&](OpBuilder &b, Location loc, Value mask, Value mem,
+                         ValueRange indices) -> Value {
+      if (mask)
+        return vector::MaskedLoadOp::create(b, loc, vecTy, mem, indices, mask,
+                                            zeroVec);
+      return vector::LoadOp::create(b, loc, vecTy, mem, indices);
+    };
+    auto openSlab = [&](OpBuilder &b, Location loc, RhsView view, Value g,
                         Value n0, int64_t u, Value mask, int64_t r0) {
       const RhsAccess &access = *view.access;
-      Value source = access.getSource();
-      // Plain values, not structured bindings: the loop body captures them.
-      std::pair<Value, Value> bounds = loadGroupBounds(b, loc, rowPtr, g);
-      Value begin = bounds.first, end = bounds.second;
+      Slab slab;
+      slab.view = view;
+      slab.u = u;
+      slab.r0 = r0;
+      slab.mask = mask;
+      std::tie(slab.begin, slab.end) = loadGroupBounds(b, loc, rowPtr, g);
       Value rowBase = arith::MulIOp::create(b, loc, g, cp);
-      SmallVector<Value> cols0;
+      SmallVector<Value> &cols0 = slab.cols0;
       // The rhs column part of each slice's first element: with a window,
       // the slice is one image row segment (the pattern checks that the
       // output width is a multiple of V).
-      SmallVector<SmallVector<Value>> rhsCols;
       for (int64_t k = 0; k < u; ++k) {
         cols0.push_back(arith::AddIOp::create(
             b, loc, n0,
@@ -447,16 +466,10 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         Value col = cols0.back();
         if (view.shift)
           col = arith::SubIOp::create(b, loc, col, view.shift);
-        rhsCols.push_back(access.colPart(b, loc, col));
+        slab.rhsCols.push_back(access.colPart(b, loc, col));
       }
-      auto load = [&](OpBuilder &b, Location loc, Value mem,
-                      ValueRange indices) -> Value {
-        if (mask)
-          return vector::MaskedLoadOp::create(b, loc, vecTy, mem, indices, mask,
-                                              zeroVec);
-        return vector::LoadOp::create(b, loc, vecTy, mem, indices);
-      };
-      SmallVector<Value> inside, outRows, accs;
+      SmallVector<Value> &inside = slab.inside, &outRows = slab.outRows;
+      SmallVector<Value> &accs = slab.accs;
       SmallVector<Value> zeros(u, zeroVec);
       for (int64_t r = r0; r < r0 + q; ++r) {
         Value i = arith::AddIOp::create(
@@ -495,7 +508,8 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                 vs.assign(u, v);
               } else {
                 for (Value col : cols0)
-                  vs.push_back(load(b, loc, init, ValueRange{row, col}));
+                  vs.push_back(
+                      loadSlice(b, loc, mask, init, ValueRange{row, col}));
               }
               scf::YieldOp::create(b, loc, vs);
             },
@@ -504,12 +518,21 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             });
         llvm::append_range(accs, loaded.getResults());
       }
-      // The reduction over the group's kept columns, the p*u accumulators
-      // in registers: each kept column loads u vectors of its rhs row once
-      // and each of the p weights once (a broadcast load, which x86 folds
-      // into the FMA) and feeds p*u FMAs.
+      return slab;
+    };
+    // The reduction over kept columns [lo, hi) of the slab's group, the
+    // q*u accumulators in registers: each kept column loads u vectors of
+    // its rhs row once and each of the q weights once (a broadcast load)
+    // and feeds q*u FMAs. Returns the accumulators.
+    auto runSlab = [&](OpBuilder &b, Location loc, const Slab &slab, Value lo,
+                       Value hi, ValueRange accs) -> SmallVector<Value> {
+      const RhsAccess &access = *slab.view.access;
+      Value source = access.getSource(), end = slab.end, mask = slab.mask;
+      const RhsView &view = slab.view;
+      const SmallVector<SmallVector<Value>> &rhsCols = slab.rhsCols;
+      int64_t u = slab.u, r0 = slab.r0;
       auto loop = scf::ForOp::create(
-          b, loc, begin, end, c1, accs,
+          b, loc, lo, hi, c1, accs,
           [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
             // Only the first slab prefetches: the later ones read the
             // same weight lines and rhs rows after it.
@@ -548,8 +571,8 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
             SmallVector<Value> xs;
             for (ArrayRef<Value> c : rhsCols)
-              xs.push_back(
-                  load(b, loc, source, access.indices(b, loc, rhsRow, c)));
+              xs.push_back(loadSlice(b, loc, mask, source,
+                                     access.indices(b, loc, rhsRow, c)));
             SmallVector<Value> next;
             for (int64_t r = 0; r < q; ++r) {
               Value wr = memref::LoadOp::create(
@@ -563,33 +586,79 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             }
             scf::YieldOp::create(b, loc, next);
           });
+      return SmallVector<Value>(loop.getResults());
+    };
+    auto closeSlab = [&](OpBuilder &b, Location loc, const Slab &slab,
+                         ValueRange sums) {
+      const RhsView &view = slab.view;
       Value out = view.out ? view.out : init;
-      SmallVector<Value> outCols = cols0;
+      SmallVector<Value> outCols = slab.cols0;
       if (view.out)
         for (Value &col : outCols)
           col = arith::SubIOp::create(b, loc, col, view.shift);
+      int64_t u = slab.u;
       for (int64_t r = 0; r < q; ++r) {
-        scf::IfOp::create(b, loc, inside[r], [&](OpBuilder &b, Location loc) {
-          for (int64_t k = 0; k < u; ++k) {
-            Value acc = applyActivation(b, loc, op, loop.getResult(r * u + k));
-            if (mask)
-              vector::MaskedStoreOp::create(
-                  b, loc, out, ValueRange{outRows[r], outCols[k]}, mask, acc);
-            else
-              vector::StoreOp::create(b, loc, acc, out,
-                                      ValueRange{outRows[r], outCols[k]});
-          }
-          scf::YieldOp::create(b, loc);
-        });
+        scf::IfOp::create(
+            b, loc, slab.inside[r], [&](OpBuilder &b, Location loc) {
+              for (int64_t k = 0; k < u; ++k) {
+                Value acc = applyActivation(b, loc, op, sums[r * u + k]);
+                SmallVector<Value, 2> at{slab.outRows[r], outCols[k]};
+                if (slab.mask)
+                  vector::MaskedStoreOp::create(b, loc, out, at, slab.mask,
+                                                acc);
+                else
+                  vector::StoreOp::create(b, loc, acc, out, at);
+              }
+              scf::YieldOp::create(b, loc);
+            });
       }
     };
 
-    // All the group's rows for one slice of N, slab after slab, so the
-    // later slabs find the slice's rhs vectors in L1.
+    // All the group's rows for one slice of N, slab after slab. With
+    // several slabs, the kept columns go in chunks, all slabs over one
+    // chunk before the next, so the later slabs find the chunk's rhs
+    // vectors and weights in L1 (a group's whole range may not fit it:
+    // 576 kept columns of 64-byte rhs rows at N = 16); the slabs'
+    // accumulators live across the chunks (the other slabs' in memory).
     auto emitTile = [&](OpBuilder &b, Location loc, RhsView view, Value g,
                         Value n0, int64_t u, Value mask) {
+      // Only where a group keeps more columns than a chunk on average.
+      int64_t chunk = slabChunkBytes / (u * vectorBytes + p * elemBytes);
+      auto initTy = cast<MemRefType>(init.getType());
+      bool longGroups = valuesTy.hasStaticShape() && initTy.hasStaticShape() &&
+                        valuesTy.getDimSize(0) >
+                            chunk * static_cast<int64_t>(llvm::divideCeil(
+                                        initTy.getDimSize(0), p));
+      if (q == p || chunk <= 0 || !longGroups) {
+        for (int64_t r0 = 0; r0 < p; r0 += q) {
+          Slab slab = openSlab(b, loc, view, g, n0, u, mask, r0);
+          closeSlab(b, loc, slab,
+                    runSlab(b, loc, slab, slab.begin, slab.end, slab.accs));
+        }
+        return;
+      }
+      SmallVector<Slab, 4> slabs;
       for (int64_t r0 = 0; r0 < p; r0 += q)
-        emitSlab(b, loc, view, g, n0, u, mask, r0);
+        slabs.push_back(openSlab(b, loc, view, g, n0, u, mask, r0));
+      SmallVector<Value> accs;
+      for (const Slab &slab : slabs)
+        llvm::append_range(accs, slab.accs);
+      Value begin = slabs.front().begin, end = slabs.front().end;
+      auto chunks = scf::ForOp::create(
+          b, loc, begin, end, cst(chunk), accs,
+          [&](OpBuilder &b, Location loc, Value lo, ValueRange iterAccs) {
+            Value hi = arith::MinUIOp::create(
+                b, loc, arith::AddIOp::create(b, loc, lo, cst(chunk)), end);
+            SmallVector<Value> next;
+            for (auto [i, slab] : llvm::enumerate(slabs))
+              llvm::append_range(next,
+                                 runSlab(b, loc, slab, lo, hi,
+                                         iterAccs.slice(i * q * u, q * u)));
+            scf::YieldOp::create(b, loc, next);
+          });
+      for (auto [i, slab] : llvm::enumerate(slabs))
+        closeSlab(b, loc, slab,
+                  ValueRange(chunks.getResults()).slice(i * q * u, q * u));
     };
     RhsView direct{&access, Value()};
 
@@ -1020,7 +1089,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   int64_t vectorWidth, maxUnrollRows, tileVectors, accumulators,
       prefetchDistance, weightPrefetchBytes, panelBytes;
   bool parallel;
-  int64_t parallelMinFmas, parallelMinOutputs;
+  int64_t parallelMinFmas, parallelMinOutputs, slabChunkBytes;
 };
 } // namespace
 
@@ -1030,7 +1099,8 @@ void mlir::blkrew::populateBlkRewToVectorConversionPatterns(
       patterns.getContext(), options.vectorWidth, options.maxUnrollRows,
       options.tileVectors, options.accumulators, options.prefetchDistance,
       options.weightPrefetchBytes, options.panelBytes, options.parallel,
-      options.parallelMinFmas, options.parallelMinOutputs);
+      options.parallelMinFmas, options.parallelMinOutputs,
+      options.slabChunkBytes);
 }
 
 namespace mlir::blkrew {
@@ -1043,12 +1113,12 @@ struct ConvertBlkRewToVectorPass
     ModuleOp module = getOperation();
     if (vectorWidth <= 0 || maxUnrollRows <= 0 || tileVectors < 0 ||
         accumulators <= 0 || prefetchDistance < 0 || panelBytes < 0 ||
-        parallelMinFmas < 0 || parallelMinOutputs < 0) {
+        parallelMinFmas < 0 || parallelMinOutputs < 0 || slabChunkBytes < 0) {
       module.emitError("convert-blkrew-to-vector: vector-width, "
                        "max-unroll-rows and accumulators must be positive, "
                        "tile-vectors, prefetch-distance, panel-bytes, "
-                       "parallel-min-fmas and parallel-min-outputs "
-                       "non-negative");
+                       "parallel-min-fmas, parallel-min-outputs and "
+                       "slab-chunk-bytes non-negative");
       return signalPassFailure();
     }
     if (failed(verifyBufferized(module, "convert-blkrew-to-vector")))
@@ -1059,10 +1129,11 @@ struct ConvertBlkRewToVectorPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateBlkRewToVectorConversionPatterns(
-        patterns, ConvertBlkRewToVectorOptions{
-                      vectorWidth, maxUnrollRows, tileVectors, accumulators,
-                      prefetchDistance, weightPrefetchBytes, panelBytes,
-                      parallel, parallelMinFmas, parallelMinOutputs});
+        patterns,
+        ConvertBlkRewToVectorOptions{
+            vectorWidth, maxUnrollRows, tileVectors, accumulators,
+            prefetchDistance, weightPrefetchBytes, panelBytes, parallel,
+            parallelMinFmas, parallelMinOutputs, slabChunkBytes});
     // Fallback for to_dense and very tall groups.
     populateBlkRewToSCFConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
