@@ -326,9 +326,9 @@ def markdown(rows, meta) -> str:
             "N below the vector width: the kernel vectorizes along each row\n"
             "group (one accumulator per column of N, several sets of them over\n"
             "consecutive kept columns). Each weight feeds only N FMAs, so the\n"
-            "weights' traffic weighs more than on the first table's rows and\n"
-            "the % peak columns are lower; every time includes the call's own\n"
-            "overhead (Python, the runtime), a visible share at these sizes.\n"
+            "weights' traffic weighs more than on the first table's rows;\n"
+            "every time includes the call's own overhead (Python, the\n"
+            "runtime), a visible share at these sizes.\n"
             "No limit columns: a few microseconds of FMAs, the limit's timed\n"
             "call would measure its own overhead. 1 thread only: so little\n"
             "work stays on the calling thread (parallel-min-fmas).\n\n"
@@ -387,8 +387,14 @@ def table_markdown(rows, full: bool) -> str:
         "FMA scaling",
     ]
     # Small-N rows: no limit (see markdown), and one thread.
-    full_only = {"% peak", "% peak hot", "limit ms", "scaling", "scaling hot"}
-    full_only.add("FMA scaling")
+    full_only = {
+        "% peak",
+        "% peak hot",
+        "limit ms",
+        "scaling",
+        "scaling hot",
+        "FMA scaling",
+    }
     keep = [full or h not in full_only for h in head]
     lines = [
         "| " + " | ".join(h for h, k in zip(head, keep, strict=True) if k) + " |",
