@@ -84,12 +84,58 @@
 // PF:           %[[CI:.*]] = arith.index_cast %[[C]] : i32 to index
 // PF:           memref.prefetch %{{.*}}[%[[CI]], %{{.*}}], read, locality<3>, data
 // PF:           vector.fma
-// With parallel=true the loop over row groups (which write disjoint rows)
-// is an scf.parallel around the same tile code.
+// With parallel=true the row groups (which write disjoint rows) go to the
+// threads in chunks of consecutive groups of about equal work: the work
+// before group g is row_ptr[g] + g (its kept columns and one column's
+// worth per group), and chunk c starts at the group whose work before it
+// is nearest c * total / chunks: a binary search finds the first group
+// at or past it, then that group or the one before. Chunk c + 1's start
+// ends it. The same tile code runs on each group.
 // PAR-LABEL: func.func @bsr(
-// PAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
-// PAR:           scf.for
-// PAR:             vector.fma
+// PAR-SAME:    %[[RP:[^:]*]]: memref<4xi32>
+// PAR:         %[[G:.*]] = arith.ceildivui
+// PAR:         %[[PTR:.*]] = memref.load %[[RP]][%[[G]]] : memref<4xi32>
+// PAR:         %[[KEPT:.*]] = arith.index_cast %[[PTR]] : i32 to index
+// PAR:         %[[TOTAL:.*]] = arith.addi %[[KEPT]], %[[G]] : index
+// PAR:         %[[C24:.*]] = arith.constant 24 : index
+// PAR:         %[[CHUNKS:.*]] = arith.minui %[[G]], %[[C24]] : index
+// PAR:         scf.parallel (%[[CH:.*]]) = (%{{.*}}) to (%[[CHUNKS]]) step (%{{.*}}) {
+// PAR:           %[[MUL:.*]] = arith.muli %[[CH]], %[[TOTAL]] : index
+// PAR:           %[[TARGET:.*]] = arith.divui %[[MUL]], %[[CHUNKS]] : index
+// PAR:           %[[LO:.*]]:2 = scf.while (%[[A:[^ ]+]] = %{{[^,]+}}, %[[B:[^ ]+]] = %[[G]])
+// PAR:             %[[OPEN:.*]] = arith.cmpi ult, %[[A]], %[[B]] : index
+// PAR:             scf.condition(%[[OPEN]]) %[[A]], %[[B]]
+// PAR:           ^bb0(%[[A2:[^:]+]]: index, %[[B2:[^:]+]]: index):
+// PAR:             %[[SUM:.*]] = arith.addi %[[A2]], %[[B2]] : index
+// PAR:             %[[MID:.*]] = arith.shrui %[[SUM]], %{{.*}} : index
+// PAR:             %[[MPTR:.*]] = memref.load %[[RP]][%[[MID]]] : memref<4xi32>
+// PAR:             %[[MKEPT:.*]] = arith.index_cast %[[MPTR]] : i32 to index
+// PAR:             %[[WORK:.*]] = arith.addi %[[MKEPT]], %[[MID]] : index
+// PAR:             %[[BEFORE:.*]] = arith.cmpi ult, %[[WORK]], %[[TARGET]] : index
+// PAR:             %[[UP:.*]] = arith.addi %[[MID]], %{{.*}} : index
+// PAR:             %[[NLO:.*]] = arith.select %[[BEFORE]], %[[UP]], %[[A2]] : index
+// PAR:             %[[NHI:.*]] = arith.select %[[BEFORE]], %[[B2]], %[[MID]] : index
+// PAR:             scf.yield %[[NLO]], %[[NHI]] : index, index
+// PAR:           %[[ATLEAST1:.*]] = arith.maxui %[[LO]]#0, %{{.*}} : index
+// PAR:           %[[PREV:.*]] = arith.subi %[[ATLEAST1]], %{{.*}} : index
+// PAR:           %[[PPTR:.*]] = memref.load %[[RP]][%[[PREV]]] : memref<4xi32>
+// PAR:           %[[PKEPT:.*]] = arith.index_cast %[[PPTR]] : i32 to index
+// PAR:           %[[PWORK:.*]] = arith.addi %[[PKEPT]], %[[PREV]] : index
+// PAR:           %[[BELOW:.*]] = arith.subi %[[TARGET]], %[[PWORK]] : index
+// PAR:           %[[FPTR:.*]] = memref.load %[[RP]][%[[LO]]#0] : memref<4xi32>
+// PAR:           %[[FKEPT:.*]] = arith.index_cast %[[FPTR]] : i32 to index
+// PAR:           %[[FWORK:.*]] = arith.addi %[[FKEPT]], %[[LO]]#0 : index
+// PAR:           %[[ABOVE:.*]] = arith.subi %[[FWORK]], %[[TARGET]] : index
+// PAR:           %[[DOWN:.*]] = arith.cmpi ult, %[[BELOW]], %[[ABOVE]] : index
+// PAR:           %[[START:.*]] = arith.select %[[DOWN]], %[[PREV]], %[[LO]]#0 : index
+// PAR:           %[[NEXT:.*]] = arith.addi %[[CH]], %{{.*}} : index
+// PAR:           %[[NMUL:.*]] = arith.muli %[[NEXT]], %[[TOTAL]] : index
+// PAR:           arith.divui %[[NMUL]], %[[CHUNKS]] : index
+// PAR:           scf.while
+// PAR:           %[[END:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}}#0 : index
+// PAR:           scf.for %{{.*}} = %[[START]] to %[[END]] step %{{.*}} {
+// PAR:             scf.for
+// PAR:               vector.fma
 // Groups taller than max-unroll-rows use the reference scalar loops.
 // FALLBACK-LABEL: func.func @bsr(
 // FALLBACK-NOT:   vector.fma

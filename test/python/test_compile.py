@@ -391,6 +391,35 @@ def test_parallel_kernels_match_torch(threads, tmp_path):
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("threads", [2, 5])
+def test_threads_split_uneven_groups_by_work(threads, tmp_path):
+    # Groups of very different work: the first 8 keep every column, the
+    # next few one, then empty groups (their outputs are just the bias) in
+    # the middle and at the end. Threads take chunks of consecutive groups
+    # of about equal work; every group must still be run exactly once, with
+    # any thread count (5 does not divide the chunk count).
+    torch.manual_seed(5)
+    model = nn.Linear(96, 256).eval()
+    with torch.no_grad():
+        w = model.weight.view(32, 8, 96)
+        w[8:16, :, 4:] = 0
+        w[16:24] = 0
+        w[24:28, :, ::3] = 0
+        w[28:] = 0
+    x = torch.randn(16, 96)
+    compiled = compile(
+        model,
+        x,
+        threads=threads,
+        parallel_min_fmas=0,
+        parallel_min_outputs=0,
+        workdir=tmp_path,
+    )
+    assert "__kmpc_fork_call" in (tmp_path / "model.ll").read_text()
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
 def test_small_kernels_stay_on_the_calling_thread(tmp_path):
     model = pruned_mlp(7)
     x = torch.randn(33, 40)

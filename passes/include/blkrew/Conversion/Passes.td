@@ -135,7 +135,10 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     With panels, an `scf.for` (with `parallel`: `scf.parallel`) over
     them, each copying its panel (or `linalg.transpose` of views, which
     `blkrew-prepare-loops` vectorizes) and looping over groups. Otherwise
-    `scf.for` (or, with `parallel`, `scf.parallel`) over groups, `scf.for`
+    `scf.for` over groups (with `parallel`: an `scf.parallel` over up to 24
+    chunks of consecutive groups of about equal work, kept columns plus one
+    per group, each chunk's first group found by an `scf.while` binary
+    search of `row_ptr`, then an `scf.for` over the chunk), `scf.for`
     over `N` slices, per slab of the group's rows an `scf.for` over kept
     columns carrying the slab's accumulators, `vector.load`/`vector.maskedload`,
     `vector.broadcast`, `vector.fma`, `vector.store`/`vector.maskedstore`.
@@ -168,7 +171,7 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            "(0: one panel)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Emit the loop over row groups as scf.parallel (groups write "
-           "disjoint rows)">,
+           "disjoint rows), over chunks of groups of about equal work">,
     Option<"parallelMinFmas", "parallel-min-fmas", "int64_t",
            /*default=*/"1048576",
            "With parallel, an op whose static work (kept values x N) is "
