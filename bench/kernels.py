@@ -493,7 +493,39 @@ def summary_markdown(rows, meta) -> str:
             + f" {med(scaling)} | {med(scaling_hot)} |"
             + (f" {med(fma_scaling)} |" if label == "large" else " n/a |")
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + target_markdown(rows)
+
+
+def target_markdown(rows) -> str:
+    """What the FC row #6 sets targets on (FC 1024, N = 256, 90%, 8 x 4, 1
+    thread) can reach against torch dense at all: the limit's own ratio."""
+    row = next(
+        (
+            r
+            for r in rows
+            if r["shape"] == "fc1024"
+            and r["sparsity"] == 0.9
+            and list(r["block"]) == [8, 4]
+            and r["threads"] == 1
+        ),
+        None,
+    )
+    if row is None:
+        return ""
+    m, k, n = row["M"], row["K"], row["N"]
+    peak = row["useful_gflop"] / row["limit_ms"] * 1e3  # GFLOP/s, same rounds
+    dense = 2 * m * k * n / 1e9 / row["torch_dense_ms"] * 1e3
+    return (
+        "\nThe FC row the targets are set on (FC 1024 x 1024, N = 256, 90%,"
+        " 8 x 4, 1 thread): blkrew"
+        f" {row['torch_dense_ms'] / row['blkrew_ms']:.1f}x torch dense cold,"
+        f" {row['torch_dense_ms'] / row['blkrew_hot_ms']:.1f}x hot. The limit"
+        " itself (the useful FLOPs at the FMA peak, same rounds) is"
+        f" {row['torch_dense_ms'] / row['limit_ms']:.1f}x torch dense: torch's"
+        f" dense GEMM ran at {dense:.0f} GFLOP/s, {dense / peak:.0%} of that peak"
+        f" ({peak:.0f} GFLOP/s), so no kernel doing {row['sparsity']:.0%} fewer"
+        " FLOPs can be more than that many times faster here.\n"
+    )
 
 
 def mca_markdown(mca) -> str:
