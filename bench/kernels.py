@@ -78,6 +78,14 @@ BLOCKS = ((4, 1), (8, 1), (4, 4), (8, 4), (16, 1))
 THREADS = (1, 2)
 
 
+# 2-thread rows also time "steady" calls: one untimed call, then this many
+# back to back, timed together (their mean). Between them the runtime's
+# worker spins (KMP_BLOCKTIME=1 ms, see openmp_env) instead of sleeping, as
+# in a loop serving one request after another; the plain and hot times
+# include waking it.
+STEADY_CALLS = 3
+
+
 def block_pruned(m: int, k: int, sparsity: float, block, seed: int = 0):
     """A random W with a `sparsity` fraction of its p x q blocks zero."""
     p, q = block
@@ -194,6 +202,15 @@ def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
                 fns["blkrew_1thr_hot"] = lambda c=single: c(x)
                 fns["limit_1thr"] = lambda n=rounds: fma(n, 1e-4, 1)
                 warm.add("blkrew_1thr_hot")
+                steady = {
+                    "blkrew_steady": lambda c=compiled: c(x),
+                    "blkrew_1thr_steady": lambda c=single: c(x),
+                    "limit_steady": lambda n=rounds, t=threads: fma(n, 1e-4, t),
+                    "limit_1thr_steady": lambda n=rounds: fma(n, 1e-4, 1),
+                }
+                for key, fn in steady.items():
+                    fns[key] = lambda fn=fn: [fn() for _ in range(STEADY_CALLS)]
+                warm.update(steady)
             if threads == 1 and min(block) > 1:  # see sparsifier.UNSUPPORTED_1D
                 spz = SparsifierBSR(
                     w,
@@ -225,6 +242,10 @@ def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
             best = min(formats, key=t.get) if formats else None
             sparse = (t[best], best) if best else None
         limit = t["limit"]
+
+        def steady_ms(key, t=t):
+            return t[key] / STEADY_CALLS if key in t else None
+
         rows.append(
             {
                 "shape": name,
@@ -249,6 +270,10 @@ def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
                 ),
                 "limit_ms": limit,
                 "limit_1thr_same_rounds_ms": t.get("limit_1thr", limit),
+                "blkrew_steady_ms": steady_ms("blkrew_steady"),
+                "blkrew_1thr_steady_same_rounds_ms": steady_ms("blkrew_1thr_steady"),
+                "limit_steady_ms": steady_ms("limit_steady"),
+                "limit_1thr_steady_same_rounds_ms": steady_ms("limit_1thr_steady"),
             }
         )
         print(
@@ -257,7 +282,13 @@ def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
             f"{t['blkrew_hot']:.3f}, {limit / t['blkrew_hot']:.0%} of peak), dense "
             f"{t_dense:.3f}, oneDNN {t_onednn:.3f}, torch sparse "
             f"{sparse[0] if sparse else float('nan'):.3f}, MLIR sparsifier "
-            f"{t.get('sparsifier', float('nan')):.3f}, limit {limit:.3f}",
+            f"{t.get('sparsifier', float('nan')):.3f}, limit {limit:.3f}"
+            + (
+                f", steady scaling {t['blkrew_1thr_steady'] / t['blkrew_steady']:.2f}x"
+                f" (FMA {t['limit_1thr_steady'] / t['limit_steady']:.2f}x)"
+                if threads > 1
+                else ""
+            ),
             flush=True,
         )
     return rows
@@ -357,13 +388,25 @@ def header_markdown(meta) -> str:
         "over this row's, both timed in the same rounds, cold and hot (1.00x on",
         "1-thread rows); FMA scaling: the limit's own, 1 thread over N, the",
         "ceiling this machine puts on any kernel's (2-thread rows wake the",
-        "runtime's sleeping worker each call, as the limit does).",
+        "runtime's sleeping worker each call, as the limit does). Steady",
+        f"(2-thread rows): one untimed call, then {STEADY_CALLS} back to back timed",
+        "together, the worker spinning between them as in a serving loop;",
+        "scaling steady and FMA scaling steady compare them with the 1-thread",
+        "build and the 1-thread limit timed the same way in the same rounds.",
         "MLIR sparsifier: 1 thread only (the",
         "upstream CPU pipeline does not thread) and blocks with both sides > 1",
         "(`bench/sparsifier.py`: p x 1 encodings fail or crash in mlir-opt 22.1).",
         "",
     ]
     return "\n".join(lines) + "\n"
+
+
+def ratio_cell(row, num: str, den: str) -> str:
+    """row[num] / row[den] as a speedup, or n/a where the row has no such
+    times (1-thread rows and runs from before the steady columns)."""
+    if row.get(num) is None or row.get(den) is None:
+        return "n/a"
+    return f"{row[num] / row[den]:.2f}x"
 
 
 def table_markdown(rows, full: bool) -> str:
@@ -385,6 +428,8 @@ def table_markdown(rows, full: bool) -> str:
         "scaling",
         "scaling hot",
         "FMA scaling",
+        "scaling steady",
+        "FMA scaling steady",
     ]
     # Small-N rows: no limit (see markdown), and one thread.
     full_only = {
@@ -394,6 +439,8 @@ def table_markdown(rows, full: bool) -> str:
         "scaling",
         "scaling hot",
         "FMA scaling",
+        "scaling steady",
+        "FMA scaling steady",
     }
     keep = [full or h not in full_only for h in head]
     lines = [
@@ -430,6 +477,8 @@ def table_markdown(rows, full: bool) -> str:
             f"{r['blkrew_1thr_same_rounds_ms'] / r['blkrew_ms']:.2f}x",
             f"{r['blkrew_1thr_hot_same_rounds_ms'] / r['blkrew_hot_ms']:.2f}x",
             f"{r['limit_1thr_same_rounds_ms'] / r['limit_ms']:.2f}x",
+            ratio_cell(r, "blkrew_1thr_steady_same_rounds_ms", "blkrew_steady_ms"),
+            ratio_cell(r, "limit_1thr_steady_same_rounds_ms", "limit_steady_ms"),
         ]
         lines.append(
             "| " + " | ".join(c for c, k in zip(cells, keep, strict=True) if k) + " |"
@@ -449,8 +498,8 @@ def summary_markdown(rows, meta) -> str:
         "",
         "| N | threads | rows | vs torch dense | vs oneDNN | vs torch sparse |"
         " vs MLIR sparsifier | % peak | % peak hot | scaling 1 -> N threads |"
-        " scaling hot | FMA scaling |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " scaling hot | FMA scaling | scaling steady | FMA scaling steady |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def med(values):
@@ -481,6 +530,11 @@ def summary_markdown(rows, meta) -> str:
             r["blkrew_1thr_hot_same_rounds_ms"] / r["blkrew_hot_ms"] for r in sel
         ]
         fma_scaling = [r["limit_1thr_same_rounds_ms"] / r["limit_ms"] for r in sel]
+
+        def steady(what, sel=sel):
+            num, den = f"{what}_1thr_steady_same_rounds_ms", f"{what}_steady_ms"
+            return [r[num] / r[den] if r.get(num) and r.get(den) else None for r in sel]
+
         lines.append(
             f"| {label} | {threads} | {len(sel)} | {med(ratio('torch_dense_ms'))} |"
             f" {med(ratio('onednn_dense_ms'))} | {med(ratio('torch_sparse_ms'))} |"
@@ -492,6 +546,7 @@ def summary_markdown(rows, meta) -> str:
             )
             + f" {med(scaling)} | {med(scaling_hot)} |"
             + (f" {med(fma_scaling)} |" if label == "large" else " n/a |")
+            + f" {med(steady('blkrew'))} | {med(steady('limit'))} |"
         )
     return "\n".join(lines) + "\n" + target_markdown(rows)
 
