@@ -401,12 +401,13 @@ def header_markdown(meta) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ratio_cell(row, num: str, den: str) -> str:
-    """row[num] / row[den] as a speedup, or n/a where the row has no such
-    times (1-thread rows and runs from before the steady columns)."""
-    if row.get(num) is None or row.get(den) is None:
-        return "n/a"
-    return f"{row[num] / row[den]:.2f}x"
+def steady_scaling(row, what: str) -> float | None:
+    """The 1-thread steady time of `what` ("blkrew" or "limit") over the
+    row's: None on rows without steady times (1-thread rows, runs from
+    before the steady columns)."""
+    num = row.get(f"{what}_1thr_steady_same_rounds_ms")
+    den = row.get(f"{what}_steady_ms")
+    return num / den if num and den else None
 
 
 def table_markdown(rows, full: bool) -> str:
@@ -477,8 +478,10 @@ def table_markdown(rows, full: bool) -> str:
             f"{r['blkrew_1thr_same_rounds_ms'] / r['blkrew_ms']:.2f}x",
             f"{r['blkrew_1thr_hot_same_rounds_ms'] / r['blkrew_hot_ms']:.2f}x",
             f"{r['limit_1thr_same_rounds_ms'] / r['limit_ms']:.2f}x",
-            ratio_cell(r, "blkrew_1thr_steady_same_rounds_ms", "blkrew_steady_ms"),
-            ratio_cell(r, "limit_1thr_steady_same_rounds_ms", "limit_steady_ms"),
+            *(
+                f"{v:.2f}x" if v else "n/a"
+                for v in (steady_scaling(r, "blkrew"), steady_scaling(r, "limit"))
+            ),
         ]
         lines.append(
             "| " + " | ".join(c for c, k in zip(cells, keep, strict=True) if k) + " |"
@@ -532,8 +535,7 @@ def summary_markdown(rows, meta) -> str:
         fma_scaling = [r["limit_1thr_same_rounds_ms"] / r["limit_ms"] for r in sel]
 
         def steady(what, sel=sel):
-            num, den = f"{what}_1thr_steady_same_rounds_ms", f"{what}_steady_ms"
-            return [r[num] / r[den] if r.get(num) and r.get(den) else None for r in sel]
+            return [steady_scaling(r, what) for r in sel]
 
         lines.append(
             f"| {label} | {threads} | {len(sel)} | {med(ratio('torch_dense_ms'))} |"
