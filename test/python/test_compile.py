@@ -420,6 +420,36 @@ def test_threads_split_uneven_groups_by_work(threads, tmp_path):
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+def test_thread_counts_stay_with_their_models(tmp_path):
+    # OpenMP's thread count is per calling thread and outlives a call: set
+    # at load, the last model loaded used to decide every model's count (a
+    # 1-thread build loaded after a 3-thread one made it run on 1 thread).
+    # Now each call sets its model's count and puts the caller's back.
+    import ctypes
+
+    from blkrew.compiler.toolchain import LLVM_ROOT
+
+    omp = ctypes.CDLL(str(LLVM_ROOT / "lib" / "libomp.so.5"))
+    omp.omp_get_max_threads.restype = ctypes.c_int
+    model = pruned_mlp(7)
+    x = torch.randn(33, 40)
+    before = omp.omp_get_max_threads()
+    three = compile(
+        model,
+        x,
+        threads=before + 1,
+        parallel_min_fmas=0,
+        parallel_min_outputs=0,
+        workdir=tmp_path / "many",
+    )
+    one = compile(model, x, threads=1, workdir=tmp_path / "one")
+    with torch.no_grad():
+        want = model(x)
+    for compiled in (three, one, three):
+        torch.testing.assert_close(compiled(x), want, rtol=1e-4, atol=1e-4)
+        assert omp.omp_get_max_threads() == before
+
+
 def test_small_kernels_stay_on_the_calling_thread(tmp_path):
     model = pruned_mlp(7)
     x = torch.randn(33, 40)

@@ -588,7 +588,10 @@ class CompiledModule:
                 self._runner = HostRunner(
                     self.directory / self.manifest["artifact"],
                     self.manifest["entry"],
-                    threads=self.manifest.get("threads"),
+                    # A build without OpenMP regions has no count to set.
+                    threads=self.manifest.get("threads")
+                    if self.manifest.get("parallel")
+                    else None,
                 )
             else:
                 from blkrew.runtime.qemu import QemuRunner

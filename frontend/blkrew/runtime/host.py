@@ -31,19 +31,30 @@ def _library_lock(library: Path) -> threading.Lock:
 class HostRunner:
     """Loads ``model.so`` once; each call passes descriptors of the inputs and
     of caller-allocated outputs (results are out-params). ``threads`` fixes
-    the OpenMP thread count of parallel kernels; otherwise OMP_NUM_THREADS
-    (or libomp's default) applies. Calls into one library are serialized:
-    its temporaries live in one static arena."""
+    the OpenMP thread count of parallel kernels for each call (the calling
+    thread's count is put back after it, so models compiled for different
+    counts share a process); otherwise OMP_NUM_THREADS (or libomp's default)
+    applies. Calls into one library are serialized: its temporaries live in
+    one static arena."""
 
     def __init__(self, library: Path, entry: str, threads: int | None = None):
         self.library = ctypes.CDLL(str(library))
         self.lock = _library_lock(library)
+        self.threads = threads
         if threads is not None:
             # The same libomp the library linked (same soname: one runtime).
+            # Its thread count is per calling thread and outlives the call:
+            # set once at load, as before, the last model loaded decided
+            # every model's count.
             from blkrew.compiler.toolchain import LLVM_ROOT
 
             omp = ctypes.CDLL(str(LLVM_ROOT / "lib" / "libomp.so.5"))
-            omp.omp_set_num_threads(ctypes.c_int(threads))
+            self._set_threads = omp.omp_set_num_threads
+            self._set_threads.argtypes = [ctypes.c_int]
+            self._set_threads.restype = None
+            self._get_threads = omp.omp_get_max_threads
+            self._get_threads.argtypes = []
+            self._get_threads.restype = ctypes.c_int
         try:
             self.fn = getattr(self.library, entry)
         except AttributeError as e:
@@ -67,4 +78,12 @@ class HostRunner:
             else:
                 for desc, t in zip(self._descs, tensors, strict=True):
                     desc.allocated = desc.aligned = t.data_ptr()
-            self.fn(*self._refs)
+            if self.threads is None:
+                self.fn(*self._refs)
+                return
+            previous = self._get_threads()
+            self._set_threads(self.threads)
+            try:
+                self.fn(*self._refs)
+            finally:
+                self._set_threads(previous)
