@@ -875,6 +875,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     bool small = fmas < parallelMinFmas ||
                  (fewOutputs && fmas / kSmallOutputWork < parallelMinFmas);
     // `body` for each i in [0, count): on threads, or in a loop.
+    // `body` for each i in [lo, hi), in a loop.
+    auto forRange = [&](OpBuilder &b, Location loc, Value lo, Value hi,
+                        function_ref<void(OpBuilder &, Location, Value)> body) {
+      scf::ForOp::create(b, loc, lo, hi, c1, ValueRange{},
+                         [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+                           body(b, loc, i);
+                           scf::YieldOp::create(b, loc);
+                         });
+    };
     auto forEach = [&](OpBuilder &b, Location loc, Value count, bool threaded,
                        function_ref<void(OpBuilder &, Location, Value)> body) {
       if (threaded)
@@ -883,12 +892,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                                 [&](OpBuilder &b, Location loc,
                                     ValueRange ivs) { body(b, loc, ivs[0]); });
       else
-        scf::ForOp::create(
-            b, loc, c0, count, c1, ValueRange{},
-            [&](OpBuilder &b, Location loc, Value i, ValueRange) {
-              body(b, loc, i);
-              scf::YieldOp::create(b, loc);
-            });
+        forRange(b, loc, c0, count, body);
     };
     // `body` for each group, on threads in chunks of consecutive groups of
     // about equal work: a group's kept columns plus one column's worth for
@@ -952,12 +956,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             Value lo = firstGroup(b, loc, ivs[0]);
             Value hi =
                 firstGroup(b, loc, arith::AddIOp::create(b, loc, ivs[0], c1));
-            scf::ForOp::create(
-                b, loc, lo, hi, c1, ValueRange{},
-                [&](OpBuilder &b, Location loc, Value g, ValueRange) {
-                  body(b, loc, g);
-                  scf::YieldOp::create(b, loc);
-                });
+            forRange(b, loc, lo, hi, body);
           });
     };
     auto emitGroups =
