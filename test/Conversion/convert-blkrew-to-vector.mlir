@@ -903,21 +903,31 @@ func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<2xi32>, %v: me
 // PANEL:             vector.maskedload %[[BUF]]
 // PANEL:           vector.maskedstore %[[C]][%{{.*}}, %[[C20]]]
 // PANEL:         memref.dealloc %[[BUF]] : memref<4x8xf32>
-// With threads, each panel is one iteration of the parallel loop, with its
-// own buffer, copied and read by the thread that runs it; the columns left
-// get their own buffer, copied and read by all threads.
+// With threads, each thread takes one stripe of consecutive groups of about
+// equal work (as many stripes as the OpenMP runtime has threads, at most one
+// per group) and runs it over every panel and then the columns left, each
+// copied into the thread's own buffer: one parallel region.
+// PANELPAR:         llvm.func @omp_get_max_threads() -> i32
 // PANELPAR-LABEL: func.func @panels(
-// PANELPAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3) step
+// PANELPAR:         %[[T:.*]] = llvm.call @omp_get_max_threads() : () -> i32
+// PANELPAR:         %[[TI:.*]] = arith.index_castui %[[T]] : i32 to index
+// PANELPAR:         %[[S:.*]] = arith.minui %[[TI]], %c2 : index
+// PANELPAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[S]]) step
+// PANELPAR:           scf.while
+// PANELPAR:           scf.while
 // PANELPAR:           %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
 // PANELPAR-NOT:       scf.parallel
+// PANELPAR:           scf.for %{{.*}} = %c0 to %c20 step %c8 {
+// PANELPAR:             vector.store %{{.*}}, %[[BUF]]
+// PANELPAR:             scf.for %{{.*}} = %[[LO:.*]] to %[[HI:.*]] step %c1 {
+// PANELPAR:               vector.load %[[BUF]]
+// PANELPAR:           vector.maskedload %{{.*}}[%{{.*}}, %c20]
+// PANELPAR:           vector.store %{{.*}}, %[[BUF]]
+// PANELPAR:           scf.for %{{.*}} = %[[LO]] to %[[HI]] step %c1 {
+// PANELPAR:             vector.maskedload %[[BUF]]
 // PANELPAR:           memref.dealloc %[[BUF]] : memref<4x8xf32>
-// PANELPAR:         %[[LEFT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
-// PANELPAR:         scf.parallel
-// PANELPAR:           vector.maskedload
-// PANELPAR:           vector.store %{{.*}}, %[[LEFT]]
-// PANELPAR:         scf.parallel
-// PANELPAR:           vector.maskedload %[[LEFT]]
-// PANELPAR:         memref.dealloc %[[LEFT]] : memref<4x4xf32>
+// PANELPAR-NOT:     scf.parallel
+// PANELPAR:         return
 func.func @panels(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
                   %x: memref<4x22xf32>, %c: memref<4x22xf32>) {
   blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
@@ -1089,8 +1099,11 @@ func.func @transpose_into_argument(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: m
 // PANEL-DAG:     memref.dealloc %[[OUT]] : memref<4x8xf32>
 // PANEL-NOT:     linalg.transpose
 // PANEL:         return
-// With threads, each panel has its own output buffer too.
+// With threads and the output's transpose folded, threads take whole panels
+// instead, each with its own output buffer too, moved into `y`'s rows (a
+// stripe's rows of the output would not be one block).
 // PANELPAR-LABEL: func.func @linear_panels(
+// PANELPAR-NOT:     omp_get_max_threads
 // PANELPAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3) step
 // PANELPAR:           %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
 // PANELPAR:           %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>

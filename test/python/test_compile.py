@@ -649,6 +649,43 @@ def test_linear_panels_read_the_input_in_place(target, threads, tmp_path):
             torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+class MatrixProduct(nn.Module):
+    """``W @ x`` for a given W."""
+
+    def __init__(self, w: torch.Tensor):
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+    def forward(self, x):
+        return self.w @ x
+
+
+@pytest.mark.parametrize("rows,threads", [(256, 2), (256, 3), (256, 5), (64, 9)])
+def test_panel_stripes_run_every_group_once(rows, threads, tmp_path):
+    """With panels and threads, each thread takes a stripe of consecutive
+    groups of about equal work (as many as the runtime's threads, at most
+    one per group) and runs it over every panel and the columns left. The
+    groups' work is uneven (all columns kept, one kept, none, in the middle
+    and at the end); at 9 threads the 8 groups are fewer than the
+    threads."""
+    gen = torch.Generator().manual_seed(7)
+    w = torch.randn(rows, 64, generator=gen)
+    if rows == 256:
+        groups = w.view(32, 8, 64)
+        groups[8:16, :, 4:] = 0
+        groups[16:24] = 0
+        groups[24:28, :, ::3] = 0
+        groups[28:] = 0
+    model = MatrixProduct(w).eval()
+    x = torch.randn(64, 70)
+    compiled = compile_in_panels(model, x, "host", threads, 1024, tmp_path)
+    ir = (tmp_path / "model.ll").read_text()
+    assert "@malloc" in ir and "__kmpc_fork_call" in ir
+    assert "@omp_get_max_threads" in ir
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
 def test_threads_are_checked():
     model = pruned_mlp()
     x = torch.randn(2, 40)

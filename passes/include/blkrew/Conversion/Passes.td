@@ -84,8 +84,14 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     in L2 between them and a slice's rows do not crowd into a few cache
     sets as they do on an `rhs` whose rows lie a power of two bytes apart.
     What the whole tiles leave of `N` is copied last, zero-filled past
-    `N`. With `parallel`, the panels are the parallel loop, each with its
-    own buffer; the columns left are copied and run by all threads. When
+    `N`. With `parallel`, each thread takes a stripe of consecutive groups
+    of about equal work (split like the chunks below, one per OpenMP
+    thread) and runs it over every panel and the columns left, copying
+    each into its own buffer: one parallel region without a barrier, and
+    each core streams only its share of the weights per panel. Where the
+    output's transpose is folded (below), threads take whole panels
+    instead, each with its own buffers, and the columns left are copied
+    and run by all threads. When
     the last op touching memory before the product is a 2-D
     `linalg.transpose` into `rhs` from a static source (a linear layer's
     x[N, K]) and `rhs` is a temporary (`memref.view` or `memref.alloc`)
@@ -132,9 +138,14 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
 
     #### Output IR
 
-    With panels, an `scf.for` (with `parallel`: `scf.parallel`) over
-    them, each copying its panel (or `linalg.transpose` of views, which
-    `blkrew-prepare-loops` vectorizes) and looping over groups. Otherwise
+    With panels, an `scf.for` over them, each copying its panel (or
+    `linalg.transpose` of views, which `blkrew-prepare-loops` vectorizes)
+    and looping over groups; with `parallel`, that inside an `scf.parallel`
+    over stripes of groups split like the chunks below, as many as
+    `omp_get_max_threads()` returns at the call (an `llvm.call`, its
+    declaration added to the module) and at most the groups, each stripe
+    with its own buffers; or, where the output's transpose is folded, an
+    `scf.parallel` over the panels. Otherwise
     `scf.for` over groups (with `parallel`: an `scf.parallel` over up to 24
     chunks of consecutive groups of about equal work, kept columns plus one
     per group, each chunk's first group found by an `scf.while` binary
@@ -190,6 +201,7 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
            "slabs over one chunk before the next (0: no chunks)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

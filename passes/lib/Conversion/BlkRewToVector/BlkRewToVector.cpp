@@ -16,6 +16,7 @@
 #include "blkrew/Conversion/Passes.h"
 #include "blkrew/Dialect/BlkRewOps.h"
 #include "blkrew/Transforms/MemoryOrder.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -226,6 +227,25 @@ static linalg::TransposeOp findInitTranspose(BsrMatmulOp op) {
       !destTy.isLastDimUnitStride() || !isDeadAfter(transpose, op.getInit()))
     return {};
   return transpose;
+}
+
+/// The OpenMP runtime's thread count for the next parallel region
+/// (`omp_get_max_threads`, declared in `op`'s module if it is not yet), as
+/// an index.
+static Value ompMaxThreads(OpBuilder &b, Location loc, Operation *op) {
+  constexpr StringLiteral kName = "omp_get_max_threads";
+  auto module = op->getParentOfType<ModuleOp>();
+  Type i32 = b.getI32Type();
+  if (!module.lookupSymbol(kName)) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    LLVM::LLVMFuncOp::create(b, loc, kName,
+                             LLVM::LLVMFunctionType::get(i32, {}));
+  }
+  Value count =
+      LLVM::CallOp::create(b, loc, TypeRange{i32}, kName, ValueRange{})
+          .getResult();
+  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), count);
 }
 
 namespace {
@@ -874,18 +894,20 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         initTy.hasStaticShape() && initTy.getNumElements() < parallelMinOutputs;
     bool small = fmas < parallelMinFmas ||
                  (fewOutputs && fmas / kSmallOutputWork < parallelMinFmas);
-    // `body` for each i in [0, count): on threads, or in a loop.
+    // What the loops below run for each index (a group, a row, a panel).
+    using IndexBody = function_ref<void(OpBuilder &, Location, Value)>;
     // `body` for each i in [lo, hi), in a loop.
     auto forRange = [&](OpBuilder &b, Location loc, Value lo, Value hi,
-                        function_ref<void(OpBuilder &, Location, Value)> body) {
+                        IndexBody body) {
       scf::ForOp::create(b, loc, lo, hi, c1, ValueRange{},
                          [&](OpBuilder &b, Location loc, Value i, ValueRange) {
                            body(b, loc, i);
                            scf::YieldOp::create(b, loc);
                          });
     };
+    // `body` for each i in [0, count): on threads, or in a loop.
     auto forEach = [&](OpBuilder &b, Location loc, Value count, bool threaded,
-                       function_ref<void(OpBuilder &, Location, Value)> body) {
+                       IndexBody body) {
       if (threaded)
         scf::ParallelOp::create(b, loc, ValueRange{c0}, ValueRange{count},
                                 ValueRange{c1},
@@ -894,22 +916,19 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       else
         forRange(b, loc, c0, count, body);
     };
-    // `body` for each group, on threads in chunks of consecutive groups of
-    // about equal work: a group's kept columns plus one column's worth for
-    // its stores, so the work before group g, row_ptr[g] + g, rises
-    // strictly, and chunk c starts at the group whose work before it is
-    // nearest c / chunks of the total (a binary search of row_ptr), chunk
-    // `chunks` at `groups`.
-    auto forEachBalanced = [&](OpBuilder &b, Location loc,
-                               function_ref<void(OpBuilder &, Location, Value)>
-                                   body) {
+    // `body(lo, hi)` for `chunks` (at most `groups`) ranges of consecutive
+    // groups of about equal work, on threads: a group's work is its kept
+    // columns plus one column's worth for its stores, so the work before
+    // group g, row_ptr[g] + g, rises strictly, and chunk c starts at the
+    // group whose work before it is nearest c / chunks of the total (a
+    // binary search of row_ptr), chunk `chunks` at `groups`.
+    using RangeBody = function_ref<void(OpBuilder &, Location, Value, Value)>;
+    auto forEachChunk = [&](OpBuilder &b, Location loc, Value chunks,
+                            RangeBody body) {
       auto workBefore = [&](OpBuilder &b, Location loc, Value g) {
         return arith::AddIOp::create(b, loc, loadIndex(b, loc, rowPtr, g), g);
       };
       Value total = workBefore(b, loc, groups);
-      Value chunks = arith::MinUIOp::create(
-          b, loc, groups,
-          arith::ConstantIndexOp::create(b, loc, kBalanceChunks));
       auto firstGroup = [&](OpBuilder &b, Location loc, Value chunk) {
         Value target = arith::DivUIOp::create(
             b, loc, arith::MulIOp::create(b, loc, chunk, total), chunks);
@@ -956,17 +975,25 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
             Value lo = firstGroup(b, loc, ivs[0]);
             Value hi =
                 firstGroup(b, loc, arith::AddIOp::create(b, loc, ivs[0], c1));
-            forRange(b, loc, lo, hi, body);
+            body(b, loc, lo, hi);
           });
     };
-    auto emitGroups =
-        [&](OpBuilder &b, Location loc,
-            function_ref<void(OpBuilder &, Location, Value)> body) {
-          if (parallel && !small)
-            forEachBalanced(b, loc, body);
-          else
-            forEach(b, loc, groups, /*threaded=*/false, body);
-        };
+    // `body` for each group, on threads in up to kBalanceChunks chunks.
+    auto forEachBalanced = [&](OpBuilder &b, Location loc, IndexBody body) {
+      Value chunks = arith::MinUIOp::create(
+          b, loc, groups,
+          arith::ConstantIndexOp::create(b, loc, kBalanceChunks));
+      forEachChunk(b, loc, chunks,
+                   [&](OpBuilder &b, Location loc, Value lo, Value hi) {
+                     forRange(b, loc, lo, hi, body);
+                   });
+    };
+    auto emitGroups = [&](OpBuilder &b, Location loc, IndexBody body) {
+      if (parallel && !small)
+        forEachBalanced(b, loc, body);
+      else
+        forEach(b, loc, groups, /*threaded=*/false, body);
+    };
     if (panel > 0) {
       bool threaded = parallel && !small;
       int64_t kRows = rhsTy.getDimSize(0);
@@ -1074,10 +1101,13 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
           if (buffer)
             memref::DeallocOp::create(b, loc, buffer);
       };
-      // One panel, packed into `packed` and run by every group in turn, on
-      // one thread; then, with an output buffer, moved out of it.
+      // One panel, packed into `packed` and run by each group in turn, on
+      // one thread (`groupLoop` walks the groups); then, with an output
+      // buffer, moved out of it.
+      using GroupLoop = function_ref<void(OpBuilder &, Location, IndexBody)>;
       auto emitPanel = [&](OpBuilder &b, Location loc, Buffers buffers,
-                           const RhsAccess &packedAccess, Value lo) {
+                           const RhsAccess &packedAccess, Value lo,
+                           GroupLoop groupLoop) {
         Value hi = arith::MinUIOp::create(
             b, loc, arith::AddIOp::create(b, loc, lo, cst(panel)), wideEnd);
         Value width = arith::SubIOp::create(b, loc, hi, lo);
@@ -1088,75 +1118,117 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         else
           pack(b, loc, buffers.packed, lo, width, /*masked=*/false,
                /*threadedCopy=*/false);
-        forEach(b, loc, groups, /*threaded=*/false,
-                [&](OpBuilder &b, Location loc, Value g) {
-                  emitWide(b, loc, RhsView{&packedAccess, lo, buffers.out}, g,
-                           lo, hi);
-                });
+        groupLoop(b, loc, [&](OpBuilder &b, Location loc, Value g) {
+          emitWide(b, loc, RhsView{&packedAccess, lo, buffers.out}, g, lo, hi);
+        });
         if (buffers.out)
           withWidth(b, loc, width, [&](OpBuilder &b, Location loc, int64_t w) {
             unpackTransposed(b, loc, buffers.out, lo, w);
           });
       };
-      if (threaded) {
-        // Threads take whole panels, each packing its own into its own
-        // buffer and running every group over it: no barrier between the
-        // copy and its readers, and each core's L2 holds one panel.
-        scf::ParallelOp::create(
-            rewriter, loc, ValueRange{c0}, ValueRange{cst(panels)},
-            ValueRange{c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-              Value lo = arith::MulIOp::create(b, loc, ivs[0], cst(panel));
+      // Every panel in turn, into one set of buffers.
+      auto emitPanels = [&](OpBuilder &b, Location loc, Buffers buffers,
+                            const RhsAccess &packedAccess,
+                            GroupLoop groupLoop) {
+        scf::ForOp::create(
+            b, loc, c0, wideEnd, cst(panel), ValueRange{},
+            [&](OpBuilder &b, Location loc, Value lo, ValueRange) {
+              emitPanel(b, loc, buffers, packedAccess, lo, groupLoop);
+              scf::YieldOp::create(b, loc);
+            });
+      };
+      // What the wide tiles leave of N (narrower than a tile, so than a
+      // panel), packed with its partial vector zero-filled, then run by
+      // the groups; the copy's rows on threads with `threadedCopy`.
+      auto emitRestPanel = [&](OpBuilder &b, Location loc, Buffers buffers,
+                               const RhsAccess &packedAccess, bool threadedCopy,
+                               GroupLoop groupLoop) {
+        int64_t left = staticN - wideCols;
+        if (source) {
+          // The columns left, then zeros to the vector boundary.
+          packTransposed(b, loc, buffers.packed, wideEnd, left);
+          if (left < restWidth) {
+            Value pad =
+                block(b, loc, buffers.packed, {zero, b.getIndexAttr(left)},
+                      kRows, restWidth - left);
+            linalg::FillOp::create(b, loc,
+                                   ValueRange{arith::ConstantOp::create(
+                                       b, loc, b.getZeroAttr(elemTy))},
+                                   ValueRange{pad});
+          }
+        } else {
+          pack(b, loc, buffers.packed, wideEnd,
+               arith::SubIOp::create(b, loc, cols, wideEnd),
+               /*masked=*/true, threadedCopy);
+        }
+        groupLoop(b, loc, [&](OpBuilder &b, Location loc, Value g) {
+          emitRest(b, loc, RhsView{&packedAccess, wideEnd, buffers.out}, g);
+        });
+        if (buffers.out)
+          unpackTransposed(b, loc, buffers.out, wideEnd, left);
+      };
+      auto allGroups = [&](OpBuilder &b, Location loc, IndexBody body) {
+        forEach(b, loc, groups, /*threaded=*/false, body);
+      };
+      if (threaded && !dest) {
+        // Each thread takes one stripe of consecutive groups of about
+        // equal work and runs it over every panel, packing each into its
+        // own buffer: one parallel region, no barrier, and a core's L2
+        // holds its share of the weights besides the panel (1024 x 1024
+        // at 90%: each thread streamed all 400 KiB of them per panel when
+        // threads took whole panels). Each thread copies all of rhs, as
+        // one thread does. The count is the OpenMP runtime's at the call.
+        Value threads = ompMaxThreads(rewriter, loc, op);
+        Value stripes = arith::MinUIOp::create(rewriter, loc, groups, threads);
+        forEachChunk(
+            rewriter, loc, stripes,
+            [&](OpBuilder &b, Location loc, Value glo, Value ghi) {
               Buffers buffers = allocBuffers(b, loc, panel);
               RhsAccess packedAccess(b, loc, op, buffers.packed, colIdx,
                                      /*precomputeOffsets=*/true,
                                      /*padding=*/prefetch);
-              emitPanel(b, loc, buffers, packedAccess, lo);
+              auto stripe = [&](OpBuilder &b, Location loc, IndexBody body) {
+                forRange(b, loc, glo, ghi, body);
+              };
+              emitPanels(b, loc, buffers, packedAccess, stripe);
+              if (restWidth > 0)
+                emitRestPanel(b, loc, buffers, packedAccess,
+                              /*threadedCopy=*/false, stripe);
               freeBuffers(b, loc, buffers);
             });
-      }
-      // One set of buffers for the panels (one thread) and for what the
-      // wide tiles leave of N (packed last, its partial vector zero-filled;
-      // narrower than a tile, so than a panel).
-      int64_t width = threaded ? restWidth : panel;
-      if (width > 0) {
-        Buffers buffers = allocBuffers(rewriter, loc, width);
-        RhsAccess packedAccess(rewriter, loc, op, buffers.packed, colIdx,
-                               /*precomputeOffsets=*/true,
-                               /*padding=*/prefetch);
-        if (!threaded)
-          scf::ForOp::create(
-              rewriter, loc, c0, wideEnd, cst(panel), ValueRange{},
-              [&](OpBuilder &b, Location loc, Value lo, ValueRange) {
-                emitPanel(b, loc, buffers, packedAccess, lo);
-                scf::YieldOp::create(b, loc);
+      } else {
+        if (threaded) {
+          // With the output's transpose folded, threads take whole panels,
+          // each packing its own into its own buffer and running every
+          // group over it, then moving its M x panel output into `y`'s
+          // rows (a stripe's rows, permuted, would not be one block).
+          scf::ParallelOp::create(
+              rewriter, loc, ValueRange{c0}, ValueRange{cst(panels)},
+              ValueRange{c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                Value lo = arith::MulIOp::create(b, loc, ivs[0], cst(panel));
+                Buffers buffers = allocBuffers(b, loc, panel);
+                RhsAccess packedAccess(b, loc, op, buffers.packed, colIdx,
+                                       /*precomputeOffsets=*/true,
+                                       /*padding=*/prefetch);
+                emitPanel(b, loc, buffers, packedAccess, lo, allGroups);
+                freeBuffers(b, loc, buffers);
               });
-        if (restWidth > 0) {
-          int64_t left = staticN - wideCols;
-          if (source) {
-            // The columns left, then zeros to the vector boundary.
-            packTransposed(rewriter, loc, buffers.packed, wideEnd, left);
-            if (left < restWidth) {
-              Value pad = block(rewriter, loc, buffers.packed,
-                                {zero, rewriter.getIndexAttr(left)}, kRows,
-                                restWidth - left);
-              linalg::FillOp::create(
-                  rewriter, loc,
-                  ValueRange{arith::ConstantOp::create(
-                      rewriter, loc, rewriter.getZeroAttr(elemTy))},
-                  ValueRange{pad});
-            }
-          } else {
-            pack(rewriter, loc, buffers.packed, wideEnd,
-                 arith::SubIOp::create(rewriter, loc, cols, wideEnd),
-                 /*masked=*/true, threaded);
-          }
-          emitGroups(rewriter, loc, [&](OpBuilder &b, Location loc, Value g) {
-            emitRest(b, loc, RhsView{&packedAccess, wideEnd, buffers.out}, g);
-          });
-          if (buffers.out)
-            unpackTransposed(rewriter, loc, buffers.out, wideEnd, left);
         }
-        freeBuffers(rewriter, loc, buffers);
+        // One set of buffers for the panels (one thread) and for what the
+        // wide tiles leave of N.
+        int64_t width = threaded ? restWidth : panel;
+        if (width > 0) {
+          Buffers buffers = allocBuffers(rewriter, loc, width);
+          RhsAccess packedAccess(rewriter, loc, op, buffers.packed, colIdx,
+                                 /*precomputeOffsets=*/true,
+                                 /*padding=*/prefetch);
+          if (!threaded)
+            emitPanels(rewriter, loc, buffers, packedAccess, allGroups);
+          if (restWidth > 0)
+            emitRestPanel(rewriter, loc, buffers, packedAccess, threaded,
+                          emitGroups);
+          freeBuffers(rewriter, loc, buffers);
+        }
       }
     } else {
       emitGroups(rewriter, loc, emitGroup);
