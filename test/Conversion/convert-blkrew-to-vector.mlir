@@ -831,12 +831,12 @@ func.func @one_vector_no_slabs(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memre
 // -----
 
 // A group walked in slabs (2 of 2 rows, 2-vector tiles) whose kept columns
-// outnumber a chunk: 6 columns over 2 groups, 3 a group on average, and
+// outnumber two chunks: 10 columns over 2 groups, 5 a group on average, and
 // slab-chunk-bytes=96 makes chunks of 96 / (2 vectors * 16 + 4 values * 4)
 // = 2 columns. Both slabs run over one chunk before the next, their 8
-// accumulators carried across the chunks; then all are stored. With 2
-// kept columns (1 a group), no chunks: slab after slab over the whole
-// group, as without the option.
+// accumulators carried across the chunks; then all are stored. With 6
+// kept columns (3 a group: more than one chunk, not two), no chunks: slab
+// after slab over the whole group, as without the option.
 // CHUNK-LABEL: func.func @slab_chunks(
 // CHUNK-DAG:     %[[C2:.*]] = arith.constant 2 : index
 // CHUNK:         scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
@@ -853,17 +853,17 @@ func.func @one_vector_no_slabs(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memre
 // CHUNK:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHUNK-NOT:     arith.minui
 // CHUNK:         return
-func.func @slab_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x4xf32>,
+func.func @slab_chunks(%rp: memref<3xi32>, %ci: memref<10xi32>, %v: memref<10x4xf32>,
                        %x: memref<16x8xf32>, %c: memref<8x8xf32>) {
   blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
-      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<6xi32>, memref<6x4xf32>, memref<16x8xf32>)
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<10xi32>, memref<10x4xf32>, memref<16x8xf32>)
       outs(%c : memref<8x8xf32>)
   return
 }
-func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<2xi32>, %v: memref<2x4xf32>,
+func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: memref<6x4xf32>,
                                   %x: memref<16x8xf32>, %c: memref<8x8xf32>) {
   blkrew.bsr_matmul #blkrew.layout<block = [4, 1], scheme = column>
-      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<2xi32>, memref<2x4xf32>, memref<16x8xf32>)
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<6xi32>, memref<6x4xf32>, memref<16x8xf32>)
       outs(%c : memref<8x8xf32>)
   return
 }

@@ -660,6 +660,23 @@ class MatrixProduct(nn.Module):
         return self.w @ x
 
 
+def test_long_groups_in_chunks_match_torch(tmp_path):
+    """Groups keeping far more columns than fit L1 (1024 kept columns,
+    about 128 KiB of rhs slices and weights per 24-wide tile, against
+    chunks of 16 KiB) walk their slabs chunk by chunk on AVX2, beside
+    short, empty and half-full groups."""
+    gen = torch.Generator().manual_seed(3)
+    w = torch.randn(48, 1024, generator=gen)
+    w[8:16, 8:] = 0  # 8 kept columns
+    w[16:24] = 0  # none
+    w[40:, ::2] = 0  # half
+    model = MatrixProduct(w).eval()
+    x = torch.randn(1024, 40)
+    compiled = compile(model, x, max_density=1.0, threads=1, workdir=tmp_path)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("rows,threads", [(256, 2), (256, 3), (256, 5), (64, 9)])
 def test_panel_stripes_run_every_group_once(rows, threads, tmp_path):
     """With panels and threads, each thread takes a stripe of consecutive

@@ -57,7 +57,7 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     rows, each its own loop over the kept columns, the later ones finding
     the slice's rhs rows in L1 (only the first slab prefetches); with
     `slab-chunk-bytes`, where the average group keeps more columns than
-    that many bytes of slices and values hold, the slabs take the columns
+    twice that many bytes of slices and values hold, the slabs take the columns
     in such chunks, every slab over one chunk before the next, so the
     later slabs still find them in L1. With `prefetch-distance`, it
     also prefetches the rhs row of the kept column that many ahead (the

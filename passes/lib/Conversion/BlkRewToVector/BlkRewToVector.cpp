@@ -54,6 +54,10 @@ static constexpr int64_t kWeightPrefetchMaxN = 64;
 /// 2304 at 90%) 0.93x with 8x4, 0.83x with 4x1.
 static constexpr int64_t kMinPanelUses = 64;
 
+/// Slabs take a group's kept columns in chunks only where the average
+/// group keeps more than this many chunks' worth (see emitTile).
+static constexpr int64_t kLongGroupChunks = 2;
+
 /// A kernel with fewer outputs than parallel-min-outputs needs this many
 /// times parallel-min-fmas to be threaded.
 static constexpr int64_t kSmallOutputWork = 8;
@@ -652,13 +656,14 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // accumulators live across the chunks (the other slabs' in memory).
     auto emitTile = [&](OpBuilder &b, Location loc, RhsView view, Value g,
                         Value n0, int64_t u, Value mask) {
-      // Only where a group keeps more columns than a chunk on average.
+      // Only where a group keeps more columns than two chunks on average.
       int64_t chunk = slabChunkBytes / (u * vectorBytes + p * elemBytes);
       auto initTy = cast<MemRefType>(init.getType());
       bool longGroups = valuesTy.hasStaticShape() && initTy.hasStaticShape() &&
                         valuesTy.getDimSize(0) >
-                            chunk * static_cast<int64_t>(llvm::divideCeil(
-                                        initTy.getDimSize(0), p));
+                            kLongGroupChunks * chunk *
+                                static_cast<int64_t>(
+                                    llvm::divideCeil(initTy.getDimSize(0), p));
       if (q == p || chunk <= 0 || !longGroups) {
         for (int64_t r0 = 0; r0 < p; r0 += q) {
           Slab slab = openSlab(b, loc, view, g, n0, u, mask, r0);
