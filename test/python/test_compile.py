@@ -535,15 +535,17 @@ def test_ops_split_across_threads_match_torch(channels, size, regions, tmp_path)
 
 
 class Product(nn.Module):
-    """``W @ x`` with whole 8-row groups of W zero: rows without kept
-    columns, which an overwriting kernel must still write (as zeros)."""
+    """``W @ x``; by default a W with whole 8-row groups zero: rows without
+    kept columns, which an overwriting kernel must still write (as
+    zeros)."""
 
-    def __init__(self):
+    def __init__(self, w: torch.Tensor | None = None):
         super().__init__()
-        w = torch.randn(40, 24)
-        w[8:16] = 0
-        w[32:] = 0
-        w[:, 4:12] = 0
+        if w is None:
+            w = torch.randn(40, 24)
+            w[8:16] = 0
+            w[32:] = 0
+            w[:, 4:12] = 0
         self.w = nn.Parameter(w)
 
     def forward(self, x):
@@ -649,17 +651,6 @@ def test_linear_panels_read_the_input_in_place(target, threads, tmp_path):
             torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
-class MatrixProduct(nn.Module):
-    """``W @ x`` for a given W."""
-
-    def __init__(self, w: torch.Tensor):
-        super().__init__()
-        self.w = nn.Parameter(w)
-
-    def forward(self, x):
-        return self.w @ x
-
-
 def test_long_groups_in_chunks_match_torch(tmp_path):
     """Groups keeping far more columns than fit L1 (1024 kept columns,
     about 128 KiB of rhs slices and weights per 24-wide tile, against
@@ -670,7 +661,7 @@ def test_long_groups_in_chunks_match_torch(tmp_path):
     w[8:16, 8:] = 0  # 8 kept columns
     w[16:24] = 0  # none
     w[40:, ::2] = 0  # half
-    model = MatrixProduct(w).eval()
+    model = Product(w).eval()
     x = torch.randn(1024, 40)
     compiled = compile(model, x, max_density=1.0, threads=1, workdir=tmp_path)
     with torch.no_grad():
@@ -693,7 +684,7 @@ def test_panel_stripes_run_every_group_once(rows, threads, tmp_path):
         groups[16:24] = 0
         groups[24:28, :, ::3] = 0
         groups[28:] = 0
-    model = MatrixProduct(w).eval()
+    model = Product(w).eval()
     x = torch.randn(64, 70)
     compiled = compile_in_panels(model, x, "host", threads, 1024, tmp_path)
     ir = (tmp_path / "model.ll").read_text()
