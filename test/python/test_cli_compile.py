@@ -82,6 +82,16 @@ def test_compile_then_run(pruned_checkpoint, target, tmp_path, capsys):
     with torch.no_grad():
         want = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, rtol=1e-4, atol=1e-4)
+    capsys.readouterr()
+    # --profile: each launch's device time, on the Vulkan path only.
+    if target == "spirv":
+        assert main(["run", str(art), "--profile"]) == 0
+        printed = capsys.readouterr().out
+        assert "launches; the block-sparse kernel" in printed
+        assert "slowest launches:" in printed
+    else:
+        assert main(["run", str(art), "--profile"]) == 2
+        assert "not 'spirv'" in capsys.readouterr().err
 
 
 def test_compile_options_reach_the_artifact(pruned_checkpoint, tmp_path, capsys):

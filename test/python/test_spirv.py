@@ -177,3 +177,113 @@ func.func @forward(%x: tensor<1xf32>) -> tensor<{m}x{k}xf32> {{
 }}"""
     got = run_on_vulkan(to_dense, [np.zeros(1, np.float32)], (m, k), tmp_path / "dense")
     np.testing.assert_array_equal(got, w)
+
+
+@pytest.fixture(scope="module")
+def digits_cnn_plan(tmp_path_factory):
+    """The pruned digits CNN compiled for SPIR-V: (folder, input, PyTorch's
+    output)."""
+    workdir = tmp_path_factory.mktemp("spirv-cnn")
+    model = pruned_zoo_model("digits-cnn")
+    x = example_input("digits-cnn", batch=2, seed=5)
+    compile(model, x, target="spirv", workdir=workdir)
+    with torch.no_grad():
+        return workdir, x, model(x), model
+
+
+@pytest.mark.parametrize(
+    "requested,placed",
+    [
+        ("auto", "unified"),
+        ("unified", "unified"),
+        ("staged", "staged"),
+        ("host", "host"),
+    ],
+)
+def test_memory_placements_agree(digits_cnn_plan, requested, placed):
+    """Each placement of the buffers computes the model: ``staged`` (device
+    memory, arguments copied around the launches, weights uploaded once
+    through a staging buffer: a discrete GPU's) included. lavapipe offers
+    device-local host-visible memory, so ``auto`` is ``unified`` here."""
+    from blkrew.runtime.vulkan import VulkanRunner
+
+    directory, x, want, _ = digits_cnn_plan
+    runner = VulkanRunner(directory, memory=requested)
+    try:
+        assert runner.memory_mode == placed
+        for _ in range(2):  # the second run re-uses the recorded copies
+            got = torch.full_like(want, float("nan"))
+            runner.run([x], [got])
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    finally:
+        runner.close()
+
+
+def test_memory_placement_from_the_environment(digits_cnn_plan, monkeypatch):
+    from blkrew.runtime.vulkan import VulkanRunner
+
+    directory, _, _, _ = digits_cnn_plan
+    monkeypatch.setenv("BLKREW_VULKAN_MEMORY", "staged")
+    runner = VulkanRunner(directory)
+    assert runner.memory_mode == "staged"
+    runner.close()
+    monkeypatch.setenv("BLKREW_VULKAN_MEMORY", "device")
+    with pytest.raises(ValueError, match="unified, staged, host.*BLKREW_VULKAN_MEMORY"):
+        VulkanRunner(directory)
+
+
+def test_profile_times_every_launch(digits_cnn_plan):
+    """``profile=True``: one GPU time per launch, in plan order, inside the
+    call's wall time; without it no timestamps are recorded."""
+    import time
+
+    from blkrew.runtime.vulkan import VulkanRunner
+
+    directory, x, want, _ = digits_cnn_plan
+    plan = json.loads((directory / "plan.json").read_text())
+    plain = VulkanRunner(directory)
+    plain.run([x], [torch.empty_like(want)])
+    assert plain.last_profile is None
+    plain.close()
+    runner = VulkanRunner(directory, profile=True)
+    got = torch.empty_like(want)
+    runner.run([x], [got])  # the first run also compiles the shaders
+    start = time.perf_counter()
+    runner.run([x], [got])
+    wall_ms = (time.perf_counter() - start) * 1e3
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    profile = runner.last_profile
+    assert [p["dispatch"] for p in profile] == list(range(len(plan["dispatches"])))
+    assert [p["grid"] for p in profile] == [d["grid"] for d in plan["dispatches"]]
+    assert all(p["ms"] >= 0 for p in profile)
+    assert 0 < sum(p["ms"] for p in profile) <= wall_ms
+    runner.close()
+    # The same through the API; the conv and FC layers run the block-sparse
+    # kernel, the pooling and activations others.
+    launches = blkrew.load(directory).profile(x)
+    assert len(launches) == len(plan["dispatches"])
+    assert 0 < sum(p["block_sparse"] for p in launches) < len(launches)
+
+
+def test_runners_share_one_device(digits_cnn_plan):
+    """Every runner of a process uses one Vulkan instance and device
+    (NVIDIA's driver refused new instances after 27 had come
+    and gone in one process), and runners alive at once each keep their
+    own buffers."""
+    from blkrew.runtime.vulkan import VulkanRunner
+
+    directory, x, want, model = digits_cnn_plan
+    runners = [VulkanRunner(directory) for _ in range(3)]
+    assert len({r.device for r in runners}) == 1
+    outs = [torch.empty_like(want) for _ in runners]
+    for scale, (r, y) in enumerate(zip(runners, outs, strict=True)):
+        r.run([x * (scale + 1)], [y])
+    runners[1].close()  # closing one leaves the shared device to the others
+    runners[2].run([x * 3], [outs[2]])
+    runners[0].run([x], [outs[0]])
+    with torch.no_grad():
+        for scale in (0, 2):
+            want = model(x * (scale + 1))
+            torch.testing.assert_close(outs[scale], want, rtol=1e-4, atol=1e-4)
+    for r in (runners[0], runners[2]):
+        r.close()

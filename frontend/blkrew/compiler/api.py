@@ -491,6 +491,7 @@ class CompiledModule:
         self.input_specs = [TensorSpec(tuple(s)) for s in self.manifest["inputs"]]
         self.output_specs = [TensorSpec(tuple(s)) for s in self.manifest["outputs"]]
         self._runner = None
+        self._profiler = None
 
     @property
     def device_name(self) -> str | None:
@@ -603,6 +604,26 @@ class CompiledModule:
             ]
         self._runner.run(inputs, outputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def profile(self, *inputs: torch.Tensor) -> list[dict]:
+        """Runs a ``spirv`` model once with a GPU timestamp after every
+        launch: one dict per launch in program order (``dispatch``,
+        ``kernel``, ``entry``, ``grid``, ``block_sparse``: a launch of the
+        block-sparse kernel, ``ms``: its time on the device). The first call
+        also pays for the driver's shader compilation; profile twice."""
+        if self.target != "spirv":
+            raise ValueError(
+                f"profile() times Vulkan launches: target 'spirv' only, this "
+                f"model is compiled for {self.target!r}"
+            )
+        inputs = self._check_inputs(inputs)
+        if self._profiler is None:
+            from blkrew.runtime.vulkan import VulkanRunner
+
+            self._profiler = VulkanRunner(self.directory, profile=True)
+        outputs = [torch.empty(s.shape, dtype=torch.float32) for s in self.output_specs]
+        self._profiler.run(inputs, outputs)
+        return self._profiler.last_profile
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Copies the artifacts (library or executable, IR, manifest) to

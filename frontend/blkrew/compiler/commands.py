@@ -165,12 +165,41 @@ def configure_run(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--output", type=Path, help=".npy file for the (first) output")
     p.add_argument("--repeat", type=int, default=1, help="runs to time (median)")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="spirv: also time every launch on the device (GPU timestamps)",
+    )
+
+
+def _print_profile(compiled, inputs) -> None:
+    compiled.profile(*inputs)  # the driver compiles the shaders on first use
+    launches = compiled.profile(*inputs)
+    total = sum(p["ms"] for p in launches)
+    sparse = [p for p in launches if p["block_sparse"]]
+    print(
+        f"  device time {total:.3f} ms over {len(launches)} launches; the "
+        f"block-sparse kernel {sum(p['ms'] for p in sparse):.3f} ms in "
+        f"{len(sparse)} of them"
+    )
+    print("  slowest launches:")
+    for p in sorted(launches, key=lambda p: -p["ms"])[:5]:
+        kind = "block-sparse" if p["block_sparse"] else "other"
+        print(
+            f"    #{p['dispatch']:<4} {p['ms']:.4f} ms  {kind:<12} kernel "
+            f"{p['kernel']}, {p['grid'][0]}x{p['grid'][1]}x{p['grid'][2]} workgroups"
+        )
 
 
 def run_run(args: argparse.Namespace) -> int:
     from blkrew.compiler.api import load
 
     compiled = load(args.artifact)
+    if args.profile and compiled.target != "spirv":
+        raise ValueError(
+            f"--profile times Vulkan launches; {args.artifact} is compiled for "
+            f"{compiled.target!r}, not 'spirv'"
+        )
     if args.input:
         inputs = [torch.from_numpy(np.load(p).astype(np.float32)) for p in args.input]
     else:
@@ -190,6 +219,8 @@ def run_run(args: argparse.Namespace) -> int:
         # lavapipe is Mesa's CPU driver: its times are not GPU figures.
         where = f" on Vulkan device {compiled.device_name!r}"
     print(f"  median of {len(times)} run(s){where}: {median_ms:.3f} ms")
+    if args.profile:
+        _print_profile(compiled, inputs)
     if args.output:
         np.save(args.output, first.numpy())
         print(f"  wrote {args.output}")
