@@ -49,7 +49,7 @@ CASES = [
 KEEP = ("plan.json", "constants.bin", "manifest.json")
 
 
-def export(out: Path, names: list[str]) -> None:
+def export(out: Path, names: list[str], rows: list[int | None]) -> None:
     import shutil
     import tempfile
 
@@ -59,25 +59,43 @@ def export(out: Path, names: list[str]) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="blkrew-gpu-") as tmp:
-        for case, model_name, batch in CASES:
-            if names and case not in names:
+        for (case_name, model_name, batch), r in ((c, r) for c in CASES for r in rows):
+            if names and case_name not in names:
                 continue
+            # Several kernel shapes: one folder each, named after the rows.
+            case = case_name if len(rows) == 1 else f"{case_name}.rows{r}"
             print(f"[export] {case} ...", flush=True)
             model = pruned_random_model(model_name)
             x = example_input(model_name, batch=batch, seed=1)
             work = Path(tmp) / case
-            compile(model, x, target="spirv", workdir=work)
+            compile(model, x, target="spirv", workdir=work, rows_per_invocation=r)
             dest = out / case
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir()
             for f in [*KEEP, *(p.name for p in work.glob("kernel*.spv"))]:
                 shutil.copy(work / f, dest / f)
+            # The weights do not depend on the kernel shape: variants of a
+            # model point at the first one's (the GPU machine takes 64 MiB).
+            first = out / (
+                case_name if len(rows) == 1 else f"{case_name}.rows{rows[0]}"
+            )
+            if (
+                first != dest
+                and (first / "constants.bin").read_bytes()
+                == (dest / "constants.bin").read_bytes()
+            ):
+                (dest / "constants.bin").unlink()
+                plan = json.loads((dest / "plan.json").read_text())
+                plan["constants"] = f"../{first.name}/constants.bin"
+                (dest / "plan.json").write_text(json.dumps(plan))
             with torch.no_grad():
                 want = model(x)
             np.save(dest / "input.npy", x.numpy())
             np.save(dest / "want.npy", want.numpy())
             (dest / "case.json").write_text(
-                json.dumps({"model": model_name, "batch": batch})
+                json.dumps(
+                    {"model": model_name, "batch": batch, "rows_per_invocation": r}
+                )
             )
 
 
@@ -152,7 +170,9 @@ def _torch_cuda_ms(model_name: str, batch: int, repeat: int) -> dict | None:
     return {"median_ms": median, "min_ms": best, "device": torch.cuda.get_device_name()}
 
 
-def run(folder: Path, out: Path, repeat: int, names: list[str]) -> int:
+def run(
+    folder: Path, out: Path, repeat: int, names: list[str], modes: list[str]
+) -> int:
     vkmod = _load_runner_module()
     result = {
         "date": time.strftime("%Y-%m-%d"),
@@ -165,14 +185,14 @@ def run(folder: Path, out: Path, repeat: int, names: list[str]) -> int:
     print(json.dumps(result["device"], indent=1), flush=True)
     failures = 0
     for case_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        if names and case_dir.name not in names:
+        if names and case_dir.name.split(".rows")[0] not in names:
             continue
         case = json.loads((case_dir / "case.json").read_text())
         plan = json.loads((case_dir / "plan.json").read_text())
         x = torch.from_numpy(np.load(case_dir / "input.npy"))
         want = torch.from_numpy(np.load(case_dir / "want.npy"))
         row = {"case": case_dir.name, **case, "dispatches": len(plan["dispatches"])}
-        for mode in ("unified", "staged", "host"):
+        for mode in modes:
             entry = {}
             try:
                 start = time.perf_counter()
@@ -235,7 +255,7 @@ def _brief(entry: dict) -> str:
     )
 
 
-def report(path: Path) -> None:
+def report(path: Path, variants: Path | None) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_io import write_results
 
@@ -250,6 +270,7 @@ def report(path: Path) -> None:
         f" ({data['repeat']} timed calls after 3 warm-ups, medians).",
         "Models: random weights, BLK-REW hard-pruned 8x in 8x4 column blocks.",
         "",
+        *_kernel_shape_note(data["rows"]),
         "A data-centre GPU, not a phone's: these figures say the kernels run and"
         " agree with PyTorch on a real GPU driver, and how the memory placement"
         " and the launches cost there; a mobile GPU's would differ.",
@@ -309,6 +330,9 @@ def report(path: Path) -> None:
         )
         + ".",
     ]
+    if variants is not None:
+        data["variants"] = json.loads(variants.read_text())
+        lines += _variant_table(data["variants"])
     lines += ["", "Memory types the device offered:", ""]
     for t in dev["memory_types"]:
         lines.append(
@@ -316,6 +340,70 @@ def report(path: Path) -> None:
         )
     lines.append("")
     write_results("spirv-gpu", data, "\n".join(lines))
+
+
+def _kernel_shape_note(rows: list[dict]) -> list[str]:
+    shapes = {r.get("rows_per_invocation", "absent") for r in rows}
+    if shapes == {"absent"}:
+        # Exported before the option existed: one row per invocation.
+        return [
+            "Kernel shape: one row of a group per invocation (the only one"
+            " when this was measured; `docs/spirv.md`, rows per invocation).",
+            "",
+        ]
+    names = ", ".join(
+        "the default" if s is None else _shape_name(s) for s in sorted(shapes, key=str)
+    )
+    return [f"Kernel shape: {names} per invocation.", ""]
+
+
+def _variant_table(variants: dict) -> list[str]:
+    """Device time per kernel shape: rows of a group per invocation."""
+    by_case: dict[str, dict] = {}
+    for r in variants["rows"]:
+        base = r["case"].split(".rows")[0]
+        by_case.setdefault(base, {"batch": r["batch"], "shapes": {}})
+        by_case[base]["shapes"][r["rows_per_invocation"]] = r["unified"]
+    shapes = sorted({k for c in by_case.values() for k in c["shapes"]}, key=_shape_key)
+    lines = [
+        "",
+        "## Kernel shape: rows of a group per invocation",
+        "",
+        f"Measured in a separate run ({variants['date']}, unified placement,"
+        f" {variants['repeat']} calls): the same models compiled with"
+        " `rows_per_invocation` = "
+        + ", ".join(_shape_name(k) for k in shapes)
+        + " (`bench/spirv_device.py export --rows ...`); device time of all"
+        " launches / of the block-sparse kernel's, ms, medians.",
+        "",
+        "| model | batch | "
+        + " | ".join(_shape_name(k) for k in shapes)
+        + " | max err |",
+        "|---|---|" + "---|" * (len(shapes) + 1),
+    ]
+    for case, c in by_case.items():
+        cells, errs = [], []
+        for k in shapes:
+            e = c["shapes"].get(k, {})
+            if "gpu_ms" not in e:
+                cells.append("n/a")
+                continue
+            errs.append(e["max_abs_err"])
+            cells.append(
+                f"{e['gpu_ms']:.3f} / {e['gpu_sparse_ms']:.3f}"
+                + ("" if e["ok"] else " **mismatch**")
+            )
+        err = f"{max(errs):.1e}" if errs else "n/a"
+        lines.append(f"| {case} | {c['batch']} | " + " | ".join(cells) + f" | {err} |")
+    return lines
+
+
+def _shape_key(rows: int | None) -> int:
+    return 1 if rows is None else (99 if rows == 0 else rows)
+
+
+def _shape_name(rows: int | None) -> str:
+    return {None: "default", 0: "whole group"}.get(rows, f"{rows} rows")
 
 
 def main() -> int:
@@ -326,20 +414,34 @@ def main() -> int:
     )
     p.add_argument("folder", type=Path)
     p.add_argument("--cases", nargs="*", default=[])
+    p.add_argument(
+        "--rows",
+        nargs="*",
+        type=int,
+        default=[None],
+        help="rows_per_invocation values to compile each model with (one "
+        "folder each); the default: the pipeline's",
+    )
     p = sub.add_parser("run", help="run the exported models on the Vulkan device")
     p.add_argument("folder", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--cases", nargs="*", default=[])
+    p.add_argument(
+        "--modes", nargs="*", default=["unified", "staged", "host"], help="placements"
+    )
     p = sub.add_parser("report", help="write bench/results/spirv-gpu.{json,md}")
     p.add_argument("result", type=Path)
+    p.add_argument(
+        "--variants", type=Path, help="a run of models exported with several --rows"
+    )
     args = parser.parse_args()
     if args.command == "export":
-        export(args.folder, args.cases)
+        export(args.folder, args.cases, args.rows)
         return 0
     if args.command == "run":
-        return run(args.folder, args.out, args.repeat, args.cases)
-    report(args.result)
+        return run(args.folder, args.out, args.repeat, args.cases, args.modes)
+    report(args.result, args.variants)
     return 0
 
 

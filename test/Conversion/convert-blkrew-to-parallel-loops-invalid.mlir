@@ -1,5 +1,8 @@
 // The GPU lowering works on buffers and says so for tensor ops.
 // RUN: blkrew-opt %s -convert-blkrew-to-parallel-loops -verify-diagnostics
+// RUN: not blkrew-opt %s -convert-blkrew-to-parallel-loops=rows-per-invocation=-1 2>&1 | FileCheck %s --check-prefix=ROWS
+
+// ROWS: rows-per-invocation must be 0 (the whole group) or positive, got -1
 
 func.func @tensor_op(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
                      %x: tensor<4x8xf32>, %c: tensor<4x8xf32>) -> tensor<4x8xf32> {

@@ -1,4 +1,6 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-parallel-loops -split-input-file | FileCheck %s
+// RUN: blkrew-opt %s -convert-blkrew-to-parallel-loops=rows-per-invocation=0 -split-input-file | FileCheck %s --check-prefix=TILE
+// RUN: blkrew-opt %s -convert-blkrew-to-parallel-loops=rows-per-invocation=2 -split-input-file | FileCheck %s --check-prefix=TWO
 
 // One parallel iteration per output element (group, row of the group, rhs
 // column); the kept columns of the group are a sequential reduction with the
@@ -214,5 +216,54 @@ func.func @empty_clamp(%rp: memref<3xi32>, %ci: memref<0xi32>, %v: memref<0x2xf3
   blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> overwrite clamp [1.0, 6.0]
       ins(%rp, %ci, %v, %x : memref<3xi32>, memref<0xi32>, memref<0x2xf32>, memref<4x3xf32>)
       outs(%c : memref<4x3xf32>)
+  return
+}
+
+// -----
+
+// rows-per-invocation: one iteration computes several rows of its group
+// (0: all 3), one accumulator each; each rhs element loaded feeds all of
+// them. The first row of the tile is inside the matrix (the scf.if around
+// the body); the others of the last, partial group are checked: their
+// initial value is read from a row inside, their store skipped. With 2
+// asked, 3 rows a group take 1 (the largest divisor of 3 not above 2).
+// TILE-LABEL: func.func @row_tile(
+// TILE-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x3xf32>, %[[X:[^:]*]]: memref<4x5xf32>, %[[C:[^:]*]]: memref<7x5xf32>)
+// TILE-DAG:     %[[M:.*]] = memref.dim %[[C]], %{{.*}} : memref<7x5xf32>
+// TILE:         arith.ceildivui
+// TILE-NEXT:    %[[ONE:.*]] = arith.constant 1 : index
+// TILE-NEXT:    scf.parallel (%{{.*}}, %[[T:.*]], %[[N:.*]]) = ({{.*}}) to (%{{.*}}, %[[ONE]], %{{.*}})
+// TILE:           %[[R0:.*]] = arith.muli %[[T]], %{{.*}} : index
+// TILE:           %[[I0:.*]] = arith.addi %{{.*}}, %[[R0]] : index
+// TILE:           scf.if
+// TILE:             %[[A0:.*]] = memref.load %[[C]][%[[I0]], %[[N]]]
+// TILE:             %[[I1:.*]] = arith.addi %[[I0]], %{{.*}} : index
+// TILE:             %[[IN1:.*]] = arith.cmpi ult, %[[I1]], %[[M]] : index
+// TILE:             %[[S1:.*]] = arith.select %[[IN1]], %[[I1]], %[[I0]] : index
+// TILE:             %[[A1:.*]] = memref.load %[[C]][%[[S1]], %[[N]]]
+// TILE:             %[[I2:.*]] = arith.addi %[[I0]], %{{.*}} : index
+// TILE:             %[[IN2:.*]] = arith.cmpi ult, %[[I2]], %[[M]] : index
+// TILE:             %[[A2:.*]] = memref.load %[[C]]
+// TILE:             %[[SUM:.*]]:3 = scf.for {{.*}} iter_args(%[[ACC0:.*]] = %[[A0]], %[[ACC1:.*]] = %[[A1]], %[[ACC2:.*]] = %[[A2]]) -> (f32, f32, f32) {
+// TILE:               memref.load %[[V]]
+// TILE:               memref.load %[[V]]
+// TILE:               memref.load %[[V]]
+// TILE:               %[[XV:.*]] = memref.load %[[X]]
+// TILE-NOT:           memref.load %[[X]]
+// TILE:               scf.yield
+// TILE:             memref.store %[[SUM]]#0, %[[C]][%[[I0]], %[[N]]]
+// TILE:             scf.if %[[IN1]] {
+// TILE-NEXT:          memref.store %[[SUM]]#1, %[[C]][%[[S1]], %[[N]]]
+// TILE:             scf.if %[[IN2]] {
+// TILE-NEXT:          memref.store %[[SUM]]#2
+// TWO-LABEL:   func.func @row_tile(
+// TWO:           %[[P:.*]] = arith.constant 3 : index
+// TWO:           scf.parallel ({{.*}}) = ({{.*}}) to (%{{.*}}, %[[P]], %{{.*}})
+// TWO:             scf.for {{.*}} -> (f32) {
+func.func @row_tile(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x3xf32>,
+                    %x: memref<4x5xf32>, %c: memref<7x5xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [3, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x3xf32>, memref<4x5xf32>)
+      outs(%c : memref<7x5xf32>)
   return
 }

@@ -15,12 +15,17 @@
 
 // The sparse kernel: a loop over the group's kept columns, bounds read from
 // row_ptr (binding 0), column indices from col_idx (binding 1); kernels bind
-// whole buffers as storage buffers and index with i32.
+// whole buffers as storage buffers and index with i32. An invocation
+// computes both rows of its group (rows-per-invocation 4 takes at most 4):
+// two products per rhs element loaded, and no workgroup dimension along the
+// group's rows.
 // CHECK:       spirv.module @__spv__[[SPMM]] Logical GLSL450
 // CHECK-COUNT-4: spirv.GlobalVariable @forward_kernel_arg_{{[0-3]}} bind(0, {{[0-3]}})
 // CHECK:         spirv.GlobalVariable @forward_kernel_arg_4 bind(0, 4) : !spirv.ptr<!spirv.struct<(!spirv.array<12 x f32, stride=4> [0])>, StorageBuffer>
 // CHECK:         spirv.mlir.loop
 // CHECK:           spirv.AccessChain %forward_kernel_arg_1_addr
+// CHECK:           spirv.FMul
+// CHECK:           spirv.FAdd
 // CHECK:           spirv.FMul
 // CHECK:           spirv.FAdd
 // The ReLU as each sum is stored; arith-expand spells maximumf
@@ -29,7 +34,7 @@
 // CHECK:         spirv.Select
 // CHECK:         spirv.Store "StorageBuffer"
 // CHECK:         spirv.EntryPoint "GLCompute" @forward_kernel
-// CHECK:         spirv.ExecutionMode @forward_kernel "LocalSize", 4, 2, 2
+// CHECK:         spirv.ExecutionMode @forward_kernel "LocalSize", 4, 2, 1
 // CHECK-NOT:   spirv.module
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @forward(%x: tensor<6x3xf32>) -> tensor<4x3xf32> {

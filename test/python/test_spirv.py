@@ -23,16 +23,27 @@ MODELS = ["digits-cnn", "digits-gru", "digits-lstm"]
 CIFAR = ["vgg16-cifar", "resnet18-cifar", "mobilenetv2-cifar"]
 
 
-def check(name, batch, workdir):
+def check(name, batch, workdir, **options):
     """The pruned zoo model through target="spirv" equals PyTorch."""
     x = example_input(name, batch=batch, seed=batch)
-    return check_zoo(pruned_zoo_model(name), x, "spirv", workdir)
+    return check_zoo(pruned_zoo_model(name), x, "spirv", workdir, **options)
 
 
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("name", MODELS)
 def test_small_models(name, batch, tmp_path):
     check(name, batch, tmp_path)
+
+
+@pytest.mark.parametrize("rows", [1, 4, 0])
+def test_rows_per_invocation(rows, tmp_path):
+    """Every kernel shape computes the model (the CNN's 8-row groups: 1, 4
+    or all 8 rows an invocation); the manifest records the choice; CPU
+    targets refuse the option."""
+    compiled = check("digits-cnn", 3, tmp_path, rows_per_invocation=rows)
+    assert compiled.manifest["spirv"]["rows_per_invocation"] == rows
+    with pytest.raises(ValueError, match="spirv target only"):
+        compile(torch.nn.Linear(4, 4), torch.randn(1, 4), rows_per_invocation=rows)
 
 
 @pytest.mark.parametrize("name", CIFAR)
@@ -114,28 +125,35 @@ def test_no_vulkan_device_is_a_clear_error(tmp_path):
     assert compiled.manifest["spirv"]["dispatches"] > 0
 
 
-def run_on_vulkan(module: str, inputs, out_shape, workdir):
-    """blkrew-spirv-pipeline + blkrew-export-vulkan on ``module`` (a
-    function @forward), then the Vulkan runner."""
+def run_on_vulkan(module: str, inputs, out_shape, workdir, pipeline=""):
+    """blkrew-spirv-pipeline (with options ``pipeline``) +
+    blkrew-export-vulkan on ``module`` (a function @forward), then the
+    Vulkan runner."""
     from blkrew.compiler.opt import run_blkrew_opt
     from blkrew.runtime.vulkan import VulkanRunner
 
     run_blkrew_opt(
         module,
-        ["--blkrew-spirv-pipeline", f"--blkrew-export-vulkan=output-dir={workdir}"],
+        [
+            "--blkrew-spirv-pipeline" + (f"={pipeline}" if pipeline else ""),
+            f"--blkrew-export-vulkan=output-dir={workdir}",
+        ],
     )
     out = torch.empty(out_shape)
     VulkanRunner(workdir).run([torch.from_numpy(x) for x in inputs], [out])
     return out.numpy()
 
 
+@pytest.mark.parametrize("rows", [1, 2, 0])
 @pytest.mark.parametrize(
     "m,k,n,block,permuted",
     [(13, 20, 70, (4, 2), True), (16, 9, 5, (8, 4), False), (5, 33, 130, (1, 4), True)],
 )
-def test_bsr_matmul_and_to_dense_on_vulkan(m, k, n, block, permuted, tmp_path):
+def test_bsr_matmul_and_to_dense_on_vulkan(m, k, n, block, permuted, rows, tmp_path):
     """The blkrew ops themselves on the GPU: a permuted layout, a padded last
-    group, N not a multiple of the workgroup; to_dense's scatter."""
+    group, N not a multiple of the workgroup; to_dense's scatter. ``rows``
+    of a group per invocation: 1, 2 (13 rows in groups of 4: the last
+    invocation's second row is outside) and the whole group."""
     from blkrew.compiler.format import pack
     from blkrew.compiler.reference import dense_attr
 
@@ -165,8 +183,12 @@ func.func @forward(%x: tensor<{k}x{n}xf32>) -> {out} {{
       outs(%init : {out}) -> {out}
   return %y : {out}
 }}"""
-    got = run_on_vulkan(spmm, [x], (m, n), tmp_path / "spmm")
+    got = run_on_vulkan(
+        spmm, [x], (m, n), tmp_path / "spmm", f"rows-per-invocation={rows}"
+    )
     np.testing.assert_allclose(got, w @ x, rtol=1e-5, atol=1e-5)
+    if rows != 1:
+        return  # to_dense has one kernel shape
 
     to_dense = f"""
 func.func @forward(%x: tensor<1xf32>) -> tensor<{m}x{k}xf32> {{

@@ -20,8 +20,8 @@ def pruned_zoo_model(name: str) -> nn.Module:
     return pruned_random_model(name)
 
 
-def check(model, x, target, workdir):
-    compiled = compile(model, x, target=target, workdir=workdir)
+def check(model, x, target, workdir, **options):
+    compiled = compile(model, x, target=target, workdir=workdir, **options)
     assert compiled.layers["sparse_matmuls"] > 0
     with torch.no_grad():
         want = model(x)

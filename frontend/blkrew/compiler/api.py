@@ -210,6 +210,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     parallel_min_fmas: int | None = None,
     parallel_min_outputs: int | None = None,
     implicit_im2col: bool = True,
+    rows_per_invocation: int | None = None,
     workdir: str | os.PathLike | None = None,
     progress=None,
 ) -> CompiledModule:
@@ -282,6 +283,11 @@ def compile(  # noqa: A001 - the public name is part of the API
             where the output width is a multiple of the vector width,
             instead of writing the patch matrix first; False always writes
             it (CPU targets; the SPIR-V kernels always read the image).
+        rows_per_invocation: ``spirv`` only: rows of a packed group one
+            invocation of the block-sparse kernel computes, each input
+            element it loads feeding all of them (the largest divisor of the
+            group's height not above it; 0: the whole group); None is the
+            pipeline's default.
         workdir: where the artifacts go (a new temporary folder by default).
         progress: called as ``progress(op, choice)`` as tuning settles each
             kernel (the CLI prints them).
@@ -311,6 +317,12 @@ def compile(  # noqa: A001 - the public name is part of the API
         raise ValueError(
             "implicit_im2col=False applies to the CPU targets only: the SPIR-V "
             "kernels always read convolution patches from the image"
+        )
+    if rows_per_invocation is not None and (
+        target != "spirv" or rows_per_invocation < 0
+    ):
+        raise ValueError(
+            "rows_per_invocation must be >= 0 and applies to the spirv target only"
         )
     if prefetch_distance is None:
         prefetch_distance = -1  # the pipeline's per-target default
@@ -372,7 +384,12 @@ def compile(  # noqa: A001 - the public name is part of the API
         _run_opt(
             sparse_ir,
             [
-                "--blkrew-spirv-pipeline",
+                "--blkrew-spirv-pipeline"
+                + (
+                    ""
+                    if rows_per_invocation is None
+                    else f"=rows-per-invocation={rows_per_invocation}"
+                ),
                 f"--blkrew-export-vulkan=output-dir={_quote_option(out_dir)}",
             ],
             out_dir,
@@ -388,6 +405,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         extra["spirv"] = {
             "target_env": SPIRV_TARGET_ENV,
             "spirv_val": all(validated),
+            "rows_per_invocation": rows_per_invocation,  # None: the default
             **plan_summary(plan),
         }
     else:

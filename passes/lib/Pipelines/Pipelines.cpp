@@ -249,7 +249,8 @@ void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
                   "modify-public-functions=true}");
   // Every op becomes a parallel loop nest with one iteration per output
   // element; reductions stay sequential inside the iteration.
-  pm.addPass(createConvertBlkRewToParallelLoops());
+  pm.addPass(createConvertBlkRewToParallelLoops(
+      ConvertBlkRewToParallelLoopsOptions{options.rowsPerInvocation}));
   addPipeline(pm, "func.func(convert-linalg-to-parallel-loops),canonicalize");
   // Workgroup tiles, mapped to blocks and threads, then to gpu.launch.
   pm.addPass(createBlkRewMapLoopsToGPU(BlkRewMapLoopsToGPUOptions{

@@ -218,10 +218,13 @@ def ConvertBlkRewToParallelLoops
     The GPU form of the packed format: every output element is one
     parallel iteration, so the loops map onto workgroups and invocations.
 
-    For `bsr_matmul`: `scf.parallel` over (row group `g`, row of the group
-    `r`, column `n` of `rhs`); each iteration reads its group's bounds from
-    `row_ptr` and runs an `scf.for` over the group's kept columns, carrying
-    the accumulator in a register and storing `init[perm(g*p+r), n]` once.
+    For `bsr_matmul`: `scf.parallel` over (row group `g`, tile `t` of
+    `rows-per-invocation` rows of the group, column `n` of `rhs`); each
+    iteration reads its group's bounds from `row_ptr` and runs an `scf.for`
+    over the group's kept columns, carrying one accumulator per row of its
+    tile in registers: each `rhs` element loaded feeds every row of the
+    tile (the rows of a group share their kept columns), and each
+    accumulator is stored once to `init[perm(g*p + t*tile + k), n]`.
     Iterations of neighbouring `n` read the same `col_idx`/`values` entries
     and consecutive `rhs` elements, which is what a GPU coalesces. A
     weight with no kept column (statically empty `col_idx`) adds nothing and
@@ -234,6 +237,13 @@ def ConvertBlkRewToParallelLoops
 
     blkrew ops on memrefs (run `one-shot-bufferize` first).
   }];
+  let options = [
+    Option<"rowsPerInvocation", "rows-per-invocation", "int64_t",
+           /*default=*/"1",
+           "Rows of a group one iteration of a bsr_matmul computes: the "
+           "largest divisor of the group's height p not above it; 0 takes "
+           "the whole group">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];

@@ -112,6 +112,13 @@ struct SPIRVPipelineOptions : public PassPipelineOptions<SPIRVPipelineOptions> {
   PassOptions::Option<int64_t> maxStorageBuffers{
       *this, "max-storage-buffers",
       llvm::cl::desc("Storage buffers one kernel may bind"), llvm::cl::init(8)};
+  PassOptions::Option<int64_t> rowsPerInvocation{
+      *this, "rows-per-invocation",
+      llvm::cl::desc("Rows of a row group one invocation of the block-sparse "
+                     "kernel computes, each rhs element it loads feeding "
+                     "all of them (the largest divisor of the group's "
+                     "height not above it; 0: the whole group)"),
+      llvm::cl::init(4)};
 };
 
 void buildSPIRVPipeline(OpPassManager &pm, const SPIRVPipelineOptions &options);

@@ -27,37 +27,48 @@ namespace mlir::blkrew {
 using namespace mlir;
 using namespace mlir::blkrew;
 
-/// Emits `scf.parallel (g, r, inner...) = (0, 0, 0...) to (groups, p,
-/// innerUbs...)`; inside, for rows `i = g*p + r` inside the matrix, calls
-/// `body(b, loc, g, r, row, innerIvs)` with `row` the original (un-permuted)
-/// row of `i`.
+/// Emits `scf.parallel (g, t, inner...) = (0, 0, 0...) to (groups,
+/// p / tile, innerUbs...)`: iteration (g, t) covers rows `i = g*p + t*tile
+/// + k`, k < tile, of the packed (permuted) order. Inside, where its first
+/// row is inside the matrix, calls `body(b, loc, g, r, i, innerIvs)` with
+/// `r = t*tile` the first row's index in the group and `i` its row.
 static void buildGroupRowParallel(
-    OpBuilder &b, Location loc, LayoutAttr layout, Value perm, Value rows,
-    ValueRange innerUbs,
+    OpBuilder &b, Location loc, LayoutAttr layout, Value rows,
+    ValueRange innerUbs, int64_t tile,
     function_ref<void(OpBuilder &, Location, Value, Value, Value, ValueRange)>
         body) {
   int64_t p = layout.getGroupRows();
+  assert(p % tile == 0 && "the row tile must divide the group");
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value cp = arith::ConstantIndexOp::create(b, loc, p);
   Value groups = arith::CeilDivUIOp::create(b, loc, rows, cp);
   SmallVector<Value> lbs(2 + innerUbs.size(), c0);
   SmallVector<Value> steps(lbs.size(), c1);
-  SmallVector<Value> ubs{groups, cp};
+  Value tiles =
+      tile == 1 ? cp : arith::ConstantIndexOp::create(b, loc, p / tile);
+  SmallVector<Value> ubs{groups, tiles};
   llvm::append_range(ubs, innerUbs);
   scf::ParallelOp::create(
       b, loc, lbs, ubs, steps, [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value g = ivs[0], r = ivs[1];
+        if (tile > 1)
+          r = arith::MulIOp::create(
+              b, loc, r, arith::ConstantIndexOp::create(b, loc, tile));
         Value i = arith::AddIOp::create(
             b, loc, arith::MulIOp::create(b, loc, g, cp), r);
         Value inside =
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, rows);
         scf::IfOp::create(b, loc, inside, [&](OpBuilder &b, Location loc) {
-          Value row = perm ? loadIndex(b, loc, perm, i) : i;
-          body(b, loc, g, r, row, ivs.drop_front(2));
+          body(b, loc, g, r, i, ivs.drop_front(2));
           scf::YieldOp::create(b, loc);
         });
       });
+}
+
+/// The original (un-permuted) row of packed row `i`.
+static Value originalRow(OpBuilder &b, Location loc, Value perm, Value i) {
+  return perm ? loadIndex(b, loc, perm, i) : i;
 }
 
 /// One parallel iteration per element of the 2-D memref `init`, storing 0.
@@ -76,7 +87,10 @@ static void buildParallelZeroFill(OpBuilder &b, Location loc, Value init,
 
 namespace {
 struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+  /// `rowsPerInvocation`: rows of a group one iteration computes (dividing
+  /// the group; 0: the whole group).
+  BsrMatmulToParallel(MLIRContext *ctx, int64_t rowsPerInvocation)
+      : OpConversionPattern(ctx), rowsPerInvocation(rowsPerInvocation) {}
 
   LogicalResult
   matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
@@ -106,40 +120,87 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
     Value rows = dim(0), cols = dim(1);
     Value perm = getPermBuffer(rewriter, op, layout);
     RhsAccess access(rewriter, loc, op, rhs, colIdx);
+    // The largest divisor of the group's height within the asked rows.
+    int64_t p = layout.getGroupRows();
+    int64_t tile = rowsPerInvocation > 0 ? std::min(rowsPerInvocation, p) : p;
+    while (p % tile)
+      --tile;
+    Type elemTy = cast<MemRefType>(init.getType()).getElementType();
     buildGroupRowParallel(
-        rewriter, loc, layout, perm, rows, cols,
-        [&](OpBuilder &b, Location loc, Value g, Value r, Value row,
+        rewriter, loc, layout, rows, cols, tile,
+        [&](OpBuilder &b, Location loc, Value g, Value r, Value i,
             ValueRange inner) {
           Value n = inner.front();
           SmallVector<Value> rhsCol = access.colPart(b, loc, n);
           Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
           auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
-          Type elemTy = cast<MemRefType>(init.getType()).getElementType();
-          Value acc0 =
-              op.getOverwrite()
-                  ? arith::ConstantOp::create(b, loc, elemTy,
-                                              b.getZeroAttr(elemTy))
-                        .getResult()
-                  : memref::LoadOp::create(b, loc, init, ValueRange{row, n})
-                        .getResult();
+          // Row k of the tile: its index in the group, whether it is inside
+          // the matrix (the first one is), and its original row (row 0's
+          // when outside, a safe index to read the initial value from).
+          SmallVector<Value> groupRows, insides, origRows, accs;
+          for (int64_t k = 0; k < tile; ++k) {
+            Value ck = arith::ConstantIndexOp::create(b, loc, k);
+            Value ik = k ? arith::AddIOp::create(b, loc, i, ck).getResult() : i;
+            Value inside = k ? arith::CmpIOp::create(
+                                   b, loc, arith::CmpIPredicate::ult, ik, rows)
+                                   .getResult()
+                             : Value();
+            Value safe =
+                k ? arith::SelectOp::create(b, loc, inside, ik, i).getResult()
+                  : ik;
+            groupRows.push_back(
+                k ? arith::AddIOp::create(b, loc, r, ck).getResult() : r);
+            insides.push_back(inside);
+            origRows.push_back(originalRow(b, loc, perm, safe));
+            accs.push_back(
+                op.getOverwrite()
+                    ? arith::ConstantOp::create(b, loc, elemTy,
+                                                b.getZeroAttr(elemTy))
+                          .getResult()
+                    : memref::LoadOp::create(b, loc, init,
+                                             ValueRange{origRows.back(), n})
+                          .getResult());
+          }
+          // Each rhs element read feeds every row of the tile.
           auto loop = scf::ForOp::create(
-              b, loc, begin, end, c1, ValueRange{acc0},
+              b, loc, begin, end, c1, accs,
               [&](OpBuilder &b, Location loc, Value j, ValueRange iter) {
                 SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
-                Value w =
-                    memref::LoadOp::create(b, loc, values, ValueRange{j, r});
+                SmallVector<Value> ws;
+                for (int64_t k = 0; k < tile; ++k)
+                  ws.push_back(memref::LoadOp::create(
+                      b, loc, values, ValueRange{j, groupRows[k]}));
                 Value x = memref::LoadOp::create(
                     b, loc, rhs, access.indices(b, loc, rhsRow, rhsCol));
-                Value prod = arith::MulFOp::create(b, loc, w, x);
-                Value sum = arith::AddFOp::create(b, loc, iter.front(), prod);
-                scf::YieldOp::create(b, loc, sum);
+                SmallVector<Value> sums;
+                for (int64_t k = 0; k < tile; ++k) {
+                  Value prod = arith::MulFOp::create(b, loc, ws[k], x);
+                  sums.push_back(arith::AddFOp::create(b, loc, iter[k], prod));
+                }
+                scf::YieldOp::create(b, loc, sums);
               });
-          Value sum = applyActivation(b, loc, op, loop.getResult(0));
-          memref::StoreOp::create(b, loc, sum, init, ValueRange{row, n});
+          for (int64_t k = 0; k < tile; ++k) {
+            auto store = [&](OpBuilder &b, Location loc) {
+              Value sum = applyActivation(b, loc, op, loop.getResult(k));
+              memref::StoreOp::create(b, loc, sum, init,
+                                      ValueRange{origRows[k], n});
+            };
+            if (!insides[k]) {
+              store(b, loc);
+              continue;
+            }
+            scf::IfOp::create(b, loc, insides[k],
+                              [&](OpBuilder &b, Location loc) {
+                                store(b, loc);
+                                scf::YieldOp::create(b, loc);
+                              });
+          }
         });
     rewriter.eraseOp(op);
     return success();
   }
+
+  int64_t rowsPerInvocation;
 };
 
 struct ToDenseToParallel : public OpConversionPattern<ToDenseOp> {
@@ -160,9 +221,9 @@ struct ToDenseToParallel : public OpConversionPattern<ToDenseOp> {
     buildParallelZeroFill(rewriter, loc, init, rows, cols);
     Value perm = getPermBuffer(rewriter, op, layout);
     buildGroupRowParallel(
-        rewriter, loc, layout, perm, rows, ValueRange{},
-        [&](OpBuilder &b, Location loc, Value g, Value r, Value row,
-            ValueRange) {
+        rewriter, loc, layout, rows, ValueRange{}, /*tile=*/1,
+        [&](OpBuilder &b, Location loc, Value g, Value r, Value i, ValueRange) {
+          Value row = originalRow(b, loc, perm, i);
           Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
           auto [begin, end] = loadGroupBounds(b, loc, rowPtr, g);
           scf::ForOp::create(
@@ -194,6 +255,12 @@ struct ConvertBlkRewToParallelLoopsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (rowsPerInvocation < 0) {
+      module.emitError("convert-blkrew-to-parallel-loops: rows-per-invocation "
+                       "must be 0 (the whole group) or positive, got ")
+          << static_cast<int64_t>(rowsPerInvocation);
+      return signalPassFailure();
+    }
     if (failed(verifyBufferized(module, "convert-blkrew-to-parallel-loops")))
       return signalPassFailure();
 
@@ -201,7 +268,8 @@ struct ConvertBlkRewToParallelLoopsPass
     target.addIllegalDialect<BlkRewDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
-    patterns.add<BsrMatmulToParallel, ToDenseToParallel>(&getContext());
+    patterns.add<BsrMatmulToParallel>(&getContext(), rowsPerInvocation);
+    patterns.add<ToDenseToParallel>(&getContext());
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }
