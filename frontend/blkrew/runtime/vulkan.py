@@ -263,11 +263,10 @@ class VulkanRunner:
         self.queue, self.family = ctx.queue, ctx.family
         self._timestamp_bits = ctx.timestamp_bits
         self._timestamp_period = props.limits.timestampPeriod
-        family = ctx.family
 
         self._create_buffers(vk, dev)
         self._create_pipelines(vk, dev)
-        self._record(vk, dev, family)
+        self._record(vk, dev)
 
     def _check_limits(self, limits):
         counts = limits.maxComputeWorkGroupCount
@@ -499,6 +498,22 @@ class VulkanRunner:
     def _submit_once(self, vk, dev, record):
         """Records ``record(cb)`` into a one-time command buffer and runs it
         to completion."""
+        cleanup = []
+        try:
+            pool = self._command_pool(vk, dev, cleanup.append)
+            cb = self._begin_commands(
+                vk, dev, pool, vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT
+            )
+            record(cb)
+            vk.vkEndCommandBuffer(cb)
+            fence = self._fence(vk, dev, cleanup.append)
+            self._submit(vk, cb, fence)
+            vk.vkWaitForFences(dev, 1, [fence], vk.VK_TRUE, 2**63 - 1)
+        finally:
+            for release in reversed(cleanup):
+                release()
+
+    def _command_pool(self, vk, dev, on_destroy):
         pool = vk.vkCreateCommandPool(
             dev,
             vk.VkCommandPoolCreateInfo(
@@ -507,49 +522,53 @@ class VulkanRunner:
             ),
             None,
         )
-        cleanup = [lambda: vk.vkDestroyCommandPool(dev, pool, None)]
-        try:
-            cb = vk.vkAllocateCommandBuffers(
-                dev,
-                vk.VkCommandBufferAllocateInfo(
-                    sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                    commandPool=pool,
-                    level=vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                    commandBufferCount=1,
-                ),
-            )[0]
-            vk.vkBeginCommandBuffer(
-                cb,
-                vk.VkCommandBufferBeginInfo(
-                    sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                    flags=vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-                ),
+        on_destroy(lambda: vk.vkDestroyCommandPool(dev, pool, None))
+        return pool
+
+    @staticmethod
+    def _begin_commands(vk, dev, pool, flags=0):
+        """A primary command buffer from ``pool``, recording."""
+        cb = vk.vkAllocateCommandBuffers(
+            dev,
+            vk.VkCommandBufferAllocateInfo(
+                sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                commandPool=pool,
+                level=vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                commandBufferCount=1,
+            ),
+        )[0]
+        vk.vkBeginCommandBuffer(
+            cb,
+            vk.VkCommandBufferBeginInfo(
+                sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, flags=flags
+            ),
+        )
+        return cb
+
+    @staticmethod
+    def _fence(vk, dev, on_destroy):
+        fence = vk.vkCreateFence(
+            dev,
+            vk.VkFenceCreateInfo(sType=vk.VK_STRUCTURE_TYPE_FENCE_CREATE_INFO),
+            None,
+        )
+        on_destroy(lambda: vk.vkDestroyFence(dev, fence, None))
+        return fence
+
+    def _submit(self, vk, cb, fence):
+        with self._queue_lock:
+            vk.vkQueueSubmit(
+                self.queue,
+                1,
+                [
+                    vk.VkSubmitInfo(
+                        sType=vk.VK_STRUCTURE_TYPE_SUBMIT_INFO,
+                        commandBufferCount=1,
+                        pCommandBuffers=[cb],
+                    )
+                ],
+                fence,
             )
-            record(cb)
-            vk.vkEndCommandBuffer(cb)
-            fence = vk.vkCreateFence(
-                dev,
-                vk.VkFenceCreateInfo(sType=vk.VK_STRUCTURE_TYPE_FENCE_CREATE_INFO),
-                None,
-            )
-            cleanup.append(lambda: vk.vkDestroyFence(dev, fence, None))
-            with self._queue_lock:
-                vk.vkQueueSubmit(
-                    self.queue,
-                    1,
-                    [
-                        vk.VkSubmitInfo(
-                            sType=vk.VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                            commandBufferCount=1,
-                            pCommandBuffers=[cb],
-                        )
-                    ],
-                    fence,
-                )
-            vk.vkWaitForFences(dev, 1, [fence], vk.VK_TRUE, 2**63 - 1)
-        finally:
-            for release in reversed(cleanup):
-                release()
 
     def _create_pipelines(self, vk, dev):
         self.pipelines = []
@@ -624,7 +643,7 @@ class VulkanRunner:
             self.pipeline_layouts.append(layout)
             self.pipelines.append(pipeline)
 
-    def _record(self, vk, dev, family):
+    def _record(self, vk, dev):
         dispatches = self.plan["dispatches"]
         n_bindings = sum(len(d["bindings"]) for d in dispatches)
         pool = vk.vkCreateDescriptorPool(
@@ -678,30 +697,8 @@ class VulkanRunner:
         if writes:
             vk.vkUpdateDescriptorSets(dev, len(writes), writes, 0, None)
 
-        cmd_pool = vk.vkCreateCommandPool(
-            dev,
-            vk.VkCommandPoolCreateInfo(
-                sType=vk.VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                queueFamilyIndex=family,
-            ),
-            None,
-        )
-        self._destroy.append(lambda: vk.vkDestroyCommandPool(dev, cmd_pool, None))
-        self.command_buffer = cb = vk.vkAllocateCommandBuffers(
-            dev,
-            vk.VkCommandBufferAllocateInfo(
-                sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                commandPool=cmd_pool,
-                level=vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                commandBufferCount=1,
-            ),
-        )[0]
-        vk.vkBeginCommandBuffer(
-            cb,
-            vk.VkCommandBufferBeginInfo(
-                sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-            ),
-        )
+        pool = self._command_pool(vk, dev, self._destroy.append)
+        self.command_buffer = cb = self._begin_commands(vk, dev, pool)
 
         def barrier(src_stage, dst_stage, src_access, dst_access):
             vk.vkCmdPipelineBarrier(
@@ -783,13 +780,7 @@ class VulkanRunner:
                 host_read,
             )
         vk.vkEndCommandBuffer(cb)
-        self.fence = vk.vkCreateFence(
-            dev,
-            vk.VkFenceCreateInfo(sType=vk.VK_STRUCTURE_TYPE_FENCE_CREATE_INFO),
-            None,
-        )
-        fence = self.fence
-        self._destroy.append(lambda: vk.vkDestroyFence(dev, fence, None))
+        self.fence = self._fence(vk, dev, self._destroy.append)
         self._arguments = {
             b["argument"]: i
             for i, b in enumerate(self.plan["buffers"])
@@ -880,19 +871,7 @@ class VulkanRunner:
         for i, x in enumerate(inputs):
             view = self.views[self._arguments[i]]
             view[:] = x.detach().contiguous().numpy().view(np.uint8).reshape(-1)
-        with self._queue_lock:
-            vk.vkQueueSubmit(
-                self.queue,
-                1,
-                [
-                    vk.VkSubmitInfo(
-                        sType=vk.VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                        commandBufferCount=1,
-                        pCommandBuffers=[self.command_buffer],
-                    )
-                ],
-                self.fence,
-            )
+        self._submit(vk, self.command_buffer, self.fence)
         vk.vkWaitForFences(self.device, 1, [self.fence], vk.VK_TRUE, 2**63 - 1)
         vk.vkResetFences(self.device, 1, [self.fence])
         if self._query_pool is not None:
