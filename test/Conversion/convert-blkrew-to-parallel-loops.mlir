@@ -267,3 +267,47 @@ func.func @row_tile(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x3xf32>,
       outs(%c : memref<7x5xf32>)
   return
 }
+
+// -----
+
+// A bias broadcast into init just before the product (a layer's bias, here
+// into the NCHW output that init collapses): each accumulator starts from
+// its row's bias and the broadcast goes; init is only stored.
+// CHECK-LABEL: func.func @bias(
+// CHECK-SAME:    %[[B:[^:]*]]: memref<4xf32>, %[[OUT:[^:]*]]: memref<1x4x1x3xf32>)
+// CHECK-NOT:     linalg.broadcast
+// CHECK:         %[[C:.*]] = memref.collapse_shape %[[OUT]]
+// CHECK:         scf.parallel
+// CHECK:           %[[ROW:.*]] = arith.addi
+// CHECK-NOT:       memref.load %[[C]]
+// CHECK:           %[[A0:.*]] = memref.load %[[B]][%[[ROW]]] : memref<4xf32>
+// CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %[[A0]]) -> (f32)
+// CHECK:           memref.store %{{.*}}, %[[C]][%[[ROW]], %{{.*}}]
+func.func @bias(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                %x: memref<4x3xf32>, %b: memref<4xf32>, %out: memref<1x4x1x3xf32>) {
+  linalg.broadcast ins(%b : memref<4xf32>) outs(%out : memref<1x4x1x3xf32>) dimensions = [0, 2, 3]
+  %c = memref.collapse_shape %out [[0, 1], [2, 3]] : memref<1x4x1x3xf32> into memref<4x3xf32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}
+
+// -----
+
+// Something else writes memory between the broadcast and the product: the
+// broadcast stays and init is read.
+// CHECK-LABEL: func.func @bias_then_other_write(
+// CHECK:         linalg.broadcast
+// CHECK:         scf.parallel
+// CHECK:           memref.load %{{.*}} : memref<4x3xf32>
+func.func @bias_then_other_write(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
+                                 %x: memref<4x3xf32>, %b: memref<4xf32>, %c: memref<4x3xf32>,
+                                 %other: memref<4xf32>) {
+  linalg.broadcast ins(%b : memref<4xf32>) outs(%c : memref<4x3xf32>) dimensions = [1]
+  linalg.copy ins(%b : memref<4xf32>) outs(%other : memref<4xf32>)
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x2xf32>, memref<4x3xf32>)
+      outs(%c : memref<4x3xf32>)
+  return
+}

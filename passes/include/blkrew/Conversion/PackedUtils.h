@@ -14,6 +14,7 @@
 
 #include "blkrew/Dialect/BlkRewAttrs.h"
 #include "blkrew/Dialect/BlkRewOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
@@ -37,6 +38,21 @@ Value getConstantIndexArray(OpBuilder &b, Operation *op, StringRef prefix,
 /// constant global of the enclosing module (one per distinct permutation);
 /// null when the layout has no permutation.
 Value getPermBuffer(OpBuilder &b, Operation *op, LayoutAttr layout);
+
+/// Whether `prev` is a transpose into `op`'s rhs: it writes a buffer
+/// other than init and reads what `op` does not write, so `op`'s bias
+/// broadcast and its input transpose may come in either order.
+bool isRhsTranspose(BsrMatmulOp op, Operation *prev);
+
+/// The broadcast that fills `init` with one value per row (a layer's bias)
+/// just before `op` reads it as its accumulator: the `linalg.broadcast`
+/// into `init`, or into the buffer `init` collapses, that is the last op
+/// with memory effects before `op` (but for a transpose into its rhs), its
+/// 1-D input running along the dimension that becomes init's rows (the
+/// others in that group of size 1). Null when there is none; then init is
+/// loaded as it is. A lowering that starts each row's accumulator from the
+/// broadcast's input erases it.
+linalg::BroadcastOp findRowBroadcast(BsrMatmulOp op, Value init);
 
 /// Whether `op` applies an activation to its sums (`relu` or `clamp`).
 bool hasActivation(BsrMatmulOp op);

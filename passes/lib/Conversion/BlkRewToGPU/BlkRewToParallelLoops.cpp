@@ -117,6 +117,15 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
       rewriter.eraseOp(op);
       return success();
     }
+    // A bias broadcast into init just before: each accumulator starts
+    // from its row's bias, and the broadcast (a launch, and a pass over
+    // the output) goes.
+    Value bias;
+    if (!op.getOverwrite())
+      if (linalg::BroadcastOp broadcast = findRowBroadcast(op, init)) {
+        bias = broadcast.getInput();
+        rewriter.eraseOp(broadcast);
+      }
     Value rows = dim(0), cols = dim(1);
     Value perm = getPermBuffer(rewriter, op, layout);
     RhsAccess access(rewriter, loc, op, rhs, colIdx);
@@ -139,7 +148,8 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
           // when outside, a safe index to read the initial value from).
           SmallVector<Value> groupRows, insides, origRows, accs;
           for (int64_t k = 0; k < tile; ++k) {
-            Value ck = arith::ConstantIndexOp::create(b, loc, k);
+            Value ck = k ? arith::ConstantIndexOp::create(b, loc, k).getResult()
+                         : Value();
             Value ik = k ? arith::AddIOp::create(b, loc, i, ck).getResult() : i;
             Value inside = k ? arith::CmpIOp::create(
                                    b, loc, arith::CmpIPredicate::ult, ik, rows)
@@ -152,14 +162,17 @@ struct BsrMatmulToParallel : public OpConversionPattern<BsrMatmulOp> {
                 k ? arith::AddIOp::create(b, loc, r, ck).getResult() : r);
             insides.push_back(inside);
             origRows.push_back(originalRow(b, loc, perm, safe));
-            accs.push_back(
-                op.getOverwrite()
-                    ? arith::ConstantOp::create(b, loc, elemTy,
-                                                b.getZeroAttr(elemTy))
-                          .getResult()
-                    : memref::LoadOp::create(b, loc, init,
-                                             ValueRange{origRows.back(), n})
-                          .getResult());
+            Value acc;
+            if (op.getOverwrite())
+              acc = arith::ConstantOp::create(b, loc, elemTy,
+                                              b.getZeroAttr(elemTy));
+            else if (bias)
+              acc = memref::LoadOp::create(b, loc, bias,
+                                           ValueRange{origRows.back()});
+            else
+              acc = memref::LoadOp::create(b, loc, init,
+                                           ValueRange{origRows.back(), n});
+            accs.push_back(acc);
           }
           // Each rhs element read feeds every row of the tile.
           auto loop = scf::ForOp::create(

@@ -79,48 +79,6 @@ static constexpr int64_t kBalanceChunks = 24;
 /// at the end, within the `accumulators` budget.
 static constexpr int64_t kFmaChains = 8;
 
-/// Whether `prev` is a transpose into `op`'s rhs: it writes a buffer
-/// other than init and reads what `op` does not write, so `op`'s bias
-/// broadcast and its input transpose may come in either order.
-static bool isRhsTranspose(BsrMatmulOp op, Operation *prev) {
-  auto transpose = dyn_cast<linalg::TransposeOp>(prev);
-  return transpose && transpose.getInit() == op.getRhs();
-}
-
-/// The broadcast that fills `init` with one value per row (a layer's bias)
-/// just before `op` reads it as its accumulator: the `linalg.broadcast`
-/// into `init`, or into the buffer `init` collapses, that is the last op
-/// with memory effects before `op` (but for a transpose into its rhs), its 1-D
-/// input running along the dimension that becomes init's rows (the others in
-/// that group of size 1). Null when there is none; then init is loaded as it
-/// is.
-static linalg::BroadcastOp findRowBroadcast(BsrMatmulOp op, Value init) {
-  Value buffer = init;
-  SmallVector<ReassociationIndices> groups = {{0}, {1}};
-  if (auto collapse = init.getDefiningOp<memref::CollapseShapeOp>()) {
-    buffer = collapse.getSrc();
-    groups = collapse.getReassociationIndices();
-  }
-  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(lastMemoryOpBefore(
-      op, [&](Operation *prev) { return isRhsTranspose(op, prev); }));
-  if (!broadcast || broadcast.getInit() != buffer ||
-      cast<ShapedType>(broadcast.getInput().getType()).getRank() != 1)
-    return {};
-  auto bufferType = cast<MemRefType>(buffer.getType());
-  ArrayRef<int64_t> added = broadcast.getDimensions();
-  for (int64_t d : groups[0]) {
-    bool isInput = !llvm::is_contained(added, d);
-    if (!isInput && bufferType.getDimSize(d) != 1)
-      return {};
-  }
-  // The input's dimension is the one not added, and it must be in the row
-  // group.
-  for (int64_t d = 0, e = bufferType.getRank(); d < e; ++d)
-    if (!llvm::is_contained(added, d) && !llvm::is_contained(groups[0], d))
-      return {};
-  return broadcast;
-}
-
 /// Whether what `buffer` holds is dead once `op` has read it: a temporary
 /// (an arena view or an allocation, not seen through any other view) that
 /// the ops after `op` in its block overwrite whole, free, or leave alone

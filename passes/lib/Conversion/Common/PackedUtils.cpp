@@ -7,7 +7,9 @@
 
 #include "blkrew/Conversion/PackedUtils.h"
 #include "blkrew/Dialect/BlkRewDialect.h"
+#include "blkrew/Transforms/MemoryOrder.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -232,4 +234,36 @@ LogicalResult mlir::blkrew::verifyBufferized(Operation *module,
     return WalkResult::advance();
   });
   return failure(walk.wasInterrupted());
+}
+
+bool mlir::blkrew::isRhsTranspose(BsrMatmulOp op, Operation *prev) {
+  auto transpose = dyn_cast<linalg::TransposeOp>(prev);
+  return transpose && transpose.getInit() == op.getRhs();
+}
+
+linalg::BroadcastOp mlir::blkrew::findRowBroadcast(BsrMatmulOp op, Value init) {
+  Value buffer = init;
+  SmallVector<ReassociationIndices> groups = {{0}, {1}};
+  if (auto collapse = init.getDefiningOp<memref::CollapseShapeOp>()) {
+    buffer = collapse.getSrc();
+    groups = collapse.getReassociationIndices();
+  }
+  auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(lastMemoryOpBefore(
+      op, [&](Operation *prev) { return isRhsTranspose(op, prev); }));
+  if (!broadcast || broadcast.getInit() != buffer ||
+      cast<ShapedType>(broadcast.getInput().getType()).getRank() != 1)
+    return {};
+  auto bufferType = cast<MemRefType>(buffer.getType());
+  ArrayRef<int64_t> added = broadcast.getDimensions();
+  for (int64_t d : groups[0]) {
+    bool isInput = !llvm::is_contained(added, d);
+    if (!isInput && bufferType.getDimSize(d) != 1)
+      return {};
+  }
+  // The input's dimension is the one not added, and it must be in the row
+  // group.
+  for (int64_t d = 0, e = bufferType.getRank(); d < e; ++d)
+    if (!llvm::is_contained(added, d) && !llvm::is_contained(groups[0], d))
+      return {};
+  return broadcast;
 }
