@@ -297,13 +297,13 @@ def report(path: Path, variants: Path | None) -> None:
     ]
     for r in data["rows"]:
         errs = [
-            r[m]["max_abs_err"]
+            r.get(m, {})["max_abs_err"]
             for m in ("unified", "staged", "host")
-            if "max_abs_err" in r[m]
+            if "max_abs_err" in r.get(m, {})
         ]
         cells = []
         for m in ("unified", "staged", "host"):
-            e = r[m]
+            e = r.get(m, {"error": "not run"})
             if "error" in e:
                 cells.append("n/a")
             else:
@@ -326,7 +326,7 @@ def report(path: Path, variants: Path | None) -> None:
         + "; ".join(
             f"{r['case']} median {_median(r['unified'].get('gpu_launch_ms')):.4f} ms"
             for r in data["rows"]
-            if r["unified"].get("gpu_launch_ms")
+            if r.get("unified", {}).get("gpu_launch_ms")
         )
         + ".",
     ]
@@ -363,7 +363,7 @@ def _variant_table(variants: dict) -> list[str]:
     for r in variants["rows"]:
         base = r["case"].split(".rows")[0]
         by_case.setdefault(base, {"batch": r["batch"], "shapes": {}})
-        by_case[base]["shapes"][r["rows_per_invocation"]] = r["unified"]
+        by_case[base]["shapes"][r["rows_per_invocation"]] = r.get("unified", {})
     shapes = sorted({k for c in by_case.values() for k in c["shapes"]}, key=_shape_key)
     lines = [
         "",
