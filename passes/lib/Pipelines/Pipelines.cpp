@@ -240,6 +240,9 @@ void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
   // directly: any output width works, and the patch matrix (a launch and
   // nine times the image in device memory for 3x3) goes away.
   pm.addNestedPass<func::FuncOp>(createBlkRewFoldIm2col());
+  // A padded image in one kernel (each element its source's or zero), not
+  // a fill and a copy.
+  pm.addNestedPass<func::FuncOp>(createBlkRewPadToGenerate());
   // Buffers as on the CPU: identity layouts at the boundary, results as
   // caller-provided buffers. No deallocation: the runner owns every buffer
   // for the lifetime of the compiled model.

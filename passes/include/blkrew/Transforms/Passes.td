@@ -198,6 +198,39 @@ def BlkRewFoldIm2col : Pass<"blkrew-fold-im2col", "func::FuncOp"> {
   let dependentDialects = ["::mlir::blkrew::BlkRewDialect"];
 }
 
+def BlkRewPadToGenerate : Pass<"blkrew-pad-to-generate", "func::FuncOp"> {
+  let summary = "Write a padded tensor in one pass: each element its "
+                "source's or the padding value";
+  let description = [{
+    On tensors, for the GPU. A `tensor.pad` with static shapes and a
+    constant padding value becomes a `tensor.generate` whose element at
+    `i` is `source[i - low]` where that is inside the source and the
+    padding value elsewhere (a select, the source read at a clamped index).
+    Bufferized, a pad is a fill of the whole padded buffer and then a copy
+    of the source into its interior: two kernels on a GPU, and the
+    interior written twice; the generate is one kernel writing each
+    element once. The CPU pipeline keeps the fill and the copy (its
+    vectorized row copies are faster than a select per element).
+
+    ```mlir
+    %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+    ^bb0(%i: index, %j: index, %k: index, %l: index):
+      tensor.yield %zero : f32
+    } : tensor<1x3x32x32xf32> to tensor<1x3x34x34xf32>
+    // becomes
+    %p = tensor.generate {
+    ^bb0(%i: index, %j: index, %k: index, %l: index):
+      // inside = 1 <= %k < 33 and 1 <= %l < 33
+      %v = tensor.extract %x[%i, %j, clamp(%k - 1), clamp(%l - 1)]
+      %e = arith.select %inside, %v, %zero : f32
+      tensor.yield %e : f32
+    } : tensor<1x3x34x34xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def BlkRewFoldDepthwisePadding
     : Pass<"blkrew-fold-depthwise-padding", "func::FuncOp"> {
   let summary = "Read a depthwise convolution's zero padding implicitly";
