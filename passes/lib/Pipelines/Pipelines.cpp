@@ -243,6 +243,9 @@ void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
   // A padded image in one kernel (each element its source's or zero), not
   // a fill and a copy.
   pm.addNestedPass<func::FuncOp>(createBlkRewPadToGenerate());
+  // A depthwise convolution with its bias and activation in one kernel,
+  // reading the unpadded input (the padding's generate inlined).
+  pm.addNestedPass<func::FuncOp>(createBlkRewDepthwiseToGenerate());
   // Buffers as on the CPU: identity layouts at the boundary, results as
   // caller-provided buffers. No deallocation: the runner owns every buffer
   // for the lifetime of the compiled model.

@@ -231,6 +231,29 @@ def BlkRewPadToGenerate : Pass<"blkrew-pad-to-generate", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def BlkRewDepthwiseToGenerate
+    : Pass<"blkrew-depthwise-to-generate", "func::FuncOp"> {
+  let summary = "One GPU kernel per depthwise convolution: bias, taps and "
+                "activation per output element";
+  let description = [{
+    On tensors, for the GPU. A `linalg.depthwise_conv_2d_nchw_chw` with
+    static f32 shapes becomes a `tensor.generate` whose element
+    `[n, c, y, x]` is its initial value (the channel's bias where the init
+    is a `linalg.broadcast` of one, else the init's element) plus the
+    `KH x KW` taps `in[n, c, y * sh + ky * dh, x * sw + kx * dw] *
+    w[c, ky, kx]`, unrolled; an element-wise `linalg.generic` that is the
+    convolution's only user (a ReLU6) is applied to it in the same body.
+    Canonicalization then inlines a padded input written by a
+    `tensor.generate` (`blkrew-pad-to-generate`) into the taps' reads.
+    Bufferized, the bias broadcast, the padding, the convolution and the
+    activation were four kernels; this is one, reading the unpadded input.
+    The CPU pipeline has its own depthwise kernels
+    (`blkrew-fold-depthwise-padding`, `blkrew-prepare-loops`).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def BlkRewFoldDepthwisePadding
     : Pass<"blkrew-fold-depthwise-padding", "func::FuncOp"> {
   let summary = "Read a depthwise convolution's zero padding implicitly";
