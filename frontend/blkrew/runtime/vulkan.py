@@ -312,9 +312,7 @@ class VulkanRunner:
         )
         mode, memory_type = self._place(vk, type_bits, total)
         self.memory_mode = mode
-        self.memory = self._allocate(vk, dev, total, memory_type)
-        for buf, offset in zip(self.buffers, offsets, strict=True):
-            vk.vkBindBufferMemory(dev, buf, self.memory, offset)
+        self.memory = self._allocate(vk, dev, total, memory_type, self.buffers, offsets)
         plan_buffers = self.plan["buffers"]
         constants = np.fromfile(self.directory / self.plan["constants"], dtype=np.uint8)
 
@@ -391,12 +389,16 @@ class VulkanRunner:
             and props.memoryHeaps[props.memoryTypes[i].heapIndex].size >= size
         ]
 
-    def _place(self, vk, type_bits, total):
-        """The memory mode and the memory type for the plan's buffers."""
-        host = (
+    @staticmethod
+    def _host_coherent(vk):
+        return (
             vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
             | vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
         )
+
+    def _place(self, vk, type_bits, total):
+        """The memory mode and the memory type for the plan's buffers."""
+        host = self._host_coherent(vk)
         local = vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT
         mode = self.requested_memory
         if mode in ("auto", "unified"):
@@ -425,7 +427,9 @@ class VulkanRunner:
             )
         return "staged", types[0][0]
 
-    def _allocate(self, vk, dev, size, memory_type):
+    def _allocate(self, vk, dev, size, memory_type, buffers, offsets):
+        """``size`` bytes of ``memory_type``, freed at close, with
+        ``buffers`` bound at ``offsets``."""
         memory = vk.vkAllocateMemory(
             dev,
             vk.VkMemoryAllocateInfo(
@@ -436,6 +440,8 @@ class VulkanRunner:
             None,
         )
         self._destroy.append(lambda: vk.vkFreeMemory(dev, memory, None))
+        for buf, offset in zip(buffers, offsets, strict=True):
+            vk.vkBindBufferMemory(dev, buf, memory, offset)
         return memory
 
     def _map(self, vk, dev, memory, size):
@@ -454,19 +460,13 @@ class VulkanRunner:
             vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
         )
         twins, offsets, total, type_bits = self._make_buffers(vk, dev, sizes, usage)
-        host = (
-            vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
-            | vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-        )
-        types = self._memory_types(vk, type_bits, host)
+        types = self._memory_types(vk, type_bits, self._host_coherent(vk))
         if not types:
             raise VulkanError(f"{self.device_name} has no host-visible coherent memory")
         # Cached memory reads back fast; prefer it for the outputs.
         cached = vk.VK_MEMORY_PROPERTY_HOST_CACHED_BIT
         memory_type = max(types, key=lambda t: bool(t[1] & cached))[0]
-        memory = self._allocate(vk, dev, total, memory_type)
-        for twin, offset in zip(twins, offsets, strict=True):
-            vk.vkBindBufferMemory(dev, twin, memory, offset)
+        memory = self._allocate(vk, dev, total, memory_type, twins, offsets)
         raw = self._map(vk, dev, memory, total)
         result = {
             "buffers": {
@@ -781,6 +781,16 @@ class VulkanRunner:
             )
         vk.vkEndCommandBuffer(cb)
         self.fence = self._fence(vk, dev, self._destroy.append)
+        # Per launch, whether it runs the block-sparse kernel (which binds
+        # the packed indices): for the profile.
+        buffers = self.plan["buffers"]
+        self._block_sparse = [
+            any(
+                buffers[b]["kind"] == "constant" and buffers[b]["dtype"] == "i32"
+                for b in d["bindings"]
+            )
+            for d in dispatches
+        ]
         self._arguments = {
             b["argument"]: i
             for i, b in enumerate(self.plan["buffers"])
@@ -833,7 +843,6 @@ class VulkanRunner:
         mask = (1 << self._timestamp_bits) - 1 if self._timestamp_bits < 64 else ~0
         ticks = [data[i] & mask for i in range(n)]
         kernels = self.plan["kernels"]
-        buffers = self.plan["buffers"]
         profile = []
         for i, d in enumerate(self.plan["dispatches"]):
             elapsed = (ticks[i + 1] - ticks[i]) & mask  # the counter may wrap
@@ -843,12 +852,7 @@ class VulkanRunner:
                     "kernel": d["kernel"],
                     "entry": kernels[d["kernel"]]["entry"],
                     "grid": list(d["grid"]),
-                    # The block-sparse kernel binds the packed indices.
-                    "block_sparse": any(
-                        buffers[b]["kind"] == "constant"
-                        and buffers[b]["dtype"] == "i32"
-                        for b in d["bindings"]
-                    ),
+                    "block_sparse": self._block_sparse[i],
                     "ms": elapsed * self._timestamp_period / 1e6,
                 }
             )
