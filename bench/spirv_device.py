@@ -45,7 +45,8 @@ CASES = [
     ("resnet18-cifar", "resnet18-cifar", 1),
     ("mobilenetv2-cifar", "mobilenetv2-cifar", 1),
 ]
-# What `run` needs of a compiled model's folder.
+# What `run` reads of a compiled model's folder (the kernels besides), and
+# the manifest to say what was compiled how.
 KEEP = ("plan.json", "constants.bin", "manifest.json")
 
 
@@ -58,45 +59,49 @@ def export(out: Path, names: list[str], rows: list[int | None]) -> None:
     from blkrew.models import example_input, pruned_random_model
 
     out.mkdir(parents=True, exist_ok=True)
+
+    def folder(case_name: str, r: int | None) -> str:
+        # Several kernel shapes: one folder each, named after the rows.
+        return case_name if len(rows) == 1 else f"{case_name}.rows{r}"
+
     with tempfile.TemporaryDirectory(prefix="blkrew-gpu-") as tmp:
-        for (case_name, model_name, batch), r in ((c, r) for c in CASES for r in rows):
+        for case_name, model_name, batch in CASES:
             if names and case_name not in names:
                 continue
-            # Several kernel shapes: one folder each, named after the rows.
-            case = case_name if len(rows) == 1 else f"{case_name}.rows{r}"
-            print(f"[export] {case} ...", flush=True)
             model = pruned_random_model(model_name)
             x = example_input(model_name, batch=batch, seed=1)
-            work = Path(tmp) / case
-            compile(model, x, target="spirv", workdir=work, rows_per_invocation=r)
-            dest = out / case
-            shutil.rmtree(dest, ignore_errors=True)
-            dest.mkdir()
-            for f in [*KEEP, *(p.name for p in work.glob("kernel*.spv"))]:
-                shutil.copy(work / f, dest / f)
-            # The weights do not depend on the kernel shape: variants of a
-            # model point at the first one's (the GPU machine takes 64 MiB).
-            first = out / (
-                case_name if len(rows) == 1 else f"{case_name}.rows{rows[0]}"
-            )
-            if (
-                first != dest
-                and (first / "constants.bin").read_bytes()
-                == (dest / "constants.bin").read_bytes()
-            ):
-                (dest / "constants.bin").unlink()
-                plan = json.loads((dest / "plan.json").read_text())
-                plan["constants"] = f"../{first.name}/constants.bin"
-                (dest / "plan.json").write_text(json.dumps(plan))
             with torch.no_grad():
                 want = model(x)
-            np.save(dest / "input.npy", x.numpy())
-            np.save(dest / "want.npy", want.numpy())
-            (dest / "case.json").write_text(
-                json.dumps(
-                    {"model": model_name, "batch": batch, "rows_per_invocation": r}
+            first = out / folder(case_name, rows[0])
+            for r in rows:
+                case = folder(case_name, r)
+                print(f"[export] {case} ...", flush=True)
+                work = Path(tmp) / case
+                compile(model, x, target="spirv", workdir=work, rows_per_invocation=r)
+                dest = out / case
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir()
+                for f in [*KEEP, *(p.name for p in work.glob("kernel*.spv"))]:
+                    shutil.copy(work / f, dest / f)
+                # The weights do not depend on the kernel shape: variants of
+                # a model point at the first one's (the GPU machine takes 64
+                # MiB).
+                if (
+                    first != dest
+                    and (first / "constants.bin").read_bytes()
+                    == (dest / "constants.bin").read_bytes()
+                ):
+                    (dest / "constants.bin").unlink()
+                    plan = json.loads((dest / "plan.json").read_text())
+                    plan["constants"] = f"../{first.name}/constants.bin"
+                    (dest / "plan.json").write_text(json.dumps(plan))
+                np.save(dest / "input.npy", x.numpy())
+                np.save(dest / "want.npy", want.numpy())
+                (dest / "case.json").write_text(
+                    json.dumps(
+                        {"model": model_name, "batch": batch, "rows_per_invocation": r}
+                    )
                 )
-            )
 
 
 def _load_runner_module():
