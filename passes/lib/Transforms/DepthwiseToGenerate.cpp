@@ -33,12 +33,9 @@ using namespace mlir::blkrew;
 /// but the channel (1) of an NCHW tensor: a per-channel bias. Null else.
 static Value channelBias(Value init) {
   auto broadcast = init.getDefiningOp<linalg::BroadcastOp>();
-  if (!broadcast)
-    return {};
-  ArrayRef<int64_t> added = broadcast.getDimensions();
-  if (added.size() != 3 || added[0] != 0 || added[1] != 2 || added[2] != 3)
-    return {};
-  return broadcast.getInput();
+  if (broadcast && broadcast.getDimensions() == ArrayRef<int64_t>{0, 2, 3})
+    return broadcast.getInput();
+  return {};
 }
 
 /// The element-wise `linalg.generic` that is `value`'s only user: one
