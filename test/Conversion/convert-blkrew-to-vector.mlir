@@ -874,9 +874,13 @@ func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: me
 // each rhs element feeds 128 * 2 / 4 = 64 FMAs, so N's 5 whole 4-wide
 // tiles run in panels of 2 tiles (128 bytes of 16-byte columns fit 2),
 // [0, 8), [8, 16), [16, 20): each copied into one 64-byte-aligned 4 x 8
-// buffer (whole vectors, no masks), which every group then reads. The 2
-// columns left are copied last, into the same buffer with masked loads
-// (zero-filled), and read by the masked tail tile.
+// buffer (whole vectors, no masks), which every group then reads. After
+// its tiles, each group prefetches its share (half) of the rhs rows the
+// next panel's copy reads: a run of 8 columns from `hi`, its first and
+// last element (one line apart at most), clamped to the last column;
+// after the last panel, nothing. The 2 columns left are copied last, into
+// the same buffer with masked loads (zero-filled), and read by the masked
+// tail tile.
 // PANEL-LABEL: func.func @panels(
 // PANEL-SAME:    %[[X:[^:]*]]: memref<4x22xf32>, %[[C:[^:]*]]: memref<4x22xf32>)
 // PANEL-DAG:     %[[C8:.*]] = arith.constant 8 : index
@@ -895,6 +899,14 @@ func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: me
 // PANEL:               scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>) {
 // PANEL:                 vector.load %[[BUF]][%{{.*}}, %[[R]]] : memref<4x8xf32>, vector<4xf32>
 // PANEL:               vector.store %{{.*}}, %[[C]][%{{.*}}, %[[N0]]]
+// PANEL:             %[[MORE:.*]] = arith.cmpi ult, %[[HI]], %[[C20]] : index
+// PANEL:             scf.if %[[MORE]] {
+// PANEL:               scf.for %[[KP:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// PANEL:                 %[[FIRST:.*]] = arith.minui %[[HI]], %[[C21:.*]] : index
+// PANEL:                 memref.prefetch %[[X]][%[[KP]], %[[FIRST]]], read, locality<2>, data
+// PANEL:                 %[[END:.*]] = arith.addi %[[HI]], %{{.*}} : index
+// PANEL:                 %[[LAST:.*]] = arith.minui %[[END]], %[[C21]] : index
+// PANEL:                 memref.prefetch %[[X]][%[[KP]], %[[LAST]]], read, locality<2>, data
 // PANEL:         scf.for
 // PANEL:           vector.maskedload %[[X]][%{{.*}}, %[[C20]]]
 // PANEL:           vector.store %{{.*}}, %[[BUF]]
@@ -919,8 +931,12 @@ func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: me
 // PANELPAR-NOT:       scf.parallel
 // PANELPAR:           scf.for %{{.*}} = %c0 to %c20 step %c8 {
 // PANELPAR:             vector.store %{{.*}}, %[[BUF]]
-// PANELPAR:             scf.for %{{.*}} = %[[LO:.*]] to %[[HI:.*]] step %c1 {
+// PANELPAR:             scf.for %[[G:.*]] = %[[LO:.*]] to %[[HI:.*]] step %c1 {
 // PANELPAR:               vector.load %[[BUF]]
+// PANELPAR:               %[[STRIPE:.*]] = arith.subi %[[HI]], %[[LO]] : index
+// PANELPAR:               arith.ceildivui %c4, %[[STRIPE]] : index
+// PANELPAR:               arith.subi %[[G]], %[[LO]] : index
+// PANELPAR:               memref.prefetch
 // PANELPAR:           vector.maskedload %{{.*}}[%{{.*}}, %c20]
 // PANELPAR:           vector.store %{{.*}}, %[[BUF]]
 // PANELPAR:           scf.for %{{.*}} = %[[LO]] to %[[HI]] step %c1 {
@@ -996,8 +1012,9 @@ func.func @panel_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128
 // the kernel, which nothing reads after it. The panels are transposed from
 // x's rows instead of copied from the temporary's columns, and the
 // transpose goes. The panels are 8, 8 and 4 columns wide: the last has its
-// own static transpose. The 2 columns left are transposed into the rest
-// buffer, and its 2 columns past them zero-filled.
+// own static transpose. The groups prefetch the next panel's rows of x
+// (one line each: 4 columns). The 2 columns left are transposed into the
+// rest buffer, and its 2 columns past them zero-filled.
 // PANEL-LABEL: func.func @panels_from_transpose(
 // PANEL-SAME:    %[[X:[^:]*]]: memref<22x4xf32>, %[[C:[^:]*]]: memref<4x22xf32>)
 // PANEL-NOT:     linalg.transpose ins(%[[X]] :
@@ -1012,6 +1029,9 @@ func.func @panel_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128
 // PANEL:             linalg.transpose ins(%[[SRC4]] : {{.*}}) outs(%[[DST4]] : {{.*}}) permutation = [1, 0]
 // PANEL:           scf.for
 // PANEL:             vector.load %[[BUF]]
+// PANEL:             scf.if
+// PANEL:               scf.for
+// PANEL:                 memref.prefetch %[[X]][%{{.*}}, %c0], read, locality<2>, data : memref<22x4xf32>
 // PANEL:         memref.subview %[[X]][20, 0] [2, 4] [1, 1]
 // PANEL:         %[[LEFTDST:.*]] = memref.subview %[[BUF]][0, 0] [4, 2] [1, 1]
 // PANEL:         linalg.transpose ins(%{{.*}} : memref<2x4xf32, {{.*}}) outs(%[[LEFTDST]] : {{.*}}) permutation = [1, 0]
