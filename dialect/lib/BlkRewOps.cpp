@@ -72,13 +72,14 @@ static LogicalResult verifyPacked(Operation *op, LayoutAttr layout,
     return op->emitOpError("init must be 2-D, got rank ")
            << cast<ShapedType>(init.getType()).getRank();
 
+  // f16 values with f32 operands: stored narrow, extended as read.
   Type elemTy = cast<ShapedType>(values.getType()).getElementType();
   for (Value v : elemOperands) {
     Type t = cast<ShapedType>(v.getType()).getElementType();
-    if (t != elemTy)
+    if (t != elemTy && !(elemTy.isF16() && t.isF32()))
       return op->emitOpError("element type mismatch: values hold ")
              << elemTy << " but an operand of type " << v.getType() << " holds "
-             << t;
+             << t << " (values may be f16 only where the operands are f32)";
   }
 
   int64_t p = layout.getGroupRows();

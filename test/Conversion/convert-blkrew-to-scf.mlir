@@ -178,3 +178,31 @@ func.func @clamp(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf32>,
       outs(%c : memref<5x3xf32>)
   return
 }
+
+// -----
+
+// f16 packed values (blkrew-half-weights): each weight extended to f32 as
+// it is read, by both ops.
+// CHECK-LABEL: func.func @half_values(
+// CHECK-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x2xf16>,
+// CHECK:                 %[[H:.*]] = memref.load %[[V]][%{{.*}}, %{{.*}}] : memref<?x2xf16>
+// CHECK-NEXT:            %[[W:.*]] = arith.extf %[[H]] : f16 to f32
+// CHECK:                   arith.mulf %[[W]], %{{.*}} : f32
+// CHECK-LABEL: func.func @half_values_to_dense(
+// CHECK:             %[[H:.*]] = memref.load %{{.*}} : memref<?x2xf16>
+// CHECK-NEXT:        %[[W:.*]] = arith.extf %[[H]] : f16 to f32
+// CHECK-NEXT:        memref.store %[[W]], %{{.*}} : memref<4x4xf32>
+func.func @half_values(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf16>,
+                       %x: memref<4x3xf32>, %c: memref<5x3xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf16>, memref<4x3xf32>)
+      outs(%c : memref<5x3xf32>)
+  return
+}
+func.func @half_values_to_dense(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x2xf16>,
+                                %w: memref<4x4xf32>) {
+  blkrew.to_dense #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v : memref<3xi32>, memref<?xi32>, memref<?x2xf16>)
+      outs(%w : memref<4x4xf32>)
+  return
+}

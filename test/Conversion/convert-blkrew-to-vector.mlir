@@ -1261,3 +1261,41 @@ func.func @destination_shares_bytes_with_input(%rp: memref<3xi32>, %ci: memref<?
   memref.copy %y, %c : memref<22x4xf32> to memref<22x4xf32>
   return
 }
+
+// -----
+
+// f16 packed values (blkrew-half-weights) with f32 rhs and init: each weight
+// is loaded as f16 and extended to f32 before its broadcast; the rhs, the
+// accumulators and the FMAs stay f32.
+// CHECK-LABEL: func.func @half_values(
+// CHECK-SAME:    %{{[^:]*}}: memref<4xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x2xf16>,
+// CHECK:           scf.for %[[J:[^ ]*]] = {{.*}} -> (vector<4xf32>, vector<4xf32>) {
+// CHECK:             %[[XV:.*]] = vector.load {{.*}} : memref<4x?xf32>, vector<4xf32>
+// CHECK:             %[[H0:.*]] = memref.load %[[V]][%[[J]], %{{.*}}] : memref<?x2xf16>
+// CHECK-NEXT:        %[[W0:.*]] = arith.extf %[[H0]] : f16 to f32
+// CHECK-NEXT:        %[[B0:.*]] = vector.broadcast %[[W0]] : f32 to vector<4xf32>
+// CHECK-NEXT:        vector.fma %[[B0]], %[[XV]], %{{.*}} : vector<4xf32>
+func.func @half_values(%rp: memref<4xi32>, %ci: memref<?xi32>, %v: memref<?x2xf16>,
+                       %x: memref<4x?xf32>, %c: memref<5x?xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<4xi32>, memref<?xi32>, memref<?x2xf16>, memref<4x?xf32>)
+      outs(%c : memref<5x?xf32>)
+  return
+}
+
+// -----
+
+// The small-N shape: each kept column's 4 weights loaded as one f16 vector
+// and extended to an f32 vector.
+// CHECK-LABEL: func.func @half_values_small_n(
+// CHECK-SAME:    %{{[^:]*}}: memref<3xi32>, %{{[^:]*}}: memref<?xi32>, %[[V:[^:]*]]: memref<?x4xf16>,
+// CHECK:             %[[H:.*]] = vector.load %[[V]][%{{.*}}, %{{.*}}] : memref<?x4xf16>, vector<4xf16>
+// CHECK-NEXT:        %[[W:.*]] = arith.extf %[[H]] : vector<4xf16> to vector<4xf32>
+// CHECK:             vector.fma %[[W]], %{{.*}}, %{{.*}} : vector<4xf32>
+func.func @half_values_small_n(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<?x4xf16>,
+                               %x: memref<9x2xf32>, %c: memref<7x2xf32>) {
+  blkrew.bsr_matmul #blkrew.layout<block = [4, 3], scheme = column>
+      ins(%rp, %ci, %v, %x : memref<3xi32>, memref<?xi32>, memref<?x4xf16>, memref<9x2xf32>)
+      outs(%c : memref<7x2xf32>)
+  return
+}

@@ -203,6 +203,18 @@ func.func @rhs_cols(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
 
 // -----
 
+// f16 values go only with f32 operands (blkrew-half-weights).
+func.func @half_values_f64(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf16>,
+                           %x: tensor<4x8xf64>, %c: tensor<4x8xf64>) {
+  // expected-error @+1 {{element type mismatch: values hold 'f16' but an operand of type 'tensor<4x8xf64>' holds 'f64' (values may be f16 only where the operands are f32)}}
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<2xi32>, tensor<2x2xf16>, tensor<4x8xf64>)
+      outs(%c : tensor<4x8xf64>) -> tensor<4x8xf64>
+  return
+}
+
+// -----
+
 func.func @elem_type(%rp: tensor<3xi32>, %ci: tensor<2xi32>, %v: tensor<2x2xf32>,
                      %x: tensor<4x8xf16>, %c: tensor<4x8xf32>) {
   // expected-error @+1 {{element type mismatch: values hold 'f32' but an operand of type 'tensor<4x8xf16>' holds 'f16'}}

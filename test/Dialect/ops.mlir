@@ -17,6 +17,18 @@ func.func @bsr_matmul_tensor(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<
   return %y : tensor<16x32xf32>
 }
 
+// f16 values with f32 operands (blkrew-half-weights).
+// CHECK-LABEL: func.func @bsr_matmul_half_values(
+// CHECK:         blkrew.bsr_matmul <block = [8, 4], scheme = column>
+// CHECK-SAME:      tensor<5x8xf16>, tensor<12x32xf32>) outs(%{{.*}} : tensor<16x32xf32>) -> tensor<16x32xf32>
+func.func @bsr_matmul_half_values(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<5x8xf16>,
+                                  %x: tensor<12x32xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %y = blkrew.bsr_matmul #blkrew.layout<block = [8, 4], scheme = column>
+      ins(%rp, %ci, %v, %x : tensor<3xi32>, tensor<5xi32>, tensor<5x8xf16>, tensor<12x32xf32>)
+      outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
 // CHECK-LABEL: func.func @bsr_matmul_overwrite(
 // CHECK:         blkrew.bsr_matmul <block = [8, 4], scheme = column> overwrite ins(
 func.func @bsr_matmul_overwrite(%rp: tensor<3xi32>, %ci: tensor<5xi32>, %v: tensor<5x8xf32>,

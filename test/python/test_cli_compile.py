@@ -96,11 +96,12 @@ def test_compile_then_run(pruned_checkpoint, target, tmp_path, capsys):
 
 def test_compile_options_reach_the_artifact(pruned_checkpoint, tmp_path, capsys):
     art = tmp_path / "art"
-    extra = ("--no-implicit-im2col", "--threads", "2")
+    extra = ("--no-implicit-im2col", "--threads", "2", "--half-weights")
     assert main(compile_cmd(pruned_checkpoint, art, *extra)) == 0
     manifest = json.loads((art / "manifest.json").read_text())
     assert manifest["implicit_im2col"] is False
     assert manifest["threads"] == 2 and manifest["parallel"] is True
+    assert manifest["half_weights"] is True
     capsys.readouterr()
     # The SPIR-V path always reads patches in place: asking otherwise is an
     # error, not a silently ignored flag.

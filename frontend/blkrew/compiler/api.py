@@ -211,6 +211,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     parallel_min_outputs: int | None = None,
     implicit_im2col: bool = True,
     rows_per_invocation: int | None = None,
+    half_weights: bool = False,
     workdir: str | os.PathLike | None = None,
     progress=None,
 ) -> CompiledModule:
@@ -288,6 +289,17 @@ def compile(  # noqa: A001 - the public name is part of the API
             element it loads feeding all of them (the largest divisor of the
             group's height not above it; 0: the whole group); None is the
             pipeline's default.
+        half_weights: the sparse kernels that wait on their weights store
+            them as f16 (``blkrew-half-weights``): those whose N (batch x
+            output pixels) is below the vector width, with groups of 4 rows
+            or more (batch-1 linear layers, RNN steps at small batch,
+            convolutions on maps of a few pixels). Each weight is rounded
+            to the nearest f16 (a relative error of at most 2**-11) and
+            extended to f32 as the kernel reads it; inputs, outputs and all
+            arithmetic stay f32. The other kernels keep f32 weights: there
+            the multiply-adds set the time and extending each weight cost
+            more than the halved bytes saved. A weight beyond f16's range
+            is an error. CPU targets only.
         workdir: where the artifacts go (a new temporary folder by default).
         progress: called as ``progress(op, choice)`` as tuning settles each
             kernel (the CLI prints them).
@@ -323,6 +335,12 @@ def compile(  # noqa: A001 - the public name is part of the API
     ):
         raise ValueError(
             "rows_per_invocation must be >= 0 and applies to the spirv target only"
+        )
+    if half_weights and target == "spirv":
+        raise ValueError(
+            "half_weights applies to the CPU targets only: the SPIR-V kernels "
+            "read f32 weights (16-bit storage buffers are not requested from "
+            "the device)"
         )
     if prefetch_distance is None:
         prefetch_distance = -1  # the pipeline's per-target default
@@ -414,7 +432,11 @@ def compile(  # noqa: A001 - the public name is part of the API
 
             start_tune = time.perf_counter()
             sparse_ir, extra["tuning"] = tune_kernels(
-                sparse_ir, target, threads if parallel else 1, progress=progress
+                sparse_ir,
+                target,
+                threads if parallel else 1,
+                progress=progress,
+                half_weights=half_weights,
             )
             timings["tune_s"] = time.perf_counter() - start_tune
         pipeline = (
@@ -423,7 +445,8 @@ def compile(  # noqa: A001 - the public name is part of the API
             f"weight-prefetch-bytes={weight_prefetch_bytes} "
             f"panel-bytes={panel_bytes} "
             f"parallel={str(parallel).lower()} "
-            f"implicit-im2col={str(implicit_im2col).lower()}"
+            f"implicit-im2col={str(implicit_im2col).lower()} "
+            f"half-weights={str(half_weights).lower()}"
             + "".join(
                 f" {name.replace('_', '-')}={value}"
                 for name, value in thresholds.items()
@@ -466,6 +489,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "pack_dense": pack_dense,
         "reorder": reorder,
         "implicit_im2col": implicit_im2col,
+        "half_weights": half_weights,
         "folded_batchnorms": folded_batchnorms,
         "parallel": parallel,
         "threads": threads,

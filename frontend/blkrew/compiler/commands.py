@@ -92,6 +92,13 @@ def configure_compile(p: argparse.ArgumentParser) -> None:
         "code)",
     )
     p.add_argument(
+        "--half-weights",
+        action="store_true",
+        help="CPU targets: the sparse kernels that wait on their weights "
+        "(N below the vector width: batch-1 linear layers, late convolutions) "
+        "store them as f16, each rounded to f16 and extended to f32 as read",
+    )
+    p.add_argument(
         "--tune",
         action="store_true",
         help="time each sparse kernel's candidate tiles and keep the fastest "
@@ -128,6 +135,7 @@ def run_compile(args: argparse.Namespace) -> int:
         fold_bn=not args.no_fold_bn,
         implicit_im2col=not args.no_implicit_im2col,
         threads=args.threads,
+        half_weights=args.half_weights,
         tune=args.tune,
         workdir=args.out,
         progress=_print_tuned if args.tune else None,

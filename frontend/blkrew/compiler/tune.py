@@ -108,14 +108,17 @@ def _candidates(target: str) -> list[tuple[int, int]]:
     return [(u, d) for u in (1, 2, 3, 4) for d in (0, 16)]
 
 
-def _pipeline(target, tile, prefetch, parallel) -> str:
+def _pipeline(target, tile, prefetch, parallel, half_weights) -> str:
     return (
         f"--blkrew-cpu-pipeline=target={target} tile-vectors={tile} "
-        f"prefetch-distance={prefetch} parallel={str(parallel).lower()}"
+        f"prefetch-distance={prefetch} parallel={str(parallel).lower()} "
+        f"half-weights={str(half_weights).lower()}"
     )
 
 
-def _host_costs(module, rhs_shape, out_shape, candidates, threads, workdir):
+def _host_costs(
+    module, rhs_shape, out_shape, candidates, threads, half_weights, workdir
+):
     from blkrew.runtime.host import HostRunner
 
     parallel = threads != 1
@@ -123,7 +126,9 @@ def _host_costs(module, rhs_shape, out_shape, candidates, threads, workdir):
     for tile, prefetch in candidates:
         d = workdir / f"u{tile}-p{prefetch}"
         d.mkdir(parents=True, exist_ok=True)
-        llvm = run_blkrew_opt(module, [_pipeline("host", tile, prefetch, parallel)])
+        llvm = run_blkrew_opt(
+            module, [_pipeline("host", tile, prefetch, parallel, half_weights)]
+        )
         (d / "k.ll").write_text(toolchain.translate_to_llvm_ir(llvm))
         toolchain.compile_object(d / "k.ll", d / "k.o", "host")
         toolchain.link_shared_library(d / "k.o", d / "k.so", openmp=parallel)
@@ -139,12 +144,14 @@ def _host_costs(module, rhs_shape, out_shape, candidates, threads, workdir):
     )
 
 
-def _aarch64_costs(module, candidates, workdir: Path) -> dict:
+def _aarch64_costs(module, candidates, half_weights, workdir: Path) -> dict:
     from blkrew.compiler.mca import aarch64_assembly, inner_loop, mca_cycles
 
     costs = {}
     for tile, prefetch in candidates:
-        llvm = run_blkrew_opt(module, [_pipeline("aarch64", tile, prefetch, False)])
+        llvm = run_blkrew_opt(
+            module, [_pipeline("aarch64", tile, prefetch, False, half_weights)]
+        )
         ll = workdir / f"u{tile}.ll"
         ll.write_text(toolchain.translate_to_llvm_ir(llvm))
         loop = inner_loop(aarch64_assembly(ll))
@@ -155,10 +162,16 @@ def _aarch64_costs(module, candidates, workdir: Path) -> dict:
 
 
 def tune_kernels(
-    ir: str, target: str, threads: int | None, progress=None
+    ir: str,
+    target: str,
+    threads: int | None,
+    progress=None,
+    half_weights: bool = False,
 ) -> tuple[str, list[dict]]:
     """Returns ``ir`` with every tunable ``blkrew.bsr_matmul`` annotated with
-    its best kernel shape, and the choices made (one dict per op)."""
+    its best kernel shape, and the choices made (one dict per op).
+    ``half_weights``: the kernels are timed with f16 packed weights, as
+    ``blkrew-cpu-pipeline{half-weights}`` will build them."""
     path = cache_path()
     try:
         cache = json.loads(path.read_text())
@@ -177,7 +190,8 @@ def tune_kernels(
         if module is None:
             continue
         key = hashlib.sha256(
-            f"{module}|{target}|{threads}|{machine}".encode()
+            f"{module}|{target}|{threads}|{machine}"
+            f"{'|f16' if half_weights else ''}".encode()
         ).hexdigest()
         if key not in cache:
             with tempfile.TemporaryDirectory(prefix="blkrew-tune-") as tmp:
@@ -188,10 +202,13 @@ def tune_kernels(
                         _shape(op["type"]),
                         _candidates(target),
                         threads,
+                        half_weights,
                         Path(tmp),
                     )
                 else:
-                    costs = _aarch64_costs(module, _candidates(target), Path(tmp))
+                    costs = _aarch64_costs(
+                        module, _candidates(target), half_weights, Path(tmp)
+                    )
             if not costs:
                 continue
             (tile, prefetch), best = min(costs.items(), key=lambda kv: kv[1])

@@ -148,6 +148,11 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
           : std::max<int64_t>(1, unit.registers * 3 / 4 /
                                      llvm::divideCeil(width, unit.width));
   addPipeline(pm, kCleanUpAndFuse);
+  // After the fusions and blkrew-reorder, which read the packed values as
+  // f32 constants; only the kernels that wait on their weights.
+  if (options.halfWeights)
+    pm.addNestedPass<func::FuncOp>(
+        createBlkRewHalfWeights(BlkRewHalfWeightsOptions{width}));
   // Convolutions' patch matrices read in place by the kernels, where each
   // vector they load stays in one image row.
   if (options.implicitIm2col)

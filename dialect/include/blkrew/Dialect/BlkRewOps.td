@@ -72,7 +72,9 @@ def BlkRew_BsrMatmulOp : BlkRew_PackedOp<"bsr_matmul"> {
     * `col_idx : [nnz] x i32`: kept column indices, strictly increasing
       within a group, each in `[0, K)`;
     * `values : [nnz, p]`: for each kept column, its `p` values in the group
-      (rows past `M` in the last group are padding and ignored).
+      (rows past `M` in the last group are padding and ignored); of
+      `rhs`'s element type, or f16 where `rhs` and `init` are f32 (each
+      value extended to f32 as it is read: `blkrew-half-weights`).
 
     With `perm` in the layout, packed row `r` is written to `init[perm[r]]`.
     Constant packed arrays (`arith.constant`) are checked against the

@@ -24,6 +24,11 @@ namespace mlir::blkrew {
 /// Loads `memref[indices]` (an i32 array) and converts it to `index`.
 Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices);
 
+/// Loads `values[indices]`, extended to `elemTy` where the packed values
+/// are stored narrower (f16 with f32 operands: blkrew-half-weights).
+Value loadValue(OpBuilder &b, Location loc, Value values, ValueRange indices,
+                Type elemTy);
+
 /// The range of group `g`'s kept columns, `row_ptr[g]` to `row_ptr[g+1]`,
 /// as indices.
 std::pair<Value, Value> loadGroupBounds(OpBuilder &b, Location loc,

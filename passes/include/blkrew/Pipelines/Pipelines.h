@@ -95,6 +95,13 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "image in the sparse kernel (blkrew-fold-im2col) where "
                      "the output width is a multiple of the vector width"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> halfWeights{
+      *this, "half-weights",
+      llvm::cl::desc("Store the constant packed weights of the sparse "
+                     "kernels that wait on them (the small-N shape) as f16, "
+                     "extended to f32 as they are read (blkrew-half-weights)"
+                     ": half the bytes, each weight rounded to f16"),
+      llvm::cl::init(false)};
 };
 
 /// Tensor-level IR (blkrew + linalg, after blkrew-sparsify) to the LLVM

@@ -198,6 +198,51 @@ def BlkRewFoldIm2col : Pass<"blkrew-fold-im2col", "func::FuncOp"> {
   let dependentDialects = ["::mlir::blkrew::BlkRewDialect"];
 }
 
+def BlkRewHalfWeights : Pass<"blkrew-half-weights", "func::FuncOp"> {
+  let summary = "Store the block-sparse kernels' packed weights as f16";
+  let description = [{
+    On tensors. Every `blkrew.bsr_matmul` whose packed values are an f32
+    constant gets them as an f16 constant instead (each weight rounded to
+    the nearest f16, ties to even); its rhs, init and result stay f32, and
+    the kernels extend each weight to f32 as they read it, so the products
+    and sums are f32 as before. The weights take half the bytes: the
+    kernels that wait on their weights rather than on their FMAs (small N:
+    batch-1 linear layers, RNN steps, late convolutions on small maps) read
+    half as much, and twice as many of a model's weights stay in a cache.
+    The price is the rounding (a relative error of at most 2^-11 per
+    weight); a weight beyond f16's range (|w| > 65504) is an error, not an
+    infinity.
+
+    With `vector-width=V` (the CPU pipeline passes its own), only the
+    products that `convert-blkrew-to-vector` runs in its small-N shape at
+    V lanes are narrowed: N below V (and at most 16), groups of 4 rows or
+    more. There each kept column's weights are one vector, extended by one
+    instruction, and each feeds only N FMAs. Elsewhere every weight feeds a
+    whole register tile, the FMAs set the time, and extending each weight
+    before its broadcast cost more than the halved bytes saved (FC 1024 x
+    1024 at 90%, N = 256: 3-4x slower; N = 16: 1.1-1.2x slower). 0
+    narrows every product.
+
+    ```mlir
+    %v = arith.constant dense<[[0.1, 0.2]]> : tensor<1x2xf32>
+    %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+        ins(%rp, %ci, %v, %x : ..., tensor<1x2xf32>, tensor<4x8xf32>)
+        outs(%c : tensor<2x8xf32>) -> tensor<2x8xf32>
+    // becomes
+    %v = arith.constant dense<[[9.997550e-02, 1.999510e-01]]> : tensor<1x2xf16>
+    %y = blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+        ins(%rp, %ci, %v, %x : ..., tensor<1x2xf16>, tensor<4x8xf32>)
+        outs(%c : tensor<2x8xf32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "Narrow only the products the CPU kernel runs in its small-N "
+           "shape at this many lanes; 0 narrows all">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def BlkRewPadToGenerate : Pass<"blkrew-pad-to-generate", "func::FuncOp"> {
   let summary = "Write a padded tensor in one pass: each element its "
                 "source's or the padding value";

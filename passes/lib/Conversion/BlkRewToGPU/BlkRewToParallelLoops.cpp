@@ -276,6 +276,26 @@ struct ConvertBlkRewToParallelLoopsPass
     }
     if (failed(verifyBufferized(module, "convert-blkrew-to-parallel-loops")))
       return signalPassFailure();
+    // Values stored narrower than the operands (blkrew-half-weights) would
+    // need 16-bit storage buffers, which the SPIR-V target and the Vulkan
+    // runner do not ask for.
+    auto narrow = module.walk([&](Operation *op) {
+      if (!isa<BsrMatmulOp, ToDenseOp>(op))
+        return WalkResult::advance();
+      Value values = op->getOperand(2);
+      Type valueTy = cast<ShapedType>(values.getType()).getElementType();
+      Type initTy =
+          cast<ShapedType>(op->getOperands().back().getType()).getElementType();
+      if (valueTy == initTy)
+        return WalkResult::advance();
+      op->emitOpError("convert-blkrew-to-parallel-loops: packed values of ")
+          << valueTy << " with " << initTy
+          << " operands are not supported on the GPU path (blkrew-half-weights "
+             "is for the CPU pipeline)";
+      return WalkResult::interrupt();
+    });
+    if (narrow.wasInterrupted())
+      return signalPassFailure();
 
     ConversionTarget target(getContext());
     target.addIllegalDialect<BlkRewDialect>();

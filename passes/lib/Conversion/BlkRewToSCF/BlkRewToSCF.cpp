@@ -125,7 +125,9 @@ struct BsrMatmulToSCF : public OpConversionPattern<BsrMatmulOp> {
         rows,
         [&](OpBuilder &b, Location loc, Value j, Value r, Value row,
             Value col) {
-          Value w = memref::LoadOp::create(b, loc, values, ValueRange{j, r});
+          Value w =
+              loadValue(b, loc, values, ValueRange{j, r},
+                        cast<MemRefType>(init.getType()).getElementType());
           SmallVector<Value> rhsRow = access.rowPartOfColumn(b, loc, col);
           Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
           Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -174,7 +176,9 @@ struct ToDenseToSCF : public OpConversionPattern<ToDenseOp> {
         rows,
         [&](OpBuilder &b, Location loc, Value j, Value r, Value row,
             Value col) {
-          Value w = memref::LoadOp::create(b, loc, values, ValueRange{j, r});
+          Value w =
+              loadValue(b, loc, values, ValueRange{j, r},
+                        cast<MemRefType>(init.getType()).getElementType());
           memref::StoreOp::create(b, loc, w, init, ValueRange{row, col});
         });
     rewriter.eraseOp(op);

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "blkrew/Conversion/KernelShape.h"
 #include "blkrew/Conversion/PackedUtils.h"
 #include "blkrew/Conversion/Passes.h"
 #include "blkrew/Dialect/BlkRewOps.h"
@@ -259,8 +260,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // Small N (see below) vectorizes along rows; otherwise N-wide slices
     // read a window's image as row segments, each of which must lie in one
     // image row.
-    bool smallN = !ShapedType::isDynamic(staticN) && staticN < vectorWidth &&
-                  staticN <= 16 && p >= 4;
+    bool smallN = isSmallNKernel(staticN, p, vectorWidth);
     if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
       int64_t width =
           cast<MemRefType>(adaptor.getRhs().getType()).getDimSize(2);
@@ -291,6 +291,18 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     auto maskTy = VectorType::get({vectorWidth}, rewriter.getI1Type());
     int64_t elemBytes = elemTy.getIntOrFloatBitWidth() / 8;
     int64_t vectorBytes = vectorWidth * elemBytes;
+    // The packed values may be stored narrower (f16, blkrew-half-weights):
+    // each is extended to elemTy as it is read.
+    Type valueTy = cast<MemRefType>(values.getType()).getElementType();
+    int64_t valueElemBytes = valueTy.getIntOrFloatBitWidth() / 8;
+    auto widen = [&](OpBuilder &b, Location loc, Value v) -> Value {
+      if (valueTy == elemTy)
+        return v;
+      Type wide = elemTy;
+      if (auto vt = dyn_cast<VectorType>(v.getType()))
+        wide = vt.clone(elemTy);
+      return arith::ExtFOp::create(b, loc, wide, v);
+    };
 
     auto cst = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(rewriter, loc, v);
@@ -382,7 +394,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     // the kernels that wait on their weights have to spare (an unclamped
     // index, reading past `values`, was 3% faster on ResNet-18; a branch
     // around the prefetch slower than both). Only where N is small.
-    int64_t valueBytes = p * elemBytes;
+    int64_t valueBytes = p * valueElemBytes;
     int64_t weightAhead =
         weightPrefetchBytes > 0 && !ShapedType::isDynamic(staticN) &&
                 staticN <= kWeightPrefetchMaxN
@@ -567,10 +579,11 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                                      access.indices(b, loc, rhsRow, c)));
             SmallVector<Value> next;
             for (int64_t r = 0; r < q; ++r) {
-              Value wr = memref::LoadOp::create(
-                  b, loc, values,
-                  ValueRange{j,
-                             arith::ConstantIndexOp::create(b, loc, r0 + r)});
+              Value wr = widen(b, loc,
+                               memref::LoadOp::create(
+                                   b, loc, values,
+                                   ValueRange{j, arith::ConstantIndexOp::create(
+                                                     b, loc, r0 + r)}));
               Value wb = vector::BroadcastOp::create(b, loc, vecTy, wr);
               for (int64_t k = 0; k < u; ++k)
                 next.push_back(vector::FMAOp::create(b, loc, wb, xs[k],
@@ -615,7 +628,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     auto emitTile = [&](OpBuilder &b, Location loc, RhsView view, Value g,
                         Value n0, int64_t u, Value mask) {
       // Only where a group keeps more columns than two chunks on average.
-      int64_t chunk = slabChunkBytes / (u * vectorBytes + p * elemBytes);
+      int64_t chunk = slabChunkBytes / (u * vectorBytes + valueBytes);
       auto initTy = cast<MemRefType>(init.getType());
       bool longGroups = valuesTy.hasStaticShape() && initTy.hasStaticShape() &&
                         valuesTy.getDimSize(0) >
@@ -762,8 +775,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         // the new ones.
         auto column = [&](OpBuilder &b, Location loc, Value j,
                           ValueRange accs) {
-          Value w =
-              vector::LoadOp::create(b, loc, rowTy, values, ValueRange{j, c0});
+          Value w = widen(b, loc,
+                          vector::LoadOp::create(b, loc, rowTy.clone(valueTy),
+                                                 values, ValueRange{j, c0}));
           SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
           SmallVector<Value> next;
           for (int64_t k = 0; k < n; ++k) {

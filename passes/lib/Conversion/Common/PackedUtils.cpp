@@ -25,6 +25,14 @@ Value mlir::blkrew::loadIndex(OpBuilder &b, Location loc, Value memref,
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
 
+Value mlir::blkrew::loadValue(OpBuilder &b, Location loc, Value values,
+                              ValueRange indices, Type elemTy) {
+  Value v = memref::LoadOp::create(b, loc, values, indices);
+  if (v.getType() == elemTy)
+    return v;
+  return arith::ExtFOp::create(b, loc, elemTy, v);
+}
+
 bool mlir::blkrew::hasActivation(BsrMatmulOp op) {
   return op.getRelu() || op.getClamp();
 }
