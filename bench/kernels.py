@@ -187,11 +187,34 @@ def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
             fns = {
                 "blkrew": lambda c=compiled: c(x),
                 "blkrew_hot": lambda c=compiled: c(x),
+            }
+            if name in SMALL_N_SHAPES:
+                # The small-N kernel waits on its weights: the same kernel
+                # with them stored as f16 (compile(half_weights=True)),
+                # checked against the product with the weights so rounded.
+                # Timed hot, like "blkrew_hot": a cold call's time depends on
+                # which contender ran before it (after oneDNN's dense weights
+                # the f16 build was 0.86x as fast as the f32 one after a
+                # sparse kernel; right after blkrew's hot call, 2.5x).
+                half = compile(
+                    model,
+                    x,
+                    block=block,
+                    max_density=1.0,
+                    threads=threads,
+                    half_weights=True,
+                    workdir=workdir / f"{name}-{sparsity}-{block[0]}x{block[1]}-f16",
+                )
+                torch.testing.assert_close(
+                    half(x), w.half().float() @ x, rtol=1e-3, atol=1e-3
+                )
+                fns["blkrew_f16_hot"] = lambda c=half: c(x)
+            fns |= {
                 "dense": lambda: w @ x,
                 "onednn": lambda f=mkl, a=xt: f(a),
                 "limit": lambda n=rounds, t=threads: fma(n, 1e-4, t),
             }
-            warm = {"blkrew_hot"}
+            warm = {"blkrew_hot", "blkrew_f16_hot"} & fns.keys()
             # Scaling is read from the same rounds: the machine's slow phases
             # last seconds, longer than one configuration's measurement. The
             # FMA loop's own scaling is the machine's ceiling for it.
@@ -264,6 +287,7 @@ def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
                 "torch_sparse_ms": sparse[0] if sparse else None,
                 "torch_sparse_format": sparse[1] if sparse else None,
                 "mlir_sparsifier_ms": t.get("sparsifier"),
+                "blkrew_f16_weights_hot_ms": t.get("blkrew_f16_hot"),
                 "blkrew_1thr_same_rounds_ms": t.get("blkrew_1thr", t_blkrew),
                 "blkrew_1thr_hot_same_rounds_ms": t.get(
                     "blkrew_1thr_hot", t["blkrew_hot"]
@@ -362,7 +386,13 @@ def markdown(rows, meta) -> str:
             "runtime), a visible share at these sizes.\n"
             "No limit columns: a few microseconds of FMAs, the limit's timed\n"
             "call would measure its own overhead. 1 thread only: so little\n"
-            "work stays on the calling thread (parallel-min-fmas).\n\n"
+            "work stays on the calling thread (parallel-min-fmas).\n"
+            "f16 weights: the same kernel compiled with `half_weights=True`\n"
+            "(each weight rounded to f16, extended to f32 as read; checked\n"
+            "against the product with the rounded weights), timed hot in the\n"
+            "same rounds; in brackets its speedup over the f32 build's hot\n"
+            "time. Hot, because a cold call's time here depends on which\n"
+            "contender ran before it (docs/bench.md).\n\n"
         ) + table_markdown(small, full=False)
     return text
 
@@ -411,31 +441,32 @@ def steady_scaling(row, what: str) -> float | None:
 
 
 def table_markdown(rows, full: bool) -> str:
-    # (column, on the small-N rows too): those have no limit (see
-    # markdown) and one thread.
+    # (column, on the large-N rows, on the small-N rows): those have no
+    # limit (see markdown) and one thread; they have f16 weights.
     columns = [
-        ("shape (MxKxN)", True),
-        ("sparsity", True),
-        ("block", True),
-        ("thr", True),
-        ("blkrew ms", True),
-        ("GFLOP/s", True),
-        ("% peak", False),
-        ("hot ms", True),
-        ("% peak hot", False),
-        ("vs torch dense", True),
-        ("vs oneDNN", True),
-        ("vs torch sparse", True),
-        ("vs MLIR sparsifier", True),
-        ("limit ms", False),
-        ("scaling", False),
-        ("scaling hot", False),
-        ("FMA scaling", False),
-        ("scaling steady", False),
-        ("FMA scaling steady", False),
+        ("shape (MxKxN)", True, True),
+        ("sparsity", True, True),
+        ("block", True, True),
+        ("thr", True, True),
+        ("blkrew ms", True, True),
+        ("GFLOP/s", True, True),
+        ("% peak", True, False),
+        ("hot ms", True, True),
+        ("% peak hot", True, False),
+        ("vs torch dense", True, True),
+        ("vs oneDNN", True, True),
+        ("vs torch sparse", True, True),
+        ("vs MLIR sparsifier", True, True),
+        ("limit ms", True, False),
+        ("scaling", True, False),
+        ("scaling hot", True, False),
+        ("FMA scaling", True, False),
+        ("scaling steady", True, False),
+        ("FMA scaling steady", True, False),
+        ("f16 weights hot ms", False, True),
     ]
-    head = [h for h, _ in columns]
-    keep = [full or small for _, small in columns]
+    head = [h for h, _, _ in columns]
+    keep = [large if full else small for _, large, small in columns]
     lines = [
         "| " + " | ".join(h for h, k in zip(head, keep, strict=True) if k) + " |",
         "|" + "---|" * sum(keep),
@@ -473,6 +504,12 @@ def table_markdown(rows, full: bool) -> str:
             *(
                 f"{v:.2f}x" if v else "n/a"
                 for v in (steady_scaling(r, "blkrew"), steady_scaling(r, "limit"))
+            ),
+            (
+                f"{r['blkrew_f16_weights_hot_ms']:.3f} "
+                f"({r['blkrew_hot_ms'] / r['blkrew_f16_weights_hot_ms']:.2f}x)"
+                if r.get("blkrew_f16_weights_hot_ms")
+                else "n/a"
             ),
         ]
         lines.append(
@@ -604,11 +641,16 @@ def mca_markdown(mca) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="FC 1024 rows only")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="FC 1024 at 75 and 90%%, FC batch 1 and VGG conv5 at 8x4 only",
+    )
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     if args.quick:
         grid = [("fc1024", s, (8, 4)) for s in (0.75, 0.9)]
+        grid += [("fc1024-b1", 0.9, (8, 4)), ("vgg-conv5", 0.875, (8, 4))]
     else:
         grid = [(n, s, b) for n in SHAPES for s in SPARSITIES for b in BLOCKS]
         grid += [
