@@ -219,9 +219,9 @@ def BlkRewHalfWeights : Pass<"blkrew-half-weights", "func::FuncOp"> {
     more. There each kept column's weights are one vector, extended by one
     instruction, and each feeds only N FMAs. Elsewhere every weight feeds a
     whole register tile, the FMAs set the time, and extending each weight
-    before its broadcast cost more than the halved bytes saved (FC 1024 x
-    1024 at 90%, N = 256: 3-4x slower; N = 16: 1.1-1.2x slower). 0
-    narrows every product.
+    before its broadcast cost more than the halved bytes saved (1 thread:
+    FC 1024 x 1024 at 90%, N = 256, 3-4x slower; 512 x 4608 at 87.5%,
+    N = 16, 1.1-1.2x slower). 0 narrows every product.
 
     ```mlir
     %v = arith.constant dense<[[0.1, 0.2]]> : tensor<1x2xf32>
