@@ -294,12 +294,12 @@ def compile(  # noqa: A001 - the public name is part of the API
             output pixels) is below the vector width, with groups of 4 rows
             or more (batch-1 linear layers, RNN steps at small batch,
             convolutions on maps of a few pixels). Each weight is rounded
-            to the nearest f16 (a relative error of at most 2**-11) and
-            extended to f32 as the kernel reads it; inputs, outputs and all
-            arithmetic stay f32. The other kernels keep f32 weights: there
-            the multiply-adds set the time and extending each weight cost
-            more than the halved bytes saved. A weight beyond f16's range
-            is an error. CPU targets only.
+            to the nearest f16 (an error of at most 2**-11 of it, or 2**-25
+            for |w| < 2**-14) and extended to f32 as the kernel reads it;
+            inputs, outputs and all arithmetic stay f32. The other kernels
+            keep f32 weights: there the multiply-adds set the time and
+            extending each weight cost more than the halved bytes saved. A
+            weight beyond f16's range is an error. CPU targets only.
         workdir: where the artifacts go (a new temporary folder by default).
         progress: called as ``progress(op, choice)`` as tuning settles each
             kernel (the CLI prints them).

@@ -210,8 +210,9 @@ def BlkRewHalfWeights : Pass<"blkrew-half-weights", "func::FuncOp"> {
     batch-1 linear layers, RNN steps, late convolutions on small maps) read
     half as much, and twice as many of a model's weights stay in a cache.
     The price is the rounding (a relative error of at most 2^-11 per
-    weight); a weight beyond f16's range (|w| > 65504) is an error, not an
-    infinity.
+    weight in f16's normal range, |w| >= 2^-14; below it, an absolute error
+    of at most 2^-25); a weight beyond f16's range (|w| > 65504) is an
+    error, not an infinity.
 
     With `vector-width=V` (the CPU pipeline passes its own), only the
     products that `convert-blkrew-to-vector` runs in its small-N shape at
