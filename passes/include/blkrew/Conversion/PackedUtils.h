@@ -24,8 +24,12 @@ namespace mlir::blkrew {
 /// Loads `memref[indices]` (an i32 array) and converts it to `index`.
 Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices);
 
-/// Loads `values[indices]`, extended to `elemTy` where the packed values
-/// are stored narrower (f16 with f32 operands: blkrew-half-weights).
+/// `v` (packed values: a scalar or a vector of them) extended to elements
+/// of `elemTy` where the values are stored narrower (f16 with f32
+/// operands: blkrew-half-weights); `v` itself otherwise.
+Value extendValue(OpBuilder &b, Location loc, Value v, Type elemTy);
+
+/// Loads `values[indices]`, extended to `elemTy` (extendValue).
 Value loadValue(OpBuilder &b, Location loc, Value values, ValueRange indices,
                 Type elemTy);
 

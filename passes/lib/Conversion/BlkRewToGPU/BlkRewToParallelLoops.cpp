@@ -279,13 +279,9 @@ struct ConvertBlkRewToParallelLoopsPass
     // Values stored narrower than the operands (blkrew-half-weights) would
     // need 16-bit storage buffers, which the SPIR-V target and the Vulkan
     // runner do not ask for.
-    auto narrow = module.walk([&](Operation *op) {
-      if (!isa<BsrMatmulOp, ToDenseOp>(op))
-        return WalkResult::advance();
-      Value values = op->getOperand(2);
-      Type valueTy = cast<ShapedType>(values.getType()).getElementType();
-      Type initTy =
-          cast<ShapedType>(op->getOperands().back().getType()).getElementType();
+    auto sameTypes = [](Operation *op, Value values, Value init) {
+      Type valueTy = getElementTypeOrSelf(values.getType());
+      Type initTy = getElementTypeOrSelf(init.getType());
       if (valueTy == initTy)
         return WalkResult::advance();
       op->emitOpError("convert-blkrew-to-parallel-loops: packed values of ")
@@ -293,6 +289,13 @@ struct ConvertBlkRewToParallelLoopsPass
           << " operands are not supported on the GPU path (blkrew-half-weights "
              "is for the CPU pipeline)";
       return WalkResult::interrupt();
+    };
+    auto narrow = module.walk([&](Operation *op) {
+      if (auto matmul = dyn_cast<BsrMatmulOp>(op))
+        return sameTypes(op, matmul.getValues(), matmul.getInit());
+      if (auto toDense = dyn_cast<ToDenseOp>(op))
+        return sameTypes(op, toDense.getValues(), toDense.getInit());
+      return WalkResult::advance();
     });
     if (narrow.wasInterrupted())
       return signalPassFailure();

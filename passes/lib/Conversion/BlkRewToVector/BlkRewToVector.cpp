@@ -292,17 +292,9 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
     int64_t elemBytes = elemTy.getIntOrFloatBitWidth() / 8;
     int64_t vectorBytes = vectorWidth * elemBytes;
     // The packed values may be stored narrower (f16, blkrew-half-weights):
-    // each is extended to elemTy as it is read.
+    // each is extended to elemTy as it is read (extendValue).
     Type valueTy = cast<MemRefType>(values.getType()).getElementType();
     int64_t valueElemBytes = valueTy.getIntOrFloatBitWidth() / 8;
-    auto widen = [&](OpBuilder &b, Location loc, Value v) -> Value {
-      if (valueTy == elemTy)
-        return v;
-      Type wide = elemTy;
-      if (auto vt = dyn_cast<VectorType>(v.getType()))
-        wide = vt.clone(elemTy);
-      return arith::ExtFOp::create(b, loc, wide, v);
-    };
 
     auto cst = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(rewriter, loc, v);
@@ -579,11 +571,10 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                                      access.indices(b, loc, rhsRow, c)));
             SmallVector<Value> next;
             for (int64_t r = 0; r < q; ++r) {
-              Value wr = widen(b, loc,
-                               memref::LoadOp::create(
-                                   b, loc, values,
-                                   ValueRange{j, arith::ConstantIndexOp::create(
-                                                     b, loc, r0 + r)}));
+              Value wr = loadValue(
+                  b, loc, values,
+                  ValueRange{j, arith::ConstantIndexOp::create(b, loc, r0 + r)},
+                  elemTy);
               Value wb = vector::BroadcastOp::create(b, loc, vecTy, wr);
               for (int64_t k = 0; k < u; ++k)
                 next.push_back(vector::FMAOp::create(b, loc, wb, xs[k],
@@ -775,9 +766,11 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         // the new ones.
         auto column = [&](OpBuilder &b, Location loc, Value j,
                           ValueRange accs) {
-          Value w = widen(b, loc,
+          Value w =
+              extendValue(b, loc,
                           vector::LoadOp::create(b, loc, rowTy.clone(valueTy),
-                                                 values, ValueRange{j, c0}));
+                                                 values, ValueRange{j, c0}),
+                          elemTy);
           SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
           SmallVector<Value> next;
           for (int64_t k = 0; k < n; ++k) {

@@ -25,12 +25,20 @@ Value mlir::blkrew::loadIndex(OpBuilder &b, Location loc, Value memref,
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
 
+Value mlir::blkrew::extendValue(OpBuilder &b, Location loc, Value v,
+                                Type elemTy) {
+  if (getElementTypeOrSelf(v.getType()) == elemTy)
+    return v;
+  Type wide = elemTy;
+  if (auto vecTy = dyn_cast<VectorType>(v.getType()))
+    wide = vecTy.clone(elemTy);
+  return arith::ExtFOp::create(b, loc, wide, v);
+}
+
 Value mlir::blkrew::loadValue(OpBuilder &b, Location loc, Value values,
                               ValueRange indices, Type elemTy) {
-  Value v = memref::LoadOp::create(b, loc, values, indices);
-  if (v.getType() == elemTy)
-    return v;
-  return arith::ExtFOp::create(b, loc, elemTy, v);
+  return extendValue(b, loc, memref::LoadOp::create(b, loc, values, indices),
+                     elemTy);
 }
 
 bool mlir::blkrew::hasActivation(BsrMatmulOp op) {
