@@ -147,6 +147,8 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
           ? options.accumulators
           : std::max<int64_t>(1, unit.registers * 3 / 4 /
                                      llvm::divideCeil(width, unit.width));
+  // erf (GELU) and erfc, which LLVM has no intrinsic for.
+  pm.addPass(createBlkRewApproximateMath());
   addPipeline(pm, kCleanUpAndFuse);
   // After the fusions and blkrew-reorder, which read the packed values as
   // f32 constants; only the kernels that wait on their weights.
@@ -240,6 +242,11 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
 
 void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
                                       const SPIRVPipelineOptions &options) {
+  // erf (GELU) and erfc, which GLSL.std.450 has no instruction for; the
+  // f64 arithmetic torch-mlir uses for some f32 layers (LayerNorm), which
+  // mobile GPUs rarely have, in f32.
+  pm.addPass(createBlkRewApproximateMath());
+  pm.addNestedPass<func::FuncOp>(createBlkRewDemoteF64());
   addPipeline(pm, kCleanUpAndFuse);
   // Each invocation computes one output element and reads the image
   // directly: any output width works, and the patch matrix (a launch and

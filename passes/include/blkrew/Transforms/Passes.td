@@ -244,6 +244,62 @@ def BlkRewHalfWeights : Pass<"blkrew-half-weights", "func::FuncOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def BlkRewApproximateMath : Pass<"blkrew-approximate-math"> {
+  let summary = "Approximate the math ops no target lowers (erf, erfc)";
+  let description = [{
+    `math.erf` and `math.erfc` (GELU's exact form imports as
+    `x * 0.5 * (1 + erf(x / sqrt(2)))`) have no LLVM intrinsic and no
+    GLSL.std.450 instruction, so neither the CPU nor the SPIR-V lowering
+    takes them. This pass rewrites them as upstream's f32 polynomial
+    approximations (`populatePolynomialApproximateErfPattern` and its erfc
+    twin): plain `arith` ops, vectorized by LLVM like any element-wise loop.
+    Against PyTorch's `torch.erf` on [-12, 12] the approximation is within
+    2.4e-7 (GELU: see `test/python/test_activations.py`). An erf or erfc
+    left over (on f64, say) is an error naming the op, not a failure later
+    in a lowering. Runs on any op (both pipelines run it first on the
+    module).
+
+    ```mlir
+    %y = math.erf %x : f32
+    // becomes a clamp of |x| and rational polynomials in it, selected by
+    // interval, with the sign copied back
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def BlkRewDemoteF64 : Pass<"blkrew-demote-f64", "func::FuncOp"> {
+  let summary = "Compute f64 arithmetic inside a function in f32 (for GPUs)";
+  let description = [{
+    torch-mlir computes some f32 layers through f64: LayerNorm's mean and
+    variance, Softplus's `x > threshold` test. Mobile GPUs rarely have
+    64-bit floats, and the SPIR-V target asks for no `Float64` capability,
+    so such a model did not compile for it. This pass retypes every f64
+    value in the function's body as f32 (scalars, and the elements of
+    tensors, memrefs and vectors, block arguments included), rounds f64
+    constants to f32 (beyond f32's range to an infinity), and drops the
+    `arith.extf`/`arith.truncf` between f32 and f64 that become f32 to f32.
+    PyTorch computes these layers in f32 itself (max error of the pruned
+    LayerNorm/Softplus tests against PyTorch: `test/python/test_activations.py`).
+
+    A function whose arguments or results are f64, or an f64 constant
+    other than a dense or scalar one, is an error: the pass changes only
+    what is inside a function. The CPU pipeline does not run it (CPUs have
+    f64).
+
+    ```mlir
+    %e = arith.extf %x : f32 to f64
+    %s = arith.mulf %e, %c : f64        // %c = arith.constant 2.0 : f64
+    %t = arith.truncf %s : f64 to f32
+    // becomes
+    %s = arith.mulf %x, %c : f32        // %c = arith.constant 2.0 : f32
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def BlkRewPadToGenerate : Pass<"blkrew-pad-to-generate", "func::FuncOp"> {
   let summary = "Write a padded tensor in one pass: each element its "
                 "source's or the padding value";

@@ -1,0 +1,110 @@
+"""Activations and normalizations beyond ReLU, compiled for the host and
+for SPIR-V (lavapipe), differential against PyTorch: GELU's exact form
+(erf, which neither LLVM nor GLSL has: blkrew-approximate-math), its tanh
+form (imported through PyTorch's own decomposition: torch-mlir's took
+sqrt(2/pi) as 0.797724), and the layers torch-mlir computes through f64
+(LayerNorm, Softplus: blkrew-demote-f64 on the GPU)."""
+
+import pytest
+import torch
+from torch import nn
+
+from blkrew.compiler.api import CompileError, compile
+from test_sparsify import column_prune_
+
+TARGETS = ["host", "spirv"]
+
+
+class Elementwise(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize(
+    "fn",
+    [
+        torch.erf,
+        nn.GELU(),
+        nn.GELU(approximate="tanh"),
+    ],
+    ids=["erf", "gelu", "gelu-tanh"],
+)
+def test_erf_and_gelu_elementwise(fn, target, tmp_path):
+    """Over [-12, 12], where erf goes from -1 to 1 and GELU from its tail
+    to linear: within a few f32 ulps of PyTorch (4.8e-7 is one ulp at 4;
+    torch-mlir's own tanh-form constant was 5e-5 off at 1.3)."""
+    x = torch.linspace(-12, 12, 4801).reshape(1, -1)
+    model = Elementwise(fn).eval()
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    with torch.no_grad():
+        want = model(x)
+    torch.testing.assert_close(compiled(x), want, rtol=0, atol=1e-6)
+
+
+def activation_mlp():
+    """A block-pruned MLP through the activations and normalizations the
+    import lowers in its own ways."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(32, 64),
+        nn.GELU(),
+        nn.Linear(64, 64),
+        nn.LayerNorm(64),
+        nn.Softplus(),
+        nn.Linear(64, 64),
+        nn.GELU(approximate="tanh"),
+        nn.Linear(64, 64),
+        nn.SiLU(),
+        nn.Linear(64, 64),
+        nn.Mish(),
+        nn.Linear(64, 64),
+        nn.ELU(),
+        nn.Linear(64, 16),
+        nn.Hardswish(),
+    ).eval()
+    for layer in model:
+        if isinstance(layer, nn.Linear) and layer.out_features == 64:
+            column_prune_(layer.weight)
+    return model
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_activation_mlp(target, tmp_path):
+    model = activation_mlp()
+    x = torch.randn(4, 32) * 2
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    with torch.no_grad():
+        want = model(x)
+    torch.testing.assert_close(compiled(x), want, rtol=1e-5, atol=1e-5)
+    # The pruned layers run as block-sparse kernels.
+    assert compiled.manifest["layers"]["sparse_matmuls"] >= 5
+
+
+def test_layernorm_keeps_f64_on_host(tmp_path):
+    """The CPU keeps torch-mlir's f64 mean and variance (only the GPU
+    pipeline demotes them): the host's LayerNorm agrees with PyTorch at
+    batch 1 and 3."""
+    model = nn.Sequential(nn.Linear(16, 32), nn.LayerNorm(32)).eval()
+    for batch in (1, 3):
+        x = torch.randn(batch, 16)
+        compiled = compile(model, x, workdir=tmp_path / str(batch))
+        assert "f64" in (tmp_path / str(batch) / "imported.mlir").read_text()
+        with torch.no_grad():
+            torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+def test_f64_erf_is_a_clear_error(tmp_path):
+    """An erf in f64 (a model run in double) has no approximation: the
+    compile fails naming the op, not deep in the LLVM translation."""
+
+    class Erf64(nn.Module):
+        def forward(self, x):
+            return torch.erf(x.double()).float()
+
+    with pytest.raises(CompileError, match="math.erf' op has no lowering"):
+        compile(Erf64(), torch.randn(2, 8), workdir=tmp_path)
