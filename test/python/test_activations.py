@@ -1,9 +1,10 @@
 """Activations and normalizations beyond ReLU, compiled for the host and
-for SPIR-V (lavapipe), differential against PyTorch: GELU's exact form
-(erf, which neither LLVM nor GLSL has: blkrew-approximate-math), its tanh
-form (imported through PyTorch's own decomposition: torch-mlir's took
-sqrt(2/pi) as 0.797724), and the layers torch-mlir computes through f64
-(LayerNorm, Softplus: blkrew-demote-f64 on the GPU)."""
+for SPIR-V (lavapipe; the MLP also for AArch64, under qemu), differential
+against PyTorch: GELU's exact form (erf, which neither LLVM nor GLSL has:
+blkrew-approximate-math), its tanh form (imported through PyTorch's own
+decomposition: torch-mlir's took sqrt(2/pi) as 0.797724), and the layers
+torch-mlir computes through f64 (LayerNorm, Softplus: blkrew-demote-f64 on
+the GPU)."""
 
 import pytest
 import torch
@@ -73,7 +74,7 @@ def activation_mlp():
     return model
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", [*TARGETS, "aarch64"])
 def test_activation_mlp(target, tmp_path):
     model = activation_mlp()
     x = torch.randn(4, 32) * 2
