@@ -75,3 +75,42 @@ func.func @copy(%a: memref<8x300xf32>, %b: memref<8x300xf32>) {
   memref.copy %a, %b : memref<8x300xf32> to memref<8x300xf32>
   return
 }
+
+// -----
+
+// A reduction over every element (a batch-1 softmax's sum) lowers to a
+// serial scf.for and the fill of its rank-0 accumulator to a store: both
+// go into one-iteration parallel loops (one invocation each), not host
+// code; so does a rank-0 copy. Ops with results stay (none here).
+// CHECK-LABEL: func.func @full_reduction(
+// CHECK-SAME:    %[[X:[^:]*]]: memref<10xf32>, %[[ACC:[^:]*]]: memref<f32>, %[[OUT:[^:]*]]: memref<f32>)
+// CHECK:         scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             memref.store %{{.*}}, %[[ACC]][] : memref<f32>
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = sequential, {{.*}}>]}
+// CHECK:         scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             scf.for
+// CHECK:               memref.load %[[X]]
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = sequential, {{.*}}>]}
+// CHECK:         scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             %[[V:.*]] = memref.load %[[ACC]][]
+// CHECK:             memref.store %[[V]], %[[OUT]][]
+// CHECK-NOT:     memref.copy
+// CHECK:         return
+func.func @full_reduction(%x: memref<10xf32>, %acc: memref<f32>, %out: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  %zero = arith.constant 0.0 : f32
+  memref.store %zero, %acc[] : memref<f32>
+  scf.for %i = %c0 to %c10 step %c1 {
+    %v = memref.load %x[%i] : memref<10xf32>
+    %a = memref.load %acc[] : memref<f32>
+    %s = arith.addf %v, %a : f32
+    memref.store %s, %acc[] : memref<f32>
+  }
+  memref.copy %acc, %out : memref<f32> to memref<f32>
+  return
+}

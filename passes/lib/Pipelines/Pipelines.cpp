@@ -243,10 +243,10 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
 void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
                                       const SPIRVPipelineOptions &options) {
   // erf (GELU) and erfc, which GLSL.std.450 has no instruction for; the
-  // f64 arithmetic torch-mlir uses for some f32 layers (LayerNorm), which
-  // mobile GPUs rarely have, in f32.
+  // f64 and i64 arithmetic torch-mlir uses for some layers (LayerNorm,
+  // Upsample), which mobile GPUs rarely have, in 32 bits.
   pm.addPass(createBlkRewApproximateMath());
-  pm.addNestedPass<func::FuncOp>(createBlkRewDemoteF64());
+  pm.addNestedPass<func::FuncOp>(createBlkRewDemote64Bit());
   addPipeline(pm, kCleanUpAndFuse);
   // Each invocation computes one output element and reads the image
   // directly: any output width works, and the patch matrix (a launch and

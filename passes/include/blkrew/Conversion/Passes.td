@@ -257,6 +257,11 @@ def BlkRewMapLoopsToGPU : Pass<"blkrew-map-loops-to-gpu", "ModuleOp"> {
     after it, every outermost `scf.parallel` of a function carries GPU
     mapping attributes and every `memref.copy` has become such a loop, so
     the host side is left with allocations, globals, views and launches.
+    Device work a function body does outside any parallel loop (an op
+    without results that loads or stores memory: the `scf.for` of a
+    reduction over a whole tensor, the store filling its rank-0
+    accumulator) is wrapped in a one-iteration `scf.parallel` first, so it
+    runs as a one-invocation kernel instead of failing on the host side.
 
     Each outermost parallel loop (static bounds required) is tiled with
     `scf::tileParallelLoop` so that one tile holds at most

@@ -270,24 +270,28 @@ def BlkRewApproximateMath : Pass<"blkrew-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
-def BlkRewDemoteF64 : Pass<"blkrew-demote-f64", "func::FuncOp"> {
-  let summary = "Compute f64 arithmetic inside a function in f32 (for GPUs)";
+def BlkRewDemote64Bit : Pass<"blkrew-demote-64bit", "func::FuncOp"> {
+  let summary = "Compute a function's f64 and i64 arithmetic in 32 bits "
+                "(for GPUs)";
   let description = [{
-    torch-mlir computes some f32 layers through f64: LayerNorm's mean and
-    variance, Softplus's `x > threshold` test. Mobile GPUs rarely have
-    64-bit floats, and the SPIR-V target asks for no `Float64` capability,
-    so such a model did not compile for it. This pass retypes every f64
-    value in the function's body as f32 (scalars, and the elements of
-    tensors, memrefs and vectors, block arguments included), rounds f64
-    constants to f32 (beyond f32's range to an infinity), and drops the
-    `arith.extf`/`arith.truncf` between f32 and f64 that become f32 to f32.
-    PyTorch computes these layers in f32 itself (max error of the pruned
-    LayerNorm/Softplus tests against PyTorch: `test/python/test_activations.py`).
+    torch-mlir computes some f32 layers through f64 (LayerNorm's mean and
+    variance, Softplus's `x > threshold` test) and some index arithmetic
+    in i64 (Upsample's source coordinates, reflection padding). Mobile
+    GPUs rarely have 64-bit types, and the SPIR-V target asks for neither
+    `Float64` nor `Int64`, so such a model did not compile for it. This
+    pass retypes every f64 value in the function's body as f32 and every
+    i64 value as i32 (scalars, and the elements of tensors, memrefs and
+    vectors, block arguments included), rounds f64 constants to f32
+    (beyond f32's range to an infinity), narrows i64 constants, and drops
+    the extensions and truncations (`arith.extf`, `truncf`, `extsi`,
+    `extui`, `trunci`) that now go from a type to itself. PyTorch computes
+    these layers in f32 itself; the GPU path's indices are 32-bit already.
 
-    A function whose arguments or results are f64, or an f64 constant
-    other than a dense or scalar one, is an error: the pass changes only
-    what is inside a function. The CPU pipeline does not run it (CPUs have
-    f64).
+    An i64 constant outside i32's range, a function whose arguments or
+    results are 64-bit, or a 64-bit constant other than a dense or scalar
+    one is an error: the pass changes only what is inside a function, and
+    no value it narrows can be out of range unless a constant is. The CPU
+    pipeline does not run it (CPUs have both types).
 
     ```mlir
     %e = arith.extf %x : f32 to f64

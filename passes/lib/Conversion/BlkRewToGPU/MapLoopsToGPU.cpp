@@ -40,8 +40,15 @@ static LogicalResult copyToLoop(memref::CopyOp copy) {
   OpBuilder b(copy);
   Location loc = copy.getLoc();
   if (type.getRank() == 0) {
-    Value v = memref::LoadOp::create(b, loc, copy.getSource(), ValueRange{});
-    memref::StoreOp::create(b, loc, v, copy.getTarget(), ValueRange{});
+    // In a one-invocation loop like the rest (see wrapSerialWork).
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    scf::ParallelOp::create(
+        b, loc, c0, c1, c1, [&](OpBuilder &b, Location loc, ValueRange) {
+          Value v =
+              memref::LoadOp::create(b, loc, copy.getSource(), ValueRange{});
+          memref::StoreOp::create(b, loc, v, copy.getTarget(), ValueRange{});
+        });
   } else {
     Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -82,6 +89,40 @@ static void foldConstantTruncations(ModuleOp module) {
   });
 }
 
+/// Wraps the device work a function body does outside any parallel loop in
+/// a one-iteration `scf.parallel`, which becomes a one-invocation launch: a
+/// reduction over every element (a batch-1 softmax's max and sum, once the
+/// unit batch dimension is folded away) lowers to an `scf.for` and the fill
+/// of its rank-0 accumulator to a `memref.store`, neither of which the
+/// Vulkan path's host side can run. Only ops without results: a loop
+/// accumulating in registers would have to hand its result out.
+static void wrapSerialWork(func::FuncOp func) {
+  auto touchesMemory = [](Operation *op) {
+    if (isa<memref::LoadOp, memref::StoreOp>(op))
+      return true;
+    return op->getNumRegions() > 0 &&
+           op->walk([](Operation *inner) {
+               return isa<memref::LoadOp, memref::StoreOp>(inner)
+                          ? WalkResult::interrupt()
+                          : WalkResult::advance();
+             }).wasInterrupted();
+  };
+  SmallVector<Operation *> serial;
+  for (Block &block : func.getBody())
+    for (Operation &op : block)
+      if (!isa<scf::ParallelOp>(op) && op.getNumResults() == 0 &&
+          touchesMemory(&op))
+        serial.push_back(&op);
+  for (Operation *op : serial) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    auto loop = scf::ParallelOp::create(b, loc, c0, c1, c1);
+    op->moveBefore(loop.getBody()->getTerminator());
+  }
+}
+
 static gpu::ParallelLoopDimMappingAttr mapTo(MLIRContext *ctx,
                                              gpu::Processor processor) {
   AffineMap id = AffineMap::getMultiDimIdentityMap(1, ctx);
@@ -120,6 +161,8 @@ struct BlkRewMapLoopsToGPUPass
     for (memref::CopyOp copy : copies)
       if (failed(copyToLoop(copy)))
         return signalPassFailure();
+
+    module.walk([](func::FuncOp func) { wrapSerialWork(func); });
 
     SmallVector<scf::ParallelOp> outermost;
     module.walk([&](scf::ParallelOp loop) {

@@ -1,4 +1,4 @@
-// RUN: blkrew-opt %s -blkrew-demote-f64 -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: blkrew-opt %s -blkrew-demote-64bit -split-input-file -verify-diagnostics | FileCheck %s
 
 // An f32 value computed through f64 is computed in f32: the extension and
 // truncation go, the constant is rounded (0.1 as f64 -> 0.1 as f32).
@@ -62,7 +62,66 @@ func.func @mean(%x: tensor<4xf32>) -> (tensor<1xf32>, tensor<2xf32>) {
 
 // -----
 
-// Functions without f64 are unchanged.
+// Upsample's source coordinate as torch-mlir imports it: index arithmetic
+// through i64 becomes i32, sign extensions to i64 go, constants narrow.
+// CHECK-LABEL: func.func @coordinate(
+// CHECK-SAME:    %[[I:.*]]: index, %[[N:.*]]: i32) -> (index, i32)
+// CHECK-DAG:     %[[C2:.*]] = arith.constant 2 : i32
+// CHECK-DAG:     %[[CI:.*]] = arith.index_cast %[[I]] : index to i32
+// CHECK:         %[[F:.*]] = arith.sitofp %[[CI]] : i32 to f32
+// CHECK:         %[[S:.*]] = arith.fptosi %{{.*}} : f32 to i32
+// CHECK:         %[[D:.*]] = arith.divsi %[[S]], %[[C2]] : i32
+// CHECK:         %[[R:.*]] = arith.index_cast %[[D]] : i32 to index
+// CHECK:         %[[A:.*]] = arith.addi %[[N]], %[[D]] : i32
+// CHECK:         return %[[R]], %[[A]] : index, i32
+// CHECK-NOT:     i64
+func.func @coordinate(%i: index, %n: i32) -> (index, i32) {
+  %c2 = arith.constant 2 : i64
+  %half = arith.constant 0.5 : f32
+  %0 = arith.index_cast %i : index to i64
+  %1 = arith.sitofp %0 : i64 to f32
+  %2 = arith.mulf %1, %half : f32
+  %3 = arith.fptosi %2 : f32 to i64
+  %4 = arith.divsi %3, %c2 : i64
+  %5 = arith.index_cast %4 : i64 to index
+  %6 = arith.extsi %n : i32 to i64
+  %7 = arith.addi %6, %4 : i64
+  %8 = arith.trunci %7 : i64 to i32
+  return %5, %8 : index, i32
+}
+
+// -----
+
+// Dense i64 tensors too (reflection padding's index tables).
+// CHECK-LABEL: func.func @table(
+// CHECK:         arith.constant dense<[15, -1]> : tensor<2xi32>
+// CHECK-NOT:     i64
+func.func @table() -> tensor<2xf32> {
+  %t = arith.constant dense<[15, -1]> : tensor<2xi64>
+  %e = tensor.empty() : tensor<2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]}
+      ins(%t : tensor<2xi64>) outs(%e : tensor<2xf32>) {
+  ^bb0(%in: i64, %out: f32):
+    %f = arith.sitofp %in : i64 to f32
+    linalg.yield %f : f32
+  } -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
+
+// -----
+
+// An i64 constant i32 cannot hold: the model needs 64-bit integers.
+func.func @too_large() -> i32 {
+  // expected-error @+1 {{'arith.constant' op holds 4294967296, which does not fit in i32: the model needs 64-bit integers, which the target does not have}}
+  %c = arith.constant 4294967296 : i64
+  %t = arith.trunci %c : i64 to i32
+  return %t : i32
+}
+
+// -----
+
+// Functions without 64-bit values are unchanged.
 // CHECK-LABEL: func.func @no_f64(
 // CHECK:         arith.addf {{.*}} : f32
 func.func @no_f64(%x: f32) -> f32 {
@@ -73,7 +132,7 @@ func.func @no_f64(%x: f32) -> f32 {
 // -----
 
 // The signature is the caller's: not retyped.
-// expected-error @+1 {{'func.func' op takes or returns f64 values: blkrew-demote-f64 retypes only the f64 arithmetic inside a function}}
+// expected-error @+1 {{'func.func' op takes or returns 64-bit values: blkrew-demote-64bit retypes only the arithmetic inside a function}}
 func.func @f64_argument(%x: f64) -> f32 {
   %t = arith.truncf %x : f64 to f32
   return %t : f32

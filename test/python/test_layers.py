@@ -1,10 +1,11 @@
-"""Activations and normalizations beyond ReLU, compiled for the host and
-for SPIR-V (lavapipe; the MLP also for AArch64, under qemu), differential
-against PyTorch: GELU's exact form (erf, which neither LLVM nor GLSL has:
+"""Layers beyond the zoo's, compiled for the host and for SPIR-V (lavapipe;
+the activation MLP also for AArch64, under qemu), differential against
+PyTorch: GELU's exact form (erf, which neither LLVM nor GLSL has:
 blkrew-approximate-math), its tanh form (imported through PyTorch's own
-decomposition: torch-mlir's took sqrt(2/pi) as 0.797724), and the layers
-torch-mlir computes through f64 (LayerNorm, Softplus: blkrew-demote-f64 on
-the GPU)."""
+decomposition: torch-mlir's took sqrt(2/pi) as 0.797724), the layers
+torch-mlir computes through f64 or i64 (LayerNorm, Softplus, Upsample,
+reflection padding: blkrew-demote-64bit on the GPU), and reductions over
+a whole tensor (a batch-1 softmax: one-invocation kernels on the GPU)."""
 
 import pytest
 import torch
@@ -109,3 +110,50 @@ def test_f64_erf_is_a_clear_error(tmp_path):
 
     with pytest.raises(CompileError, match="math.erf' op has no lowering"):
         compile(Erf64(), torch.randn(2, 8), workdir=tmp_path)
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def conv_then(*layers, pad_mode="zeros"):
+    """A block-pruned 3x3 convolution (16 filters) and then `layers`."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(8, 16, 3, padding=1, padding_mode=pad_mode)
+    with torch.no_grad():
+        conv.weight.view(16, -1).mul_(
+            (torch.rand(16 // 8, 72 // 4) < 0.3)
+            .repeat_interleave(8, 0)
+            .repeat_interleave(4, 1)
+        )
+    return nn.Sequential(conv, *layers).eval()
+
+
+LAYERS = {
+    # i64 source coordinates.
+    "upsample-nearest": lambda: conv_then(nn.Upsample(scale_factor=2)),
+    "upsample-bilinear": lambda: conv_then(
+        nn.Upsample(scale_factor=2, mode="bilinear")
+    ),
+    # i64 index tables.
+    "reflect-pad": lambda: conv_then(pad_mode="reflect"),
+    # Reductions over every element once the unit batch is folded away.
+    "softmax-batch1": lambda: conv_then(nn.Flatten(), nn.Softmax(1)),
+    "sum-all": lambda: conv_then(Lambda(lambda y: y.sum().reshape(1, 1))),
+}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", LAYERS)
+def test_layers(name, target, tmp_path):
+    model = LAYERS[name]()
+    x = torch.randn(1, 8, 12, 12)
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    with torch.no_grad():
+        want = model(x)
+    torch.testing.assert_close(compiled(x), want, rtol=1e-5, atol=1e-5)
