@@ -4,8 +4,9 @@ PyTorch: GELU's exact form (erf, which neither LLVM nor GLSL has:
 blkrew-approximate-math), its tanh form (imported through PyTorch's own
 decomposition: torch-mlir's took sqrt(2/pi) as 0.797724), the layers
 torch-mlir computes through f64 or i64 (LayerNorm, Softplus, Upsample,
-reflection padding: blkrew-demote-64bit on the GPU), and reductions over
-a whole tensor (a batch-1 softmax: one-invocation kernels on the GPU)."""
+reflection padding: blkrew-demote-64bit on the GPU), reductions over a
+whole tensor (a batch-1 softmax: one-invocation kernels on the GPU), and
+integer inputs (an nn.Embedding's token ids, taken as int32)."""
 
 import pytest
 import torch
@@ -157,3 +158,86 @@ def test_layers(name, target, tmp_path):
     with torch.no_grad():
         want = model(x)
     torch.testing.assert_close(compiled(x), want, rtol=1e-5, atol=1e-5)
+
+
+class EmbeddingGRU(nn.Module):
+    """Token ids -> embedding -> GRU -> linear: a text model's shape."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = nn.Embedding(50, 16)
+        self.gru = nn.GRU(16, 32, batch_first=True)
+        self.head = nn.Linear(32, 5)
+        for name, weight in self.gru.named_parameters():
+            if name.startswith("weight"):
+                column_prune_(weight)
+
+    def forward(self, tokens):
+        hidden, _ = self.gru(self.embed(tokens))
+        return self.head(hidden[:, -1])
+
+
+@pytest.mark.parametrize("target", [*TARGETS, "aarch64"])
+def test_embedding_token_inputs(target, tmp_path):
+    model = EmbeddingGRU().eval()
+    tokens = torch.randint(0, 50, (2, 7))
+    compiled = compile(model, tokens, target=target, workdir=tmp_path)
+    assert compiled.manifest["input_dtypes"] == ["int32"]
+    with torch.no_grad():
+        want = model(tokens)
+    # int64 (PyTorch's) and int32 tokens alike.
+    torch.testing.assert_close(compiled(tokens), want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        compiled(tokens.to(torch.int32)), want, rtol=1e-5, atol=1e-5
+    )
+    with pytest.raises(TypeError, match="must be integer indices"):
+        compiled(tokens.float())
+    with pytest.raises(ValueError, match="outside int32's range"):
+        compiled(tokens + 2**31)
+
+
+def test_token_inputs_survive_save_and_load(tmp_path):
+    import blkrew
+
+    model = EmbeddingGRU().eval()
+    tokens = torch.randint(0, 50, (1, 5))
+    compiled = compile(model, tokens, workdir=tmp_path / "c")
+    loaded = blkrew.load(compiled.save(tmp_path / "saved"))
+    assert "int32[1, 5]" in repr(loaded)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(tokens), model(tokens), rtol=1e-5, atol=1e-5)
+
+
+def test_other_input_dtypes_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="float32 tensor .or int64/int32"):
+        compile(nn.Linear(4, 4), torch.randn(1, 4).double(), workdir=tmp_path)
+
+
+def test_cli_runs_token_inputs(tmp_path, capsys):
+    """`blkrew run` keeps an index input's .npy integers (and refuses
+    floats for it); without --input the indices are 0."""
+    import numpy as np
+
+    from blkrew.cli import main
+
+    model = EmbeddingGRU().eval()
+    tokens = torch.randint(0, 50, (2, 7))
+    compile(model, tokens, workdir=tmp_path / "c").save(tmp_path / "art")
+    np.save(tmp_path / "tokens.npy", tokens.numpy())
+    out = tmp_path / "y.npy"
+    args = ["run", str(tmp_path / "art"), "--input", str(tmp_path / "tokens.npy")]
+    assert main([*args, "--output", str(out)]) == 0
+    with torch.no_grad():
+        want = model(tokens)
+    torch.testing.assert_close(
+        torch.from_numpy(np.load(out)), want, rtol=1e-5, atol=1e-5
+    )
+    assert main(["run", str(tmp_path / "art")]) == 0
+    np.save(tmp_path / "floats.npy", tokens.float().numpy())
+    capsys.readouterr()
+    assert (
+        main(["run", str(tmp_path / "art"), "--input", str(tmp_path / "floats.npy")])
+        == 2
+    )
+    assert "integer indices" in capsys.readouterr().err

@@ -59,6 +59,34 @@ def _flatten_outputs(out) -> list[torch.Tensor]:
     raise CompileError(f"unsupported model output type {type(out).__name__}")
 
 
+# Integer inputs (token ids for an nn.Embedding) reach the compiled code as
+# int32: mobile GPUs have no 64-bit integers, and an index into a weight
+# fits 32 bits. Callers may pass int64 or int32 tensors.
+INTEGER_DTYPES = (torch.int64, torch.int32)
+
+
+class _Int32Inputs(torch.nn.Module):
+    """``model`` taking its integer inputs as int32, converted back to the
+    dtype each was given in before the model sees it."""
+
+    def __init__(self, model: torch.nn.Module, dtypes: Sequence[torch.dtype]):
+        super().__init__()
+        self.model = model
+        self.dtypes = list(dtypes)
+
+    def forward(self, *inputs):
+        return self.model(
+            *(
+                x.to(dtype) if dtype in INTEGER_DTYPES else x
+                for x, dtype in zip(inputs, self.dtypes, strict=True)
+            )
+        )
+
+
+def _spec_dtype(x: torch.Tensor) -> str:
+    return "int32" if x.dtype in INTEGER_DTYPES else "float32"
+
+
 def import_model(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor]) -> str:
     """torch-mlir FX import to ``linalg-on-tensors`` MLIR text."""
     try:
@@ -227,7 +255,9 @@ def compile(  # noqa: A001 - the public name is part of the API
     workdir: str | os.PathLike | None = None,
     progress=None,
 ) -> CompiledModule:
-    """Compiles ``model`` for inputs shaped like ``example_inputs``.
+    """Compiles ``model`` for inputs shaped like ``example_inputs``: float32
+    tensors, or int64/int32 indices (an ``nn.Embedding``'s token ids), which
+    the compiled code takes as int32 (see docs/compile.md, Limits).
 
     Args:
         target: ``"host"`` (x86-64, loaded in-process), ``"aarch64"``
@@ -322,8 +352,14 @@ def compile(  # noqa: A001 - the public name is part of the API
         example_inputs = (example_inputs,)
     example_inputs = tuple(example_inputs)
     for i, x in enumerate(example_inputs):
-        if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
-            raise TypeError(f"example input {i} must be a float32 tensor")
+        if not isinstance(x, torch.Tensor) or (
+            x.dtype != torch.float32 and x.dtype not in INTEGER_DTYPES
+        ):
+            raise TypeError(
+                f"example input {i} must be a float32 tensor (or int64/int32 "
+                f"indices, e.g. an nn.Embedding's), got "
+                f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
     p, q = block
     if p <= 0 or q <= 0:
         raise ValueError(f"block sizes must be positive, got {block}")
@@ -393,7 +429,16 @@ def compile(  # noqa: A001 - the public name is part of the API
     timings = {}
 
     start = time.perf_counter()
-    imported = import_model(model, example_inputs)
+    if any(x.dtype in INTEGER_DTYPES for x in example_inputs):
+        imported = import_model(
+            _Int32Inputs(model, [x.dtype for x in example_inputs]),
+            [
+                x.to(torch.int32) if x.dtype in INTEGER_DTYPES else x
+                for x in example_inputs
+            ],
+        )
+    else:
+        imported = import_model(model, example_inputs)
     # A C symbol named `main` would clash with the AArch64 harness.
     imported = imported.replace("func.func @main(", "func.func @forward(", 1)
     (out_dir / "imported.mlir").write_text(imported)
@@ -407,7 +452,7 @@ def compile(  # noqa: A001 - the public name is part of the API
     sparse_ir = _run_opt(
         imported, [sparsify, *(["--blkrew-reorder"] if reorder else [])], out_dir
     )
-    inputs = [TensorSpec(tuple(x.shape)) for x in example_inputs]
+    inputs = [TensorSpec(tuple(x.shape), _spec_dtype(x)) for x in example_inputs]
     output_specs = [TensorSpec(tuple(o.shape)) for o in outputs]
     extra = {}
     if target == "spirv":
@@ -495,6 +540,7 @@ def compile(  # noqa: A001 - the public name is part of the API
         "artifact": artifact.name,
         "entry": "_mlir_ciface_forward",
         "inputs": [s.shape for s in inputs],
+        "input_dtypes": [s.dtype for s in inputs],
         "outputs": [s.shape for s in output_specs],
         "block": [p, q],
         "max_density": max_density,
@@ -542,7 +588,14 @@ class CompiledModule:
                     "modified or mixed with another model's files"
                 )
         self.target = self.manifest["target"]
-        self.input_specs = [TensorSpec(tuple(s)) for s in self.manifest["inputs"]]
+        # Manifests from before integer inputs have no input_dtypes.
+        dtypes = self.manifest.get(
+            "input_dtypes", ["float32"] * len(self.manifest["inputs"])
+        )
+        self.input_specs = [
+            TensorSpec(tuple(s), d)
+            for s, d in zip(self.manifest["inputs"], dtypes, strict=True)
+        ]
         self.output_specs = [TensorSpec(tuple(s)) for s in self.manifest["outputs"]]
         self._runner = None
         self._profiler = None
@@ -576,7 +629,13 @@ class CompiledModule:
                 raise TypeError(
                     f"input {i} must be a torch.Tensor, got {type(x).__name__}"
                 )
-            if x.dtype != torch.float32:
+            if spec.dtype == "int32":
+                if x.dtype not in INTEGER_DTYPES:
+                    raise TypeError(
+                        f"input {i} must be integer indices (int64 or int32), "
+                        f"got {x.dtype}"
+                    )
+            elif x.dtype != torch.float32:
                 raise TypeError(f"input {i} must be float32, got {x.dtype}")
             if x.shape != spec.shape:
                 raise ValueError(
@@ -586,7 +645,15 @@ class CompiledModule:
             # The kernels read the memory behind data_ptr(): a contiguous
             # CPU tensor as is (a new detached view per call cost a
             # microsecond of the ~10 the call adds), anything else copied.
-            if x.is_cpu and x.is_contiguous():
+            if spec.dtype == "int32" and x.dtype != torch.int32:
+                x = x.detach().cpu()
+                if x.numel() and (int(x.min()) < -(2**31) or int(x.max()) >= 2**31):
+                    raise ValueError(
+                        f"input {i} holds indices outside int32's range, which "
+                        "the compiled model takes its integer inputs as"
+                    )
+                checked.append(x.to(torch.int32).contiguous())
+            elif x.is_cpu and x.is_contiguous():
                 checked.append(x)
             else:
                 checked.append(x.detach().cpu().contiguous())

@@ -169,7 +169,8 @@ def configure_run(p: argparse.ArgumentParser) -> None:
         "--input",
         type=Path,
         action="append",
-        help=".npy input (repeat for several); random if omitted",
+        help=".npy input (repeat for several; integers for index inputs); "
+        "random if omitted (index inputs: 0)",
     )
     p.add_argument("--output", type=Path, help=".npy file for the (first) output")
     p.add_argument("--repeat", type=int, default=1, help="runs to time (median)")
@@ -209,10 +210,34 @@ def run_run(args: argparse.Namespace) -> int:
             f"{compiled.target!r}, not 'spirv'"
         )
     if args.input:
-        inputs = [torch.from_numpy(np.load(p).astype(np.float32)) for p in args.input]
+        if len(args.input) != len(compiled.input_specs):
+            raise ValueError(
+                f"{args.artifact} takes {len(compiled.input_specs)} input(s), "
+                f"got {len(args.input)} --input file(s)"
+            )
+        inputs = []
+        for path, spec in zip(args.input, compiled.input_specs, strict=True):
+            array = np.load(path)
+            if spec.dtype == "int32":
+                # Indices (an embedding's token ids): kept integers.
+                if not np.issubdtype(array.dtype, np.integer):
+                    raise ValueError(
+                        f"{path}: the model takes integer indices for this "
+                        f"input, got {array.dtype}"
+                    )
+                inputs.append(torch.from_numpy(array.astype(np.int64)))
+            else:
+                inputs.append(torch.from_numpy(array.astype(np.float32)))
     else:
+        # Random floats; integer inputs (indices) all 0, which every
+        # embedding holds.
         gen = torch.Generator().manual_seed(0)
-        inputs = [torch.randn(s.shape, generator=gen) for s in compiled.input_specs]
+        inputs = [
+            torch.zeros(s.shape, dtype=torch.int64)
+            if s.dtype == "int32"
+            else torch.randn(s.shape, generator=gen)
+            for s in compiled.input_specs
+        ]
     times = []
     for _ in range(max(1, args.repeat)):
         start = time.perf_counter()

@@ -138,7 +138,8 @@ class QemuRunner:
             paths = []
             for i, x in enumerate(inputs):
                 p = tmp / f"in{i}.bin"
-                x.numpy().astype("<f4").tofile(p)
+                # Raw 4-byte elements: float32, or int32 indices.
+                x.numpy().astype("<i4" if x.dtype == torch.int32 else "<f4").tofile(p)
                 paths.append(p)
             out_paths = [tmp / f"out{i}.bin" for i in range(len(outputs))]
             cmd = [
