@@ -193,8 +193,16 @@ def test_embedding_token_inputs(target, tmp_path):
     )
     with pytest.raises(TypeError, match="must be integer indices"):
         compiled(tokens.float())
-    with pytest.raises(ValueError, match="outside int32's range"):
-        compiled(tokens + 2**31)
+    # Out of the table: an IndexError as from PyTorch, not an abort in the
+    # compiled code (host, qemu) or a read out of bounds (SPIR-V).
+    assert compiled.manifest["index_bounds"] == {"0": 50}
+    for bad in (50, -1):
+        wrong = tokens.clone()
+        wrong[1, 3] = bad
+        with pytest.raises(
+            IndexError, match=f"index {bad}, outside the embedding's 50 rows"
+        ):
+            compiled(wrong)
 
 
 def test_token_inputs_survive_save_and_load(tmp_path):
@@ -241,3 +249,25 @@ def test_cli_runs_token_inputs(tmp_path, capsys):
         == 2
     )
     assert "integer indices" in capsys.readouterr().err
+
+
+class ModuloEmbedding(nn.Module):
+    """Indices computed before the lookup: no bound to check them by."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(50, 8)
+
+    def forward(self, tokens):
+        return self.embed(tokens % 50)
+
+
+def test_computed_indices_have_no_bound_but_int32_range(tmp_path):
+    model = ModuloEmbedding().eval()
+    tokens = torch.randint(0, 1000, (3, 4))
+    compiled = compile(model, tokens, workdir=tmp_path)
+    assert compiled.manifest["index_bounds"] == {}
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(tokens), model(tokens))
+    with pytest.raises(ValueError, match="outside int32's range"):
+        compiled(tokens + 2**31)

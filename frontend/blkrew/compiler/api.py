@@ -83,6 +83,41 @@ class _Int32Inputs(torch.nn.Module):
         )
 
 
+def _index_bounds(model: torch.nn.Module, n_inputs: int) -> dict[int, int]:
+    """For each input that feeds an ``nn.Embedding`` directly, the number of
+    rows of the smallest such table: the call checks indices against it and
+    raises IndexError, as PyTorch does, where the compiled code's own check
+    would abort the process (or, on SPIR-V, read out of bounds). Empty where
+    torch.fx cannot trace the model (no check then)."""
+    try:
+        graph = torch.fx.symbolic_trace(model).graph
+    except Exception:
+        return {}
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"][:n_inputs]
+    position = {node: i for i, node in enumerate(placeholders)}
+    modules = dict(model.named_modules())
+    bounds: dict[int, int] = {}
+    for node in graph.nodes:
+        if node.op == "call_module" and isinstance(
+            modules.get(node.target), torch.nn.Embedding
+        ):
+            rows = modules[node.target].num_embeddings
+        elif (
+            node.op == "call_function" and node.target is torch.nn.functional.embedding
+        ):
+            weight = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
+            if not (isinstance(weight, torch.fx.Node) and weight.op == "get_attr"):
+                continue
+            rows = model.get_parameter(weight.target).shape[0]
+        else:
+            continue
+        source = node.args[0] if node.args else node.kwargs.get("input")
+        if source in position:
+            i = position[source]
+            bounds[i] = min(rows, bounds.get(i, rows))
+    return bounds
+
+
 def _spec_dtype(x: torch.Tensor) -> str:
     return "int32" if x.dtype in INTEGER_DTYPES else "float32"
 
@@ -429,7 +464,9 @@ def compile(  # noqa: A001 - the public name is part of the API
     timings = {}
 
     start = time.perf_counter()
+    index_bounds = {}
     if any(x.dtype in INTEGER_DTYPES for x in example_inputs):
+        index_bounds = _index_bounds(model, len(example_inputs))
         imported = import_model(
             _Int32Inputs(model, [x.dtype for x in example_inputs]),
             [
@@ -541,6 +578,8 @@ def compile(  # noqa: A001 - the public name is part of the API
         "entry": "_mlir_ciface_forward",
         "inputs": [s.shape for s in inputs],
         "input_dtypes": [s.dtype for s in inputs],
+        # Inputs that index an nn.Embedding directly: its number of rows.
+        "index_bounds": {str(i): rows for i, rows in sorted(index_bounds.items())},
         "outputs": [s.shape for s in output_specs],
         "block": [p, q],
         "max_density": max_density,
@@ -596,6 +635,9 @@ class CompiledModule:
             TensorSpec(tuple(s), d)
             for s, d in zip(self.manifest["inputs"], dtypes, strict=True)
         ]
+        self.index_bounds = {
+            int(i): rows for i, rows in self.manifest.get("index_bounds", {}).items()
+        }
         self.output_specs = [TensorSpec(tuple(s)) for s in self.manifest["outputs"]]
         self._runner = None
         self._profiler = None
@@ -645,13 +687,22 @@ class CompiledModule:
             # The kernels read the memory behind data_ptr(): a contiguous
             # CPU tensor as is (a new detached view per call cost a
             # microsecond of the ~10 the call adds), anything else copied.
-            if spec.dtype == "int32" and x.dtype != torch.int32:
+            if spec.dtype == "int32":
                 x = x.detach().cpu()
-                if x.numel() and (int(x.min()) < -(2**31) or int(x.max()) >= 2**31):
-                    raise ValueError(
-                        f"input {i} holds indices outside int32's range, which "
-                        "the compiled model takes its integer inputs as"
-                    )
+                if x.numel():
+                    low, high = int(x.min()), int(x.max())
+                    rows = self.index_bounds.get(i)
+                    if rows is not None and (low < 0 or high >= rows):
+                        bad = low if low < 0 else high
+                        raise IndexError(
+                            f"input {i} holds index {bad}, outside the "
+                            f"embedding's {rows} rows"
+                        )
+                    if low < -(2**31) or high >= 2**31:
+                        raise ValueError(
+                            f"input {i} holds indices outside int32's range, "
+                            "which the compiled model takes its integer inputs as"
+                        )
                 checked.append(x.to(torch.int32).contiguous())
             elif x.is_cpu and x.is_contiguous():
                 checked.append(x)
