@@ -111,6 +111,46 @@ func.func @table() -> tensor<2xf32> {
 
 // -----
 
+// Resource constants too (torch-mlir stores GroupNorm's index tables so):
+// i64 [15, -1] and f64 [0.5] become dense 32-bit constants.
+// CHECK-LABEL: func.func @resources(
+// CHECK-DAG:     arith.constant dense<[15, -1]> : tensor<2xi32>
+// CHECK-DAG:     arith.constant dense<5.000000e-01> : tensor<1xf32>
+// CHECK-NOT:     i64
+// CHECK-NOT:     f64
+func.func @resources() -> (tensor<2xf32>, tensor<1xf32>) {
+  %t = arith.constant dense_resource<idx> : tensor<2xi64>
+  %h = arith.constant dense_resource<half> : tensor<1xf64>
+  %e = tensor.empty() : tensor<2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]}
+      ins(%t : tensor<2xi64>) outs(%e : tensor<2xf32>) {
+  ^bb0(%in: i64, %out: f32):
+    %f = arith.sitofp %in : i64 to f32
+    linalg.yield %f : f32
+  } -> tensor<2xf32>
+  %e1 = tensor.empty() : tensor<1xf32>
+  %r1 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                        iterator_types = ["parallel"]}
+      ins(%h : tensor<1xf64>) outs(%e1 : tensor<1xf32>) {
+  ^bb0(%in: f64, %out: f32):
+    %f = arith.truncf %in : f64 to f32
+    linalg.yield %f : f32
+  } -> tensor<1xf32>
+  return %r, %r1 : tensor<2xf32>, tensor<1xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      idx: "0x080000000F00000000000000FFFFFFFFFFFFFFFF",
+      half: "0x08000000000000000000E03F"
+    }
+  }
+#-}
+
+// -----
+
 // An i64 constant i32 cannot hold: the model needs 64-bit integers.
 func.func @too_large() -> i32 {
   // expected-error @+1 {{'arith.constant' op holds 4294967296, which does not fit in i32: the model needs 64-bit integers, which the target does not have}}

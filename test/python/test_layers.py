@@ -4,7 +4,7 @@ PyTorch: GELU's exact form (erf, which neither LLVM nor GLSL has:
 blkrew-approximate-math), its tanh form (imported through PyTorch's own
 decomposition: torch-mlir's took sqrt(2/pi) as 0.797724), the layers
 torch-mlir computes through f64 or i64 (LayerNorm, Softplus, Upsample,
-reflection padding: blkrew-demote-64bit on the GPU), reductions over a
+reflection padding, GroupNorm: blkrew-demote-64bit on the GPU), reductions over a
 whole tensor (a batch-1 softmax: one-invocation kernels on the GPU), and
 integer inputs (an nn.Embedding's token ids, taken as int32)."""
 
@@ -143,6 +143,8 @@ LAYERS = {
     ),
     # i64 index tables.
     "reflect-pad": lambda: conv_then(pad_mode="reflect"),
+    # f64 statistics and i64 index tables (resources).
+    "groupnorm": lambda: conv_then(nn.GroupNorm(4, 16)),
     # Reductions over every element once the unit batch is folded away.
     "softmax-batch1": lambda: conv_then(nn.Flatten(), nn.Softmax(1)),
     "sum-all": lambda: conv_then(Lambda(lambda y: y.sum().reshape(1, 1))),

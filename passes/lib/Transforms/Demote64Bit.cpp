@@ -85,6 +85,29 @@ static TypedAttr demoteConstant(TypedAttr value,
     return dense.mapValues(elementTy,
                            [](const APInt &v) { return v.trunc(32); });
   }
+  // torch-mlir's own index tables (GroupNorm's) arrive as resources.
+  auto shapedTy = cast<ShapedType>(type);
+  if (auto resource = dyn_cast<DenseI64ResourceElementsAttr>(value)) {
+    std::optional<ArrayRef<int64_t>> data = resource.tryGetAsArrayRef();
+    if (!data)
+      return {};
+    SmallVector<int32_t> narrow;
+    for (int64_t v : *data) {
+      if (!fitsI32(APInt(64, v, /*isSigned=*/true)))
+        return {};
+      narrow.push_back(static_cast<int32_t>(v));
+    }
+    return DenseElementsAttr::get(shapedTy, ArrayRef<int32_t>(narrow));
+  }
+  if (auto resource = dyn_cast<DenseF64ResourceElementsAttr>(value)) {
+    std::optional<ArrayRef<double>> data = resource.tryGetAsArrayRef();
+    if (!data)
+      return {};
+    SmallVector<float> narrow;
+    for (double v : *data)
+      narrow.push_back(toF32(APFloat(v)).convertToFloat());
+    return DenseElementsAttr::get(shapedTy, ArrayRef<float>(narrow));
+  }
   return {};
 }
 
@@ -117,7 +140,7 @@ struct BlkRewDemote64BitPass
         }
         if (!value) {
           op->emitOpError("holds a 64-bit value blkrew-demote-64bit cannot "
-                          "read (only dense and scalar constants)");
+                          "read (only dense, resource and scalar constants)");
           return WalkResult::interrupt();
         }
         constant.setValueAttr(value);

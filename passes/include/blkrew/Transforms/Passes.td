@@ -282,14 +282,16 @@ def BlkRewDemote64Bit : Pass<"blkrew-demote-64bit", "func::FuncOp"> {
     pass retypes every f64 value in the function's body as f32 and every
     i64 value as i32 (scalars, and the elements of tensors, memrefs and
     vectors, block arguments included), rounds f64 constants to f32
-    (beyond f32's range to an infinity), narrows i64 constants, and drops
+    (beyond f32's range to an infinity), narrows i64 constants (dense ones
+    and `dense_resource` ones, as torch-mlir stores GroupNorm's index
+    tables, alike), and drops
     the extensions and truncations (`arith.extf`, `truncf`, `extsi`,
     `extui`, `trunci`) that now go from a type to itself. PyTorch computes
     these layers in f32 itself; the GPU path's indices are 32-bit already.
 
     An i64 constant outside i32's range, a function whose arguments or
-    results are 64-bit, or a 64-bit constant other than a dense or scalar
-    one is an error: the pass changes only what is inside a function, and
+    results are 64-bit, or a 64-bit constant other than a dense, resource
+    or scalar one is an error: the pass changes only what is inside a function, and
     no value it narrows can be out of range unless a constant is. The CPU
     pipeline does not run it (CPUs have both types).
 
