@@ -114,3 +114,28 @@ func.func @full_reduction(%x: memref<10xf32>, %acc: memref<f32>, %out: memref<f3
   memref.copy %acc, %out : memref<f32> to memref<f32>
   return
 }
+
+// -----
+
+// A host loop around parallel loops stays on the host: each iteration
+// launches its mapped loop (wrapping it would run it all in one invocation).
+// CHECK-LABEL: func.func @host_loop(
+// CHECK:         scf.for
+// CHECK:           scf.parallel
+// CHECK:           } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>]}
+func.func @host_loop(%x: memref<4x256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c256 = arith.constant 256 : index
+  %one = arith.constant 1.0 : f32
+  scf.for %t = %c0 to %c4 step %c1 {
+    scf.parallel (%i) = (%c0) to (%c256) step (%c1) {
+      %v = memref.load %x[%t, %i] : memref<4x256xf32>
+      %s = arith.addf %v, %one : f32
+      memref.store %s, %x[%t, %i] : memref<4x256xf32>
+      scf.reduce
+    }
+  }
+  return
+}

@@ -289,3 +289,25 @@ def test_layer_coverage_tool_runs(capsys):
     assert "| layer | host |" in out
     row = next(line for line in out.splitlines() if line.startswith("| Conv1d"))
     assert float(row.split("|")[2]) < tool.ATOL
+
+
+class FunctionalEmbedding(nn.Module):
+    """F.embedding of a parameter table: bounded like the module."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(30, 8))
+
+    def forward(self, tokens):
+        return torch.nn.functional.embedding(tokens, self.table).sum(1)
+
+
+def test_functional_embedding_is_bounded(tmp_path):
+    model = FunctionalEmbedding().eval()
+    tokens = torch.randint(0, 30, (2, 5))
+    compiled = compile(model, tokens, workdir=tmp_path)
+    assert compiled.manifest["index_bounds"] == {"0": 30}
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(tokens), model(tokens))
+    with pytest.raises(IndexError, match="outside the embedding's 30 rows"):
+        compiled(tokens + 30)

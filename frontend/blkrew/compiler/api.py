@@ -11,6 +11,7 @@ through Vulkan. The artifacts live in one folder with a manifest;
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -108,7 +109,11 @@ def _index_bounds(model: torch.nn.Module, n_inputs: int) -> dict[int, int]:
             weight = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
             if not (isinstance(weight, torch.fx.Node) and weight.op == "get_attr"):
                 continue
-            rows = model.get_parameter(weight.target).shape[0]
+            try:
+                table = functools.reduce(getattr, weight.target.split("."), model)
+                rows = table.shape[0]
+            except (AttributeError, IndexError):
+                continue
         else:
             continue
         source = node.args[0] if node.args else node.kwargs.get("input")

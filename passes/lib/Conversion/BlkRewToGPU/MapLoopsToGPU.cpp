@@ -94,18 +94,21 @@ static void foldConstantTruncations(ModuleOp module) {
 /// reduction over every element (a batch-1 softmax's max and sum, once the
 /// unit batch dimension is folded away) lowers to an `scf.for` and the fill
 /// of its rank-0 accumulator to a `memref.store`, neither of which the
-/// Vulkan path's host side can run. Only ops without results: a loop
-/// accumulating in registers would have to hand its result out.
+/// Vulkan path's host side can run. Only ops without results (a loop
+/// accumulating in registers would have to hand its result out), and not
+/// host loops around parallel loops, whose launches stay launches.
 static void wrapSerialWork(func::FuncOp func) {
   auto touchesMemory = [](Operation *op) {
     if (isa<memref::LoadOp, memref::StoreOp>(op))
       return true;
-    return op->getNumRegions() > 0 &&
-           op->walk([](Operation *inner) {
-               return isa<memref::LoadOp, memref::StoreOp>(inner)
-                          ? WalkResult::interrupt()
-                          : WalkResult::advance();
-             }).wasInterrupted();
+    if (op->getNumRegions() == 0)
+      return false;
+    bool memory = false, parallel = false;
+    op->walk([&](Operation *inner) {
+      memory |= isa<memref::LoadOp, memref::StoreOp>(inner);
+      parallel |= isa<scf::ParallelOp>(inner);
+    });
+    return memory && !parallel;
   };
   SmallVector<Operation *> serial;
   for (Block &block : func.getBody())
