@@ -113,15 +113,6 @@ def test_f64_erf_is_a_clear_error(tmp_path):
         compile(Erf64(), torch.randn(2, 8), workdir=tmp_path)
 
 
-class Lambda(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
 def conv_then(*layers, pad_mode="zeros"):
     """A block-pruned 3x3 convolution (16 filters) and then `layers`."""
     torch.manual_seed(0)
@@ -147,7 +138,7 @@ LAYERS = {
     "groupnorm": lambda: conv_then(nn.GroupNorm(4, 16)),
     # Reductions over every element once the unit batch is folded away.
     "softmax-batch1": lambda: conv_then(nn.Flatten(), nn.Softmax(1)),
-    "sum-all": lambda: conv_then(Lambda(lambda y: y.sum().reshape(1, 1))),
+    "sum-all": lambda: conv_then(Elementwise(lambda y: y.sum().reshape(1, 1))),
 }
 
 
