@@ -302,3 +302,17 @@ def test_functional_embedding_is_bounded(tmp_path):
         torch.testing.assert_close(compiled(tokens), model(tokens))
     with pytest.raises(IndexError, match="outside the embedding's 30 rows"):
         compiled(tokens + 30)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_transformer_encoder_layer(target, tmp_path):
+    """Attention's softmax guards rows of -inf with a boolean reduction,
+    stored between kernels: as i32 on SPIR-V (blkrew-widen-bools)."""
+    torch.manual_seed(0)
+    model = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+    model.eval()
+    x = torch.randn(2, 6, 32)
+    compiled = compile(model, x, target=target, workdir=tmp_path)
+    with torch.no_grad():
+        want = model(x)
+    torch.testing.assert_close(compiled(x), want, rtol=1e-5, atol=1e-5)

@@ -248,6 +248,9 @@ void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,
   pm.addPass(createBlkRewApproximateMath());
   pm.addNestedPass<func::FuncOp>(createBlkRewDemote64Bit());
   addPipeline(pm, kCleanUpAndFuse);
+  // Boolean tensors left between ops after the fusions (attention's
+  // all--inf row check), which Vulkan buffers cannot hold, as i32.
+  pm.addNestedPass<func::FuncOp>(createBlkRewWidenBools());
   // Each invocation computes one output element and reads the image
   // directly: any output width works, and the patch matrix (a launch and
   // nine times the image in device memory for 3x3) goes away.

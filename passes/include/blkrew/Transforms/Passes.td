@@ -306,6 +306,40 @@ def BlkRewDemote64Bit : Pass<"blkrew-demote-64bit", "func::FuncOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def BlkRewWidenBools : Pass<"blkrew-widen-bools", "func::FuncOp"> {
+  let summary = "Store a function's boolean tensors as i32 (for GPUs)";
+  let description = [{
+    A tensor of `i1` that lives between two ops (a boolean reduction's
+    result: PyTorch's softmax in attention checks each row for being all
+    `-inf` so) bufferizes to a buffer of `i1`, which the Vulkan path cannot
+    store: SPIR-V has no 1-bit storage, and the runner's buffers hold
+    32-bit elements. On tensors, this pass makes every `i1` tensor in the
+    function an `i32` tensor of 0 and 1: a `linalg.generic` truncates such
+    operands to `i1` where its body reads them and extends the booleans it
+    yields into them, a `linalg.fill` extends its value, and empty tensors,
+    reshapes and slices take the new type. Any other op on a boolean
+    tensor, or a function taking or returning one, is an error. The CPU
+    pipeline does not run it.
+
+    ```mlir
+    %m = linalg.generic ... outs(%e : tensor<4xi1>) {
+    ^bb0(%in: f32, %out: i1):
+      %c = arith.cmpf oeq, %in, %ninf : f32
+      linalg.yield %c : i1
+    } -> tensor<4xi1>
+    // becomes
+    %m = linalg.generic ... outs(%e : tensor<4xi32>) {
+    ^bb0(%in: f32, %out: i32):
+      %o = arith.trunci %out : i32 to i1
+      %c = arith.cmpf oeq, %in, %ninf : f32
+      %w = arith.extui %c : i1 to i32
+      linalg.yield %w : i32
+    } -> tensor<4xi32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def BlkRewPadToGenerate : Pass<"blkrew-pad-to-generate", "func::FuncOp"> {
   let summary = "Write a padded tensor in one pass: each element its "
                 "source's or the padding value";
