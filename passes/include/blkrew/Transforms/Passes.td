@@ -254,7 +254,7 @@ def BlkRewApproximateMath : Pass<"blkrew-approximate-math"> {
     approximations (`populatePolynomialApproximateErfPattern` and its erfc
     twin): plain `arith` ops, vectorized by LLVM like any element-wise loop.
     Against PyTorch's `torch.erf` on [-12, 12] the approximation is within
-    2.4e-7 (GELU: see `test/python/test_activations.py`). An erf or erfc
+    2.4e-7 (GELU: see `test/python/test_layers.py`). An erf or erfc
     left over (on f64, say) is an error naming the op, not a failure later
     in a lowering. Runs on any op (both pipelines run it first on the
     module).
