@@ -242,6 +242,10 @@ def test_cli_runs_token_inputs(tmp_path, capsys):
         == 2
     )
     assert "integer indices" in capsys.readouterr().err
+    # One --input file per input: a second one is an error, not dropped.
+    tokens_file = str(tmp_path / "tokens.npy")
+    assert main([*args, "--input", tokens_file]) == 2
+    assert "takes 1 input(s), got 2 --input file(s)" in capsys.readouterr().err
 
 
 class ModuloEmbedding(nn.Module):
