@@ -15,6 +15,7 @@
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANEL
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128 parallel=true parallel-min-fmas=0 parallel-min-outputs=0" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPAR
 // RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=3 panel-bytes=128 prefetch-distance=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPF
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=176" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=TWOPANELS
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="slab-chunk-bytes=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
@@ -870,8 +871,9 @@ func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: me
 
 // -----
 
-// Panels: the rhs (4 x 22, 352 bytes) is larger than panel-bytes=128 and
-// each rhs element feeds 128 * 2 / 4 = 64 FMAs, so N's 5 whole 4-wide
+// Panels: the rhs (4 x 22, 352 bytes) is larger than two panels of
+// panel-bytes=128 and each rhs element feeds 128 * 2 / 4 = 64 FMAs, so
+// N's 5 whole 4-wide
 // tiles run in panels of 2 tiles (128 bytes of 16-byte columns fit 2),
 // [0, 8), [8, 16), [16, 20): each copied into one 64-byte-aligned 4 x 8
 // buffer (whole vectors, no masks), which every group then reads. After
@@ -881,6 +883,13 @@ func.func @short_groups_no_chunks(%rp: memref<3xi32>, %ci: memref<6xi32>, %v: me
 // after the last panel, nothing. The 2 columns left are copied last, into
 // the same buffer with masked loads (zero-filled), and read by the masked
 // tail tile.
+// With panel-bytes=176 the rhs is two panels' worth, no more: it stays in
+// L2 read in place, and nothing is copied.
+// TWOPANELS-LABEL: func.func @panels(
+// TWOPANELS-NOT:     memref.alloc
+// TWOPANELS:         vector.fma
+// TWOPANELS-NOT:     memref.alloc
+// TWOPANELS-LABEL: func.func @few_uses(
 // PANEL-LABEL: func.func @panels(
 // PANEL-SAME:    %[[X:[^:]*]]: memref<4x22xf32>, %[[C:[^:]*]]: memref<4x22xf32>)
 // PANEL-DAG:     %[[C8:.*]] = arith.constant 8 : index

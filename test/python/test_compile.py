@@ -610,12 +610,13 @@ def compile_in_panels(model, x, target, threads, panel_bytes, workdir):
 
 @pytest.mark.parametrize("target,threads", [("host", 1), ("host", 2), ("aarch64", 1)])
 def test_packed_panels_match_torch(target, threads, tmp_path):
-    """panel_bytes=1024 splits N = 70 into panels of one tile, each copied
+    """panel_bytes=1024 splits N = 150 into panels of one tile, each copied
     into a packed buffer (allocated per call) that the groups read, and the
     columns left into another (a tile of fewer vectors and a masked tail);
-    0 reads x in place."""
+    0 reads x in place. N spans several tiles at every vector width (48
+    columns a tile on AVX-512: at N = 70 there was one, and no panels)."""
     model = WideProduct().eval()
-    x = torch.randn(64, 70)
+    x = torch.randn(64, 150)
     with torch.no_grad():
         want = model(x)
     for panel_bytes, packs in [(1024, True), (0, False)]:
@@ -635,18 +636,20 @@ def test_linear_panels_read_the_input_in_place(target, threads, tmp_path):
     transposed and its M x N output is y transposed; with panels each
     panel is transposed from x's rows and its output into y's rows (the
     whole transposes go). The biases (and the ReLU) join the kernels, and
-    between the two layers the transposes cancel. N = 80 with 12 KiB
-    panels: panels of unequal width (each with its own transpose) and the
-    columns left; N = 70 with 1 KiB panels: equal ones; 0: no panels."""
+    between the two layers the transposes cancel. N = 250 with 24 KiB
+    panels (the first layer's 62.5 KiB input is just over two of them):
+    panels of unequal width (each with its own transpose) and the columns
+    left; N = 150 with 1 KiB panels: equal ones; 0: no panels."""
     torch.manual_seed(5)
     model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 64)).eval()
     with torch.no_grad():
         model[0].weight.copy_(WideProduct().w)
-    for n, panel_bytes in [(80, 12288), (70, 1024), (70, 0)]:
+    for n, panel_bytes in [(250, 24576), (150, 1024), (150, 0)]:
         x = torch.randn(n, 64)
-        compiled = compile_in_panels(
-            model, x, target, threads, panel_bytes, tmp_path / f"{n}-{panel_bytes}"
-        )
+        workdir = tmp_path / f"{n}-{panel_bytes}"
+        compiled = compile_in_panels(model, x, target, threads, panel_bytes, workdir)
+        # The panels are there (their buffers are allocated per call).
+        assert ("@malloc" in (workdir / "model.ll").read_text()) == (panel_bytes > 0)
         with torch.no_grad():
             torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
@@ -685,7 +688,7 @@ def test_panel_stripes_run_every_group_once(rows, threads, tmp_path):
         groups[24:28, :, ::3] = 0
         groups[28:] = 0
     model = Product(w).eval()
-    x = torch.randn(64, 70)
+    x = torch.randn(64, 150)
     compiled = compile_in_panels(model, x, "host", threads, 1024, tmp_path)
     ir = (tmp_path / "model.ll").read_text()
     assert "@malloc" in ir and "__kmpc_fork_call" in ir

@@ -340,7 +340,7 @@ def compile(  # noqa: A001 - the public name is part of the API
             it off; None is the target's default (4096 on the host, off on
             AArch64). CPU targets.
         panel_bytes: a sparse kernel whose input matrix (K x N, not a
-            convolution's image) is larger than this, and each of whose
+            convolution's image) is larger than twice this, and each of whose
             elements feeds at least 64 multiply-adds, copies it in panels
             of N this many bytes large into a packed buffer that all row
             groups read before the next panel (its rows are then

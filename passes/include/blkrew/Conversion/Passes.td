@@ -75,8 +75,8 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     the flattened `rhs` (or image) is computed at compile time, followed by
     `prefetch-distance` zero offsets, so the prefetch of a column past the
     group's last reads a valid offset and needs no clamp. With
-    `panel-bytes`, a static K x N `rhs` (not an image) larger than that,
-    each of whose elements feeds at least 64 FMAs, is read in panels of
+    `panel-bytes`, a static K x N `rhs` (not an image) larger than twice
+    that, each of whose elements feeds at least 64 FMAs, is read in panels of
     whole tiles of `N`, each as wide as `panel-bytes` of `rhs` allows:
     per panel, a copy into a packed, 64-byte-aligned K x panel buffer
     (`memref.alloc`, freed after the last panel), then every group's tiles

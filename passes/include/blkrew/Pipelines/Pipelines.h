@@ -59,11 +59,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(-1)};
   PassOptions::Option<int64_t> panelBytes{
       *this, "panel-bytes",
-      llvm::cl::desc("Sparse kernels whose rhs is larger run every row group "
-                     "over one packed panel of N taking this many bytes of "
-                     "it before the next (0: no panels; -1: the target's "
-                     "default, a quarter of the host's L2, 128 KiB on "
-                     "aarch64)"),
+      llvm::cl::desc("Sparse kernels whose rhs is larger than two of these "
+                     "run every row group over one packed panel of N taking "
+                     "this many bytes of it before the next (0: no panels; "
+                     "-1: the target's default, a quarter of the host's L2, "
+                     "128 KiB on aarch64)"),
       llvm::cl::init(-1)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
