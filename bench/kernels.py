@@ -78,8 +78,9 @@ BLOCKS = ((4, 1), (8, 1), (4, 4), (8, 4), (16, 1))
 THREADS = (1, 2)
 
 
-# 2-thread rows also time "steady" calls: one untimed call, then this many
-# back to back, timed together (their mean). Between them the runtime's
+# 2-thread rows also time "steady" calls: this many untimed calls (the
+# warm-up of interleaved_ms runs the whole batch), then as many back to
+# back, timed together (their mean). Between them the runtime's
 # worker spins (KMP_BLOCKTIME=1 ms, see openmp_env) instead of sleeping, as
 # in a loop serving one request after another; the plain and hot times
 # include waking it.
@@ -419,7 +420,7 @@ def header_markdown(meta) -> str:
         "1-thread rows); FMA scaling: the limit's own, 1 thread over N, the",
         "ceiling this machine puts on any kernel's (2-thread rows wake the",
         "runtime's sleeping worker each call, as the limit does). Steady",
-        f"(2-thread rows): one untimed call, then {STEADY_CALLS} back to back timed",
+        f"(2-thread rows): {STEADY_CALLS} untimed calls, then {STEADY_CALLS} back to back timed",
         "together, the worker spinning between them as in a serving loop;",
         "scaling steady and FMA scaling steady compare them with the 1-thread",
         "build and the 1-thread limit timed the same way in the same rounds.",
