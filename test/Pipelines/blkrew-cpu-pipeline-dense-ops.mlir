@@ -2,7 +2,7 @@
 // element-wise chain (bias, ReLU) fused into one loop nest, the
 // temporaries that remain placed in the function's arena, and with
 // threads, large ops split across them (OpenMP) and small ones left alone.
-// RUN: blkrew-opt %s --blkrew-cpu-pipeline -mlir-print-ir-after=linalg-fuse-elementwise-ops -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: blkrew-opt %s --blkrew-cpu-pipeline -mlir-print-ir-after=blkrew-fuse-elementwise -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline -mlir-print-ir-after=blkrew-plan-buffers -o /dev/null 2>&1 | FileCheck %s --check-prefix=ARENA
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline="parallel=true parallel-min-iterations=65536" | FileCheck %s --check-prefix=OMP
 // RUN: blkrew-opt %s --blkrew-cpu-pipeline=parallel=true | FileCheck %s --check-prefix=BELOW

@@ -466,6 +466,97 @@ def BlkRewFoldDepthwisePadding
                            "::mlir::vector::VectorDialect"];
 }
 
+def BlkRewFuseElementwise : Pass<"blkrew-fuse-elementwise"> {
+  let summary = "Upstream's elementwise fusion, without recomputing a "
+                "producer inside a contraction";
+  let description = [{
+    The patterns of upstream's `linalg-fuse-elementwise-ops` (elementwise
+    fusion, reshape folding by expansion, constant folding and their
+    canonicalizations), under upstream's rule (a producer with one use)
+    and one more: a producer is not fused into a contraction (a matmul, a
+    batch matmul, a generic whose body multiplies and adds) that reads it
+    through an indexing map that is not a permutation of the contraction's
+    loops. There its body would run once per iteration of the loops the
+    map skips, not once per element: in attention, the softmax's `exp`
+    and division ran inside the weights-times-`v` product, once per column
+    of `v`, and `q`'s scaling inside `q kᵀ`, once per row of `kᵀ`'s
+    columns. The products also stay plain contractions, which
+    `blkrew-vectorize-matmuls` gives register tiles. With both, a
+    transformer encoder layer (d_model 256, 4 heads, 128 tokens, 1 thread)
+    went from 7.3 ms to 2.2 ms (torch eager: 2.3 ms).
+
+    ```mlir
+    %s = linalg.generic ... { %e = math.exp ... ; %d = arith.divf %e, ... }
+    %o = linalg.batch_matmul ins(%s, %v ...)
+    // stay two ops: %s is computed once per element
+    ```
+  }];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def BlkRewVectorizeMatmuls
+    : Pass<"blkrew-vectorize-matmuls", "func::FuncOp"> {
+  let summary = "Register tiles for the dense products of two activations";
+  let description = [{
+    Products with no constant operand (attention's `q kᵀ` and its weights
+    times `v`) are not blkrew kernels: they reach the CPU pipeline as
+    `linalg.matmul`, `linalg.batch_matmul` or a multiply-add
+    `linalg.generic` on buffers, and as the loops of
+    `convert-linalg-to-loops` they ran about 20x slower than torch's GEMM
+    (a 128x64 by 64x128 product: 351 us against 17 us). This pass gives
+    each such product (f32, static shapes, a body that is exactly
+    `acc + lhs * rhs`, loops `(batch..., m, n, k)` with the maps
+    `(batch..., m, k)`, `(batch..., k, n)`, `(batch..., m, n)`) register
+    tiles with upstream's machinery:
+
+    1. `scf::tileUsingSCF` into tiles of `rows` x `tile-vectors` vectors of
+       `vector-width` lanes over `depth` of the reduction (one index of
+       each batch loop at a time), each tile a 2-D `linalg.matmul` on
+       views without the unit batch dimensions;
+    2. `scf::peelForLoopAndSimplifyBounds` on each tile loop, so every tile
+       but the last of each dimension has the full static shape;
+    3. `linalg::vectorize` of each tile at its static shape into
+       `vector.contract` (masked to the full tile's shape, the last tiles'
+       contractions lowered to one reduction per element);
+    4. the contraction lowered to outer products, each a broadcast lhs
+       element times an rhs row accumulated by `vector.fma`, and the
+       transposed transfers to plain ones (the 2-D transfers become one
+       per row in the pipeline's `convert-vector-to-scf` after it).
+
+    The tile's accumulators are read and written once per `depth` of the
+    reduction (128x64 by 64x128, 1 thread, AVX-512: 15 us, torch's GEMM
+    17 us with its call). Other contractions (transposed or broadcast
+    maps, integer or f64 products, a body with more in it) are left to the
+    loops.
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<128x64xf32>, memref<64x128xf32>)
+        outs(%c : memref<128x128xf32>)
+    // becomes loops over 8x32 tiles of %c and 16-deep slices of the
+    // reduction, each reading rows of %b as vectors and broadcasting
+    // elements of %a into vector.fma
+    ```
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"8",
+           "Rows of the lhs (and of the result) in one register tile">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector">,
+    Option<"tileVectors", "tile-vectors", "int64_t", /*default=*/"2",
+           "Vectors of each result row in one register tile">,
+    Option<"depth", "depth", "int64_t", /*default=*/"16",
+           "Steps of the reduction between loads and stores of the tile">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
   let summary = "Shape the dense ops that become plain loops for LLVM's "
                 "vectorizers";

@@ -1,0 +1,256 @@
+//===- VectorizeMatmuls.cpp - register tiles for dense products -*- C++ -*-===//
+//
+// Part of the blkrew project, under the Apache License v2.0 with LLVM
+// Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Products of two activations (attention's q k^T and its weights times v)
+// have no constant operand, so blkrew-sparsify leaves them as linalg.matmul
+// and linalg.batch_matmul, and as loops they ran about 20x slower than
+// torch's GEMM. This pass gives them register tiles with upstream's
+// machinery, on buffers: tile (scf::tileUsingSCF), peel the loops so only
+// the last tile of each dimension is partial, vectorize each tile
+// (linalg::vectorize, masked where partial) and lower the contraction to
+// outer products, i.e. broadcast-and-FMA over rows of the rhs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "blkrew/Transforms/Passes.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#define DEBUG_TYPE "blkrew-vectorize-matmuls"
+
+namespace mlir::blkrew {
+#define GEN_PASS_DEF_BLKREWVECTORIZEMATMULS
+#include "blkrew/Transforms/Passes.h.inc"
+} // namespace mlir::blkrew
+
+using namespace mlir;
+
+/// Marks the tile loops still to peel and the tiles still to vectorize;
+/// clones made by peeling carry the marks along.
+static constexpr llvm::StringLiteral kPeelAttr = "blkrew.peel";
+static constexpr llvm::StringLiteral kTileAttr = "blkrew.matmul_tile";
+
+/// Whether `op`'s body is `acc + lhs * rhs` of its three block arguments
+/// and nothing else (isaContractionOpInterface also admits, say, an exp of
+/// an operand before the multiplication).
+static bool isPlainMultiplyAdd(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  if (body->getNumArguments() != 3 || body->getOperations().size() != 3)
+    return false;
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield ? yield.getValues()[0].getDefiningOp<arith::AddFOp>()
+                   : arith::AddFOp();
+  if (!add)
+    return false;
+  Value acc = body->getArgument(2);
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  Value a = body->getArgument(0), b = body->getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+/// The number of batch loops of a product this pass takes, or -1: f32
+/// throughout, static shapes, buffer semantics, a multiply-add body
+/// (linalg.matmul, linalg.batch_matmul, or a generic one), and the loops
+/// in the order (batch..., m, n, k) with the canonical maps
+/// lhs (batch..., m, k), rhs (batch..., k, n), result (batch..., m, n):
+/// no transposed or broadcast operand folded into them.
+static int64_t batchLoops(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op->hasAttr(kTileAttr) ||
+      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !isPlainMultiplyAdd(op))
+    return -1;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return -1;
+  }
+  int64_t loops = op.getNumLoops();
+  if (loops < 3 || op.getNumReductionLoops() != 1)
+    return -1;
+  int64_t batch = loops - 3;
+  MLIRContext *ctx = op->getContext();
+  auto dims = [&](std::initializer_list<int64_t> tail) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < batch; ++d)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+    for (int64_t d : tail)
+      exprs.push_back(getAffineDimExpr(batch + d, ctx));
+    return AffineMap::get(loops, 0, exprs, ctx);
+  };
+  SmallVector<AffineMap> want = {dims({0, 2}), dims({2, 1}), dims({0, 1})};
+  if (op.getIndexingMapsArray() != want ||
+      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    return -1;
+  return batch;
+}
+
+namespace mlir::blkrew {
+namespace {
+struct BlkRewVectorizeMatmulsPass
+    : public impl::BlkRewVectorizeMatmulsBase<BlkRewVectorizeMatmulsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (rows < 1 || vectorWidth < 1 || tileVectors < 1 || depth < 1) {
+      getOperation().emitError("blkrew-vectorize-matmuls: rows, vector-width, "
+                               "tile-vectors and depth must be >= 1");
+      return signalPassFailure();
+    }
+    func::FuncOp func = getOperation();
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
+
+    SmallVector<std::pair<linalg::LinalgOp, int64_t>> candidates;
+    func.walk([&](linalg::LinalgOp op) {
+      int64_t batch = batchLoops(op);
+      if (batch >= 0)
+        candidates.push_back({op, batch});
+    });
+    if (candidates.empty())
+      return;
+
+    // 1. Tiles: `rows` rows of the lhs by `tileVectors` vectors of the rhs
+    // row, over `depth` of the reduction; batch products one batch (one
+    // index of each batch loop) at a time.
+    int64_t cols = tileVectors * vectorWidth;
+    for (auto [op, batch] : candidates) {
+      SmallVector<int64_t> sizes(batch, 1);
+      sizes.append({rows, cols, depth});
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+      options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled)) {
+        op->emitOpError("could not be tiled into register tiles");
+        return signalPassFailure();
+      }
+      // Each tile as a 2-D linalg.matmul on views without the unit batch
+      // dimensions: what the vectorizer turns into one contraction.
+      for (Operation *tile : tiled->tiledOps) {
+        rewriter.setInsertionPoint(tile);
+        SmallVector<Value> views;
+        for (Value operand : tile->getOperands()) {
+          auto type = cast<MemRefType>(operand.getType());
+          if (batch == 0) {
+            views.push_back(operand);
+            continue;
+          }
+          SmallVector<OpFoldResult> offsets(type.getRank(),
+                                            rewriter.getIndexAttr(0));
+          SmallVector<OpFoldResult> strides(type.getRank(),
+                                            rewriter.getIndexAttr(1));
+          SmallVector<OpFoldResult> sizes =
+              memref::getMixedSizes(rewriter, tile->getLoc(), operand);
+          auto viewType = memref::SubViewOp::inferRankReducedResultType(
+              type.getShape().drop_front(batch), type, offsets, sizes, strides);
+          views.push_back(memref::SubViewOp::create(
+              rewriter, tile->getLoc(), cast<MemRefType>(viewType), operand,
+              offsets, sizes, strides));
+        }
+        auto matmul = linalg::MatmulOp::create(rewriter, tile->getLoc(),
+                                               ValueRange{views[0], views[1]},
+                                               ValueRange{views[2]});
+        matmul->setAttr(kTileAttr, rewriter.getUnitAttr());
+        rewriter.eraseOp(tile);
+      }
+      for (LoopLikeOpInterface loop : tiled->loops)
+        loop->setAttr(kPeelAttr, rewriter.getUnitAttr());
+      rewriter.eraseOp(op);
+    }
+
+    // 2. Peeling: each tile loop's last, partial iteration on its own, so
+    // every other tile has the full static shape (the affine.min of its
+    // size folds to a constant) and needs no mask.
+    while (true) {
+      scf::ForOp loop;
+      func.walk<WalkOrder::PreOrder>([&](scf::ForOp forOp) {
+        if (!forOp->hasAttr(kPeelAttr))
+          return WalkResult::advance();
+        loop = forOp;
+        return WalkResult::interrupt();
+      });
+      if (!loop)
+        break;
+      loop->removeAttr(kPeelAttr);
+      scf::ForOp partial;
+      rewriter.setInsertionPoint(loop);
+      if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, loop, partial)))
+        partial->removeAttr(kPeelAttr);
+    }
+    {
+      RewritePatternSet patterns(ctx);
+      affine::AffineMinOp::getCanonicalizationPatterns(patterns, ctx);
+      memref::SubViewOp::getCanonicalizationPatterns(patterns, ctx);
+      scf::ForOp::getCanonicalizationPatterns(patterns, ctx);
+      if (failed(applyPatternsGreedily(func, std::move(patterns))))
+        return signalPassFailure();
+    }
+
+    // 3. Each tile as vectors at its static shape: the full tile's, or
+    // after peeling a smaller one (masked to the full shape, the
+    // contraction would lower to one reduction per element instead of
+    // outer products). A tile whose shape stayed dynamic is left to
+    // convert-linalg-to-loops.
+    SmallVector<linalg::LinalgOp> tiles;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op->hasAttr(kTileAttr))
+        tiles.push_back(op);
+    });
+    for (linalg::LinalgOp tile : tiles) {
+      tile->removeAttr(kTileAttr);
+      if (ShapedType::isDynamicShape(tile.getStaticLoopRanges()))
+        continue;
+      rewriter.setInsertionPoint(tile);
+      FailureOr<linalg::VectorizationResult> result = linalg::vectorize(
+          rewriter, tile, /*inputVectorSizes=*/{},
+          /*inputScalableVecDims=*/{}, /*vectorizeNDExtract=*/false,
+          /*flatten1DDepthwiseConv=*/false,
+          /*assumeDynamicDimsMatchVecSizes=*/false,
+          /*createNamedContraction=*/true);
+      if (failed(result)) {
+        tile->emitOpError("could not be vectorized as a register tile");
+        return signalPassFailure();
+      }
+      rewriter.eraseOp(tile);
+    }
+
+    // 4. The contraction as outer products (a broadcast lhs element times
+    // an rhs row, accumulated by FMA), transposed transfers as plain ones;
+    // what is left of the transfers is lowered with the rest of the vector
+    // ops later in the pipeline.
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorContractLoweringPatterns(
+        patterns, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorOuterProductLoweringPatterns(patterns);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorBroadcastLoweringPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
+} // namespace mlir::blkrew
