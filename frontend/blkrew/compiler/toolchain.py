@@ -26,7 +26,7 @@ __all__ = [
 LLVM_ROOT = Path("/usr/lib/llvm-22")
 TARGET_FLAGS = {
     # The host artifact is for this machine: use all of its vector units.
-    "host": ["-march=native"],
+    "host": ["-march=native", "-fveclib=libmvec"],
     "aarch64": ["--target=aarch64-linux-gnu", "-march=armv8-a+simd"],
 }
 
@@ -102,6 +102,7 @@ def link_shared_library(obj_path: Path, so_path: Path, openmp: bool = False) -> 
             f"-Wl,-rpath,{lib}",
             "-lmlir_c_runner_utils",
             *(["-lomp"] if openmp else []),
+            "-lmvec",
             "-lm",
         ]
     )
