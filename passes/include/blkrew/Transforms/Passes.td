@@ -518,8 +518,8 @@ def BlkRewVectorizeMatmuls
     2. `scf::peelForLoopAndSimplifyBounds` on each tile loop, so every tile
        but the last of each dimension has the full static shape;
     3. `linalg::vectorize` of each tile at its static shape into
-       `vector.contract` (masked to the full tile's shape, the last tiles'
-       contractions lowered to one reduction per element);
+       `vector.contract`, without masks (masked to the full tile's shape,
+       the last tiles' contractions lowered to one reduction per element);
     4. the contraction lowered to outer products, each a broadcast lhs
        element times an rhs row accumulated by `vector.fma`, and the
        transposed transfers to plain ones (the 2-D transfers become one
