@@ -10,9 +10,10 @@
 // and linalg.batch_matmul, and as loops they ran about 20x slower than
 // torch's GEMM. This pass gives them register tiles with upstream's
 // machinery, on buffers: tile (scf::tileUsingSCF), peel the loops so only
-// the last tile of each dimension is partial, vectorize each tile
-// (linalg::vectorize, masked where partial) and lower the contraction to
-// outer products, i.e. broadcast-and-FMA over rows of the rhs.
+// the last tile of each dimension is partial (and static), make each tile
+// a 2-D linalg.matmul, vectorize it at its shape (linalg::vectorize) and
+// lower the contraction to outer products, i.e. broadcast-and-FMA over
+// rows of the rhs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,7 +42,7 @@ namespace mlir::blkrew {
 
 using namespace mlir;
 
-/// Marks the tile loops still to peel and the tiles still to vectorize;
+/// Mark the tile loops still to peel and the tiles still to vectorize;
 /// clones made by peeling carry the marks along.
 static constexpr llvm::StringLiteral kPeelAttr = "blkrew.peel";
 static constexpr llvm::StringLiteral kTileAttr = "blkrew.matmul_tile";
@@ -75,9 +76,8 @@ static bool isPlainMultiplyAdd(linalg::LinalgOp op) {
 /// lhs (batch..., m, k), rhs (batch..., k, n), result (batch..., m, n):
 /// no transposed or broadcast operand folded into them.
 static int64_t batchLoops(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op->hasAttr(kTileAttr) ||
-      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !isPlainMultiplyAdd(op))
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !isPlainMultiplyAdd(op))
     return -1;
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
