@@ -5,7 +5,9 @@
 // BADALIGN: error: blkrew-plan-buffers: alignment must be a power of two, got 48
 
 // A chain: %a dies at the copy into %b, so %c (allocated after) takes %a's
-// place; %b, live beside both, sits after the larger of them.
+// place; %b, live beside both, sits after the larger of them. The module
+// records each view as (offset, bytes) for blkrew-arena-alias-scopes.
+// CHECK:       module attributes {blkrew.arena_views = {__blkrew_arena_chain = array<i64: 0, 160, 192, 64, 0, 64>}}
 // CHECK:       memref.global "private" @__blkrew_arena_chain : memref<256xi8> = uninitialized {alignment = 64 : i64}
 // CHECK-LABEL: func.func @chain(
 // CHECK:         %[[ARENA:.*]] = memref.get_global @__blkrew_arena_chain : memref<256xi8>
@@ -76,6 +78,7 @@ func.func @used_in_loop(%x: f32, %out: memref<16xf32>) {
 // Buffers that escape (returned, passed to a call, read as a tensor) and
 // buffers of dynamic shape stay heap allocations; with nothing left to plan
 // there is no arena.
+// CHECK-NOT:   blkrew.arena_views
 // CHECK-NOT:   memref.global
 // CHECK-LABEL: func.func @not_planned(
 // CHECK:         memref.alloc() : memref<16xf32>
@@ -98,6 +101,7 @@ func.func @not_planned(%n: index) -> (memref<16xf32>, tensor<4xf32>) {
 // -----
 
 // One arena per function; a name already taken is not reused.
+// CHECK:       module attributes {blkrew.arena_views = {__blkrew_arena_f = array<i64: 0, 64>, __blkrew_arena_g_0 = array<i64: 0, 128>}}
 // CHECK:       memref.global "private" @__blkrew_arena_f : memref<64xi8>
 // CHECK-LABEL: func.func @f(
 // CHECK:         memref.get_global @__blkrew_arena_f

@@ -250,6 +250,10 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                   "convert-vector-to-llvm,expand-strided-metadata,lower-affine,"
                   "finalize-memref-to-llvm,convert-math-to-llvm,"
                   "convert-to-llvm,reconcile-unrealized-casts");
+  // The arena's temporaries told apart for LLVM's alias analysis, so loops
+  // that read one and write another keep values in registers and
+  // vectorize.
+  pm.addPass(createBlkRewArenaAliasScopes());
 }
 
 void mlir::blkrew::buildSPIRVPipeline(OpPassManager &pm,

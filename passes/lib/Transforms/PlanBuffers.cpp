@@ -107,6 +107,26 @@ static int64_t placeBuffers(MutableArrayRef<Buffer> buffers,
   return size;
 }
 
+/// Records where each buffer sits in the arena `arena`, as the pair
+/// (offset, bytes) per buffer in the module's `blkrew.arena_views`
+/// dictionary under the arena's name. blkrew-arena-alias-scopes reads it
+/// once the views are LLVM pointers, to tell LLVM which of them cannot
+/// overlap.
+static void recordViews(ModuleOp module, StringRef arena,
+                        ArrayRef<Buffer> buffers) {
+  SmallVector<int64_t> ranges;
+  for (const Buffer &b : buffers)
+    ranges.append({b.offset, b.bytes});
+  Builder builder(module.getContext());
+  NamedAttrList views;
+  if (auto existing =
+          module->getAttrOfType<DictionaryAttr>(kArenaViewsAttrName))
+    views.append(existing.getValue());
+  views.set(arena, builder.getDenseI64ArrayAttr(ranges));
+  module->setAttr(kArenaViewsAttrName,
+                  views.getDictionary(module.getContext()));
+}
+
 namespace mlir::blkrew {
 namespace {
 struct BlkRewPlanBuffersPass
@@ -159,6 +179,8 @@ struct BlkRewPlanBuffersPass
         builder.getStringAttr("private"), arenaType, builder.getUnitAttr(),
         /*constant=*/false, builder.getI64IntegerAttr(align));
     symbols.insert(global); // renames on a clash
+    recordViews(func->getParentOfType<ModuleOp>(), global.getSymName(),
+                buffers);
 
     builder.setInsertionPointToStart(&block);
     Value arena = memref::GetGlobalOp::create(builder, func.getLoc(), arenaType,

@@ -11,6 +11,7 @@
 #include "blkrew/Dialect/BlkRewDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -24,6 +25,11 @@ namespace blkrew {
 
 #define GEN_PASS_DECL
 #include "blkrew/Transforms/Passes.h.inc"
+
+/// The module attribute in which blkrew-plan-buffers records each arena's
+/// views, (offset, bytes) pairs by arena name, for
+/// blkrew-arena-alias-scopes.
+inline constexpr llvm::StringLiteral kArenaViewsAttrName = "blkrew.arena_views";
 
 /// Patterns rewriting constant-weight matmuls to blkrew.bsr_matmul.
 void populateSparsifyPatterns(RewritePatternSet &patterns, int64_t blockRows,
