@@ -481,3 +481,52 @@ func.func @transposes_left(%a: memref<3x36xf32>, %b: memref<36x3xf32>,
   linalg.transpose ins(%e : memref<?x32xf32>) outs(%f : memref<32x?xf32>) permutation = [1, 0]
   return
 }
+
+// -----
+
+// The add that folds a value into a reduction's accumulator may be
+// reassociated (LLVM then sums in vector lanes); other combiners and adds
+// that do not take the accumulator stay as written, as do element-wise ops.
+// CHECK-LABEL: func.func @sums(
+// CHECK:         math.exp
+// CHECK-NEXT:    arith.addf %{{[^ ]*}}, %{{[^ ]*}} fastmath<reassoc> : f32
+// CHECK:         arith.maximumf %{{[^ ]*}}, %{{[^ ]*}} : f32
+// CHECK:         arith.addf %{{[^ ]*}}, %{{[^ ]*}} : f32
+// CHECK-NEXT:    arith.mulf
+// CHECK:         arith.addf %{{[^ ]*}}, %{{[^ ]*}} : f32
+// CHECK-NEXT:    linalg.yield
+func.func @sums(%a: memref<4x16xf32>, %s: memref<4xf32>, %m: memref<4xf32>,
+                %p: memref<4xf32>, %b: memref<4x16xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x16xf32>) outs(%s : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %e = math.exp %x : f32
+    %r = arith.addf %e, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x16xf32>) outs(%m : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.maximumf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x16xf32>) outs(%p : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %t = arith.addf %x, %one : f32
+    %r = arith.mulf %t, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x16xf32>) outs(%b : memref<4x16xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.addf %x, %y : f32
+    linalg.yield %r : f32
+  }
+  return
+}

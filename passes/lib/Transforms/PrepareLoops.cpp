@@ -924,6 +924,25 @@ elementwiseLoopGroups(linalg::LinalgOp op, bool keepFirst) {
   return groups;
 }
 
+/// Marks `reassoc` the float adds that fold a value into a reduction's
+/// accumulator (`acc + x`, yielded into the output whose block argument
+/// `acc` is): LLVM's vectorizer may then sum in vector lanes, which it
+/// does not do to a sum kept in order. The rounding then differs from
+/// the loop's order the way PyTorch's own vectorized sums do.
+static void allowReassociation(linalg::GenericOp op) {
+  if (op.getNumReductionLoops() == 0)
+    return;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    BlockArgument acc = op.getMatchingBlockArgument(&init);
+    auto add =
+        op.getMatchingYieldValue(&init)->get().getDefiningOp<arith::AddFOp>();
+    if (!add || add->getBlock() != op.getBody() ||
+        (add.getLhs() != acc && add.getRhs() != acc))
+      continue;
+    add.setFastmath(add.getFastmath() | arith::FastMathFlags::reassoc);
+  }
+}
+
 namespace mlir::blkrew {
 namespace {
 struct BlkRewFoldDepthwisePaddingPass
@@ -1059,6 +1078,8 @@ struct BlkRewPrepareLoopsPass
       }
       rewriter.eraseOp(generic);
     }
+    // Sums (a softmax's, a layer norm's, a mean): in vector lanes.
+    getOperation().walk([](linalg::GenericOp op) { allowReassociation(op); });
     // The other large ops (element-wise chains, padding fills, pooling):
     // their first parallel loop longer than 1 becomes an scf.parallel over
     // slices, each slice the same op on subviews, so the loops inside

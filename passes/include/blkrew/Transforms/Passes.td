@@ -564,7 +564,8 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
     Everything that is not a blkrew kernel (padding copies, depthwise
     convolutions, element-wise ops) becomes loops through
     `convert-linalg-to-loops`, and clang `-O3` vectorizes their innermost
-    loop. This pass, on buffers, reshapes five kinds of op that defeat that:
+    loop. This pass, on buffers, reshapes five kinds of op that defeat that,
+    and lets sums be reassociated:
 
     * 2-D `linalg.transpose`s of static f32 buffers with unit inner stride
       (the input and output transposes around a linear layer's kernel at a
@@ -615,6 +616,14 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       scatters; one long loop vectorizes along memory. This made
       MobileNetV2 (whose ReLU6 after each depthwise convolution is such an
       op) 18% faster.
+    * Sums: in a `linalg.generic` with a reduction loop, the `arith.addf`
+      that folds a value into the accumulator (`acc + x`, yielded into the
+      output `acc` belongs to) is marked `fastmath<reassoc>`. LLVM keeps a
+      sum in order, one add after the other, unless it may reassociate; so
+      marked, it sums in vector lanes (a softmax's row sums, a layer norm's
+      means). The rounding differs from the sequential loop's as PyTorch's
+      own vectorized sums do.
+
     With `parallel`, ops whose loops run at least `parallel-min-iterations`
     times in all are split across threads (an `scf.parallel` that
     `convert-scf-to-openmp` turns into a worksharing loop): the row copies
