@@ -1020,22 +1020,19 @@ func.func @panel_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128
 // A linear layer's input: x[N, K] transposed into a temporary just before
 // the kernel, which nothing reads after it. The panels are transposed from
 // x's rows instead of copied from the temporary's columns, and the
-// transpose goes. The panels are 8, 8 and 4 columns wide: the last has its
-// own static transpose. The groups prefetch the next panel's rows of x
-// (one line each: 4 columns). The 2 columns left are transposed into the
-// rest buffer, and its 2 columns past them zero-filled.
+// transpose goes. Such panels are one tile wide whatever panel-bytes
+// allows (here 4 columns, five panels, all alike). The groups prefetch the
+// next panel's rows of x (one line each: 4 columns). The 2 columns left
+// are transposed into the rest buffer, and its 2 columns past them
+// zero-filled.
 // PANEL-LABEL: func.func @panels_from_transpose(
 // PANEL-SAME:    %[[X:[^:]*]]: memref<22x4xf32>, %[[C:[^:]*]]: memref<4x22xf32>)
 // PANEL-NOT:     linalg.transpose ins(%[[X]] :
-// PANEL:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
-// PANEL:         scf.for %[[LO:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// PANEL:           scf.if
-// PANEL:             %[[SRC:.*]] = memref.subview %[[X]][%[[LO]], 0] [8, 4] [1, 1]
-// PANEL:             linalg.transpose ins(%[[SRC]] : {{.*}}) outs(%{{.*}} : memref<4x8xf32, strided<[8, 1]>>) permutation = [1, 0]
-// PANEL:           } else {
-// PANEL:             %[[SRC4:.*]] = memref.subview %[[X]][%[[LO]], 0] [4, 4] [1, 1]
-// PANEL:             %[[DST4:.*]] = memref.subview %[[BUF]][0, 0] [4, 4] [1, 1]
-// PANEL:             linalg.transpose ins(%[[SRC4]] : {{.*}}) outs(%[[DST4]] : {{.*}}) permutation = [1, 0]
+// PANEL:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+// PANEL:         scf.for %[[LO:.*]] = %c0 to %c20 step %c4 {
+// PANEL-NOT:       scf.if
+// PANEL:           %[[SRC:.*]] = memref.subview %[[X]][%[[LO]], 0] [4, 4] [1, 1]
+// PANEL:           linalg.transpose ins(%[[SRC]] : {{.*}}) outs(%{{.*}} : memref<4x4xf32, strided<[4, 1]>>) permutation = [1, 0]
 // PANEL:           scf.for
 // PANEL:             vector.load %[[BUF]]
 // PANEL:             scf.if
@@ -1047,9 +1044,15 @@ func.func @panel_prefetch(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128
 // PANEL:         %[[PAD:.*]] = memref.subview %[[BUF]][0, 2] [4, 2] [1, 1]
 // PANEL:         linalg.fill ins(%{{.*}} : f32) outs(%[[PAD]] : {{.*}})
 // PANEL:         vector.maskedload %[[BUF]]
-// PANEL:         memref.dealloc %[[BUF]] : memref<4x8xf32>
+// PANEL:         memref.dealloc %[[BUF]] : memref<4x4xf32>
 // PANEL-NOT:     linalg.transpose
 // PANEL:         return
+// At 176 panel bytes the rhs (352 bytes) is two panels, which leaves a
+// plain one in place (@panels above); transposed, it is packed all the same.
+// TWOPANELS-LABEL: func.func @panels_from_transpose(
+// TWOPANELS-NOT:     linalg.transpose ins(%{{.*}} : memref<22x4xf32>) outs(%{{.*}} : memref<4x22xf32>)
+// TWOPANELS:         memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+// TWOPANELS:         return
 func.func @panels_from_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
                                  %x: memref<22x4xf32>, %c: memref<4x22xf32>) {
   %t = memref.alloc() : memref<4x22xf32>
@@ -1105,27 +1108,23 @@ func.func @transpose_into_argument(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: m
 // PANEL-LABEL: func.func @linear_panels(
 // PANEL-SAME:    %[[X:[^:]*]]: memref<22x4xf32>, %[[Y:[^:]*]]: memref<22x4xf32>)
 // PANEL-NOT:     linalg.transpose ins(%[[X]] :
-// PANEL:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
-// PANEL:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+// PANEL:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
 // PANEL:         scf.for %[[LO:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // PANEL:           linalg.transpose
 // PANEL:           scf.for %[[N0:.*]] = %[[LO]] to
 // PANEL:             %[[R:.*]] = arith.subi %[[N0]], %[[LO]] : index
 // PANEL:             vector.store %{{.*}}, %[[OUT]][%{{.*}}, %[[R]]]
-// PANEL:           scf.if
-// PANEL:             %[[YROWS:.*]] = memref.subview %[[Y]][%[[LO]], 0] [8, 4] [1, 1]
-// PANEL:             linalg.transpose ins(%{{.*}} : memref<4x8xf32, strided<[8, 1]>>) outs(%[[YROWS]] : {{.*}}) permutation = [1, 0]
-// PANEL:           } else {
-// PANEL:             %[[OUT4:.*]] = memref.subview %[[OUT]][0, 0] [4, 4] [1, 1]
-// PANEL:             %[[YROWS4:.*]] = memref.subview %[[Y]][%[[LO]], 0] [4, 4] [1, 1]
-// PANEL:             linalg.transpose ins(%[[OUT4]] : {{.*}}) outs(%[[YROWS4]] : {{.*}}) permutation = [1, 0]
+// PANEL:           %[[OUTC:.*]] = memref.cast %[[OUT]]
+// PANEL:           %[[YROWS:.*]] = memref.subview %[[Y]][%[[LO]], 0] [4, 4] [1, 1]
+// PANEL:           linalg.transpose ins(%[[OUTC]] : memref<4x4xf32, strided<[4, 1]>>) outs(%[[YROWS]] : {{.*}}) permutation = [1, 0]
 // PANEL:         linalg.fill
 // PANEL:         vector.maskedstore %[[OUT]]
 // PANEL:         %[[OUTLEFT:.*]] = memref.subview %[[OUT]][0, 0] [4, 2] [1, 1]
 // PANEL:         memref.subview %[[Y]][20, 0] [2, 4] [1, 1]
 // PANEL:         linalg.transpose ins(%[[OUTLEFT]] : {{.*}}) outs(%{{.*}} : memref<2x4xf32, {{.*}}) permutation = [1, 0]
-// PANEL-DAG:     memref.dealloc %[[BUF]] : memref<4x8xf32>
-// PANEL-DAG:     memref.dealloc %[[OUT]] : memref<4x8xf32>
+// PANEL-DAG:     memref.dealloc %[[BUF]] : memref<4x4xf32>
+// PANEL-DAG:     memref.dealloc %[[OUT]] : memref<4x4xf32>
 // PANEL-NOT:     linalg.transpose
 // PANEL:         return
 // With threads and the output's transpose folded, threads take whole panels
@@ -1133,14 +1132,14 @@ func.func @transpose_into_argument(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: m
 // stripe's rows of the output would not be one block).
 // PANELPAR-LABEL: func.func @linear_panels(
 // PANELPAR-NOT:     omp_get_max_threads
-// PANELPAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3) step
-// PANELPAR:           %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
-// PANELPAR:           %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANELPAR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c5) step
+// PANELPAR:           %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+// PANELPAR:           %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
 // PANELPAR-NOT:       scf.parallel
 // PANELPAR:           vector.store %{{.*}}, %[[OUT]]
 // PANELPAR:           linalg.transpose
-// PANELPAR-DAG:       memref.dealloc %[[BUF]] : memref<4x8xf32>
-// PANELPAR-DAG:       memref.dealloc %[[OUT]] : memref<4x8xf32>
+// PANELPAR-DAG:       memref.dealloc %[[BUF]] : memref<4x4xf32>
+// PANELPAR-DAG:       memref.dealloc %[[OUT]] : memref<4x4xf32>
 func.func @linear_panels(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
                          %x: memref<22x4xf32>, %y: memref<22x4xf32>) {
   %t = memref.alloc() : memref<4x22xf32>
@@ -1184,7 +1183,7 @@ func.func @accumulate_then_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v:
 // PANEL-SAME:    %[[B:[^:]*]]: memref<4xf32>)
 // PANEL-NOT:     linalg.broadcast
 // PANEL-NOT:     linalg.transpose ins(%{{.*}} : memref<22x4xf32>)
-// PANEL:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// PANEL:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
 // PANEL:         scf.for
 // PANEL:           memref.load %[[B]]
 // PANEL:           vector.store %{{.*}}, %[[OUT]]

@@ -97,7 +97,11 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     x[N, K]) and `rhs` is a temporary (`memref.view` or `memref.alloc`)
     that nothing reads after the product before overwriting or freeing it,
     each panel is transposed from the source's rows instead and the
-    transpose is erased. Likewise, when the first op touching memory after
+    transpose is erased; such an `rhs` is read in panels whatever its size
+    (the packing replaces the transpose), each one tile wide (nn.Linear
+    1024 x 1024 at batch 128-512: 1.07-1.36x faster on 1 thread than
+    unpacked, where panels of a quarter of the L2 gained 0.97-1.22x).
+    Likewise, when the first op touching memory after
     the product transposes `init` (a temporary, dead afterwards) into a
     static destination and the tiles do not load `init` (`overwrite`, or
     a folded bias), each panel's tiles store into an M x panel buffer
