@@ -354,3 +354,43 @@ def test_report_files(tmp_path):
     assert "rnn.weight_hh_l0" in md and "| 3 x 16x16 |" in md
     png = paths["mask:rnn.weight_hh_l0"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_attention_projections_pruned_per_gate_and_compiled():
+    """nn.MultiheadAttention's stacked query/key/value projection is a target,
+    its row groups taken within each of its three gates (36 rows each here,
+    so a group of 8 rows across the stack would straddle two); with separate
+    key/value sizes, the three projections are targets of their own. The
+    pruned encoder layer compiles to block-sparse kernels for them."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(36, 2, 64, dropout=0.0, batch_first=True)
+    p = blkrew.ReweightedPruner(layer, _cfg(block=(8, 4), compression=4.0))
+    targets = {t.name: t for t in p.targets}
+    assert targets["self_attn.in_proj_weight"].gates == 3
+    assert {"self_attn.out_proj.weight", "linear1.weight", "linear2.weight"} <= set(
+        targets
+    )
+    masks = p.hard_prune()
+    mask = masks["self_attn.in_proj_weight"]  # [108, 36]: q, k, v rows
+    for gate in mask.reshape(3, 36, 36):
+        for r0 in range(0, 36, 8):
+            strip = gate[r0 : r0 + 8]
+            # each column of a gate's row group kept or dropped whole
+            assert torch.all(strip.all(dim=0) | ~strip.any(dim=0))
+        assert abs(gate.float().mean().item() - 0.25) < 0.07
+    p.remove()
+    layer.eval()
+    x = torch.randn(1, 16, 36)
+    compiled = blkrew.compile(layer, x, block=(8, 4))
+    assert compiled.layers["sparse_matmuls"] >= 3
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), layer(x), rtol=1e-4, atol=1e-5)
+
+    mha = nn.MultiheadAttention(16, 2, kdim=8, vdim=12)
+    names = {t.name for t in blkrew.ReweightedPruner(mha, _cfg()).targets}
+    assert names == {
+        "q_proj_weight",
+        "k_proj_weight",
+        "v_proj_weight",
+        "out_proj.weight",
+    }

@@ -2,9 +2,13 @@
 
 A :class:`BlockPruneConfig` holds the model-wide defaults and per-layer
 overrides. :func:`resolve_layers` turns it into one :class:`LayerSettings` per
-prunable weight: the ``weight`` of ``nn.Linear``/``nn.Conv2d`` and every
+prunable weight: the ``weight`` of ``nn.Linear``/``nn.Conv2d``, every
 ``weight_ih_l*``/``weight_hh_l*`` (and ``_reverse``, and LSTM ``weight_hr_l*``)
-of ``nn.GRU``/``nn.LSTM``.
+of ``nn.GRU``/``nn.LSTM``, and the input projections of
+``nn.MultiheadAttention``: ``in_proj_weight`` (query, key and value stacked,
+pruned as three gates like an RNN's) or, where the key and value dimensions
+differ from the embedding's, ``q_proj_weight``, ``k_proj_weight`` and
+``v_proj_weight``. Its output projection ``out_proj`` is an ``nn.Linear``.
 
 Defaults (see ``docs/pruning.md``): every such weight is pruned with the
 config's block, scheme and compression, except
@@ -32,7 +36,8 @@ Overrides take precedence over these defaults: ``overrides={"fc1": {"skip":
 True}, "Conv2d": {"block": (4, 4)}, nn.GRU: {"compression": 4.0},
 "rnn.weight_ih_l0": {"skip": False}}``. A key is a module name (as in
 ``model.named_modules()``), a prunable parameter's full name, a module type, or
-a type's name (``"Linear"``, ``"Conv2d"``, ``"GRU"``, ``"LSTM"``). Precedence:
+a type's name (``"Linear"``, ``"Conv2d"``, ``"GRU"``, ``"LSTM"``,
+``"MultiheadAttention"``). Precedence:
 type < module name < parameter name.
 """
 
@@ -59,7 +64,13 @@ __all__ = [
 
 SCHEMES = ("column", "row", "bcr")
 METHODS = ("reweighted", "group_lasso", "magnitude")
-PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv2d, nn.GRU, nn.LSTM)
+PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (
+    nn.Linear,
+    nn.Conv2d,
+    nn.GRU,
+    nn.LSTM,
+    nn.MultiheadAttention,
+)
 _TYPE_NAMES = {t.__name__: t for t in PRUNABLE_TYPES}
 
 
@@ -291,6 +302,17 @@ def _weights(name: str, mod: nn.Module) -> list[tuple[str, str, int]]:
                 g = 1
             else:
                 continue  # biases
+            out.append((f"{name}.{pname}" if name else pname, pname, g))
+    elif isinstance(mod, nn.MultiheadAttention):
+        # Query, key and value projections: stacked in one matrix (three
+        # gates, each blocked on its own) or three separate ones.
+        if mod.in_proj_weight is not None:
+            params = [("in_proj_weight", 3)]
+        else:
+            params = [
+                (p, 1) for p in ("q_proj_weight", "k_proj_weight", "v_proj_weight")
+            ]
+        for pname, g in params:
             out.append((f"{name}.{pname}" if name else pname, pname, g))
     else:
         out.append((f"{name}.weight" if name else "weight", "weight", 1))
