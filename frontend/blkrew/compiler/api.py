@@ -349,7 +349,10 @@ def compile(  # noqa: A001 - the public name is part of the API
             AArch64). CPU targets.
         threads: host only. The sparse kernels run their row groups on
             OpenMP threads: ``None`` uses ``OMP_NUM_THREADS`` (or all cores),
-            a number fixes the count, 1 compiles single-threaded code.
+            a number fixes the count, 1 compiles single-threaded code. Beside
+            multi-threaded torch ops in one process, both runtimes' workers
+            spin on the same cores: see docs/compile.md (Limits) for the
+            environment that avoids it.
         parallel_min_fmas: with threads, a sparse kernel whose work (kept
             values x N multiply-adds) is below this stays on the calling
             thread, where waking another thread would cost more than it
