@@ -78,6 +78,27 @@ func.func @linear(%x: tensor<3x4xf32>, %c: tensor<3x2xf32>) -> tensor<3x2xf32> {
 
 // -----
 
+// A static slice of a constant weight is a constant weight: attention's
+// packed query/key/value projection, split when the query and the keys
+// come from different inputs. Rows 2-3 of the constant are [[0, 0, 1, 0],
+// [0, 0, 2, 0]], as in @linear.
+// CHECK-LABEL: func.func @sliced_weight(
+// CHECK-DAG:     %[[V:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00]]> : tensor<1x2xf32>
+// CHECK-NOT:     tensor.extract_slice
+// CHECK:         blkrew.bsr_matmul <block = [2, 2], scheme = column> ins(%{{.*}}, %{{.*}}, %[[V]], %{{.*}} : {{.*}})
+func.func @sliced_weight(%x: tensor<3x4xf32>, %c: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %all = arith.constant dense<[[9.0, 9.0, 9.0, 9.0], [9.0, 9.0, 9.0, 9.0],
+                               [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 2.0, 0.0]]> : tensor<4x4xf32>
+  %w = tensor.extract_slice %all[2, 0] [2, 4] [1, 1] : tensor<4x4xf32> to tensor<2x4xf32>
+  %e = tensor.empty() : tensor<4x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x4xf32>) outs(%e : tensor<4x2xf32>) permutation = [1, 0]
+  %y = linalg.matmul ins(%x, %t : tensor<3x4xf32>, tensor<4x2xf32>)
+                     outs(%c : tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
 // A weight that is not constant is not rewritten; a dense constant weight is
 // packed whole (blkrew.dense), or left alone with pack-dense=false.
 // CHECK-LABEL: func.func @untouched(

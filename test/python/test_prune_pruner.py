@@ -361,7 +361,8 @@ def test_attention_projections_pruned_per_gate_and_compiled():
     its row groups taken within each of its three gates (36 rows each here,
     so a group of 8 rows across the stack would straddle two); with separate
     key/value sizes, the three projections are targets of their own. The
-    pruned encoder layer compiles to block-sparse kernels for them."""
+    pruned encoder and decoder layers compile to block-sparse kernels for
+    them."""
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(36, 2, 64, dropout=0.0, batch_first=True)
     p = blkrew.ReweightedPruner(layer, _cfg(block=(8, 4), compression=4.0))
@@ -385,6 +386,21 @@ def test_attention_projections_pruned_per_gate_and_compiled():
     assert compiled.layers["sparse_matmuls"] >= 3
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), layer(x), rtol=1e-4, atol=1e-5)
+
+    # Cross-attention splits the packed projection into a query part and a
+    # key/value part (slices of the constant): both still sparse kernels.
+    dec = nn.TransformerDecoderLayer(32, 2, 64, dropout=0.0, batch_first=True)
+    pd = blkrew.ReweightedPruner(dec, _cfg(block=(8, 4), compression=4.0))
+    pd.hard_prune()
+    pd.remove()
+    dec.eval()
+    tgt, memory = torch.randn(1, 8, 32), torch.randn(1, 12, 32)
+    compiled = blkrew.compile(dec, (tgt, memory), block=(8, 4))
+    assert compiled.layers["sparse_matmuls"] == 7
+    with torch.no_grad():
+        torch.testing.assert_close(
+            compiled(tgt, memory), dec(tgt, memory), rtol=1e-4, atol=1e-5
+        )
 
     mha = nn.MultiheadAttention(16, 2, kdim=8, vdim=12)
     names = {t.name for t in blkrew.ReweightedPruner(mha, _cfg()).targets}

@@ -35,13 +35,42 @@ using namespace mlir::blkrew;
 //===----------------------------------------------------------------------===//
 
 /// The values of a static f32 constant of rank `rank`, row-major, if `v` is
-/// one.
+/// one (or a static slice of one).
 static std::optional<SmallVector<float>> readConstantF32(Value v,
                                                          int64_t rank = 2) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
   if (!type || type.getRank() != rank || !type.hasStaticShape() ||
       !type.getElementType().isF32())
     return std::nullopt;
+  // A static slice of a constant: a weight split in parts, as attention's
+  // packed query/key/value projection is when the query and the keys come
+  // from different inputs (cross-attention).
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>()) {
+    if (slice.getSourceType().getRank() != rank ||
+        ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
+        ShapedType::isDynamicShape(slice.getStaticStrides()))
+      return std::nullopt;
+    std::optional<SmallVector<float>> source =
+        readConstantF32(slice.getSource(), rank);
+    if (!source)
+      return std::nullopt;
+    ArrayRef<int64_t> shape = type.getShape();
+    ArrayRef<int64_t> sourceShape = slice.getSourceType().getShape();
+    ArrayRef<int64_t> offsets = slice.getStaticOffsets();
+    ArrayRef<int64_t> strides = slice.getStaticStrides();
+    SmallVector<float> values;
+    values.reserve(type.getNumElements());
+    SmallVector<int64_t> index(rank, 0);
+    for (int64_t n = 0; n < type.getNumElements(); ++n) {
+      int64_t flat = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        flat = flat * sourceShape[d] + offsets[d] + index[d] * strides[d];
+      values.push_back((*source)[flat]);
+      for (int64_t d = rank - 1; d >= 0 && ++index[d] == shape[d]; --d)
+        index[d] = 0;
+    }
+    return values;
+  }
   Attribute attr;
   if (!matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
