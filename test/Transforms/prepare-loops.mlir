@@ -530,3 +530,36 @@ func.func @sums(%a: memref<4x16xf32>, %s: memref<4xf32>, %m: memref<4xf32>,
   }
   return
 }
+
+// -----
+
+// Transposes whose dimensions move in runs are the transposes of the runs:
+// [32, 4, 16] -> [4, 16, 32] is a 32 x 64 transpose (vector blocks), and
+// one that keeps the last dimension in place moves rows (attention's split
+// of heads). One with no run longer than a dimension and the last
+// dimension moved stays.
+// TILE4-LABEL: func.func @transposes_in_runs(
+// TILE4-SAME:    %[[A:[^:]*]]: memref<32x4x16xf32>, %[[B:[^:]*]]: memref<4x16x32xf32>
+// TILE4-SAME:    %[[C:[^:]*]]: memref<2x8x4x16xf32>, %[[D:[^:]*]]: memref<2x4x8x16xf32>
+// TILE4:         %[[A2:.*]] = memref.collapse_shape %[[A]] {{\[}}[0], [1, 2]] : memref<32x4x16xf32> into memref<32x64xf32>
+// TILE4:         %[[B2:.*]] = memref.collapse_shape %[[B]] {{\[}}[0, 1], [2]] : memref<4x16x32xf32> into memref<64x32xf32>
+// TILE4:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// TILE4:           scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// TILE4:             vector.load %[[A2]][%{{.*}}, %[[J]]] : memref<32x64xf32>, vector<4xf32>
+// TILE4:             vector.store %{{.*}}, %[[B2]][%{{.*}}, %[[I]]] : memref<64x32xf32>, vector<4xf32>
+// TILE4:         scf.for %[[N:.*]] =
+// TILE4:           scf.for %[[H:.*]] =
+// TILE4:             scf.for %[[S:.*]] =
+// TILE4:               %[[ROW:.*]] = vector.load %[[C]][%[[N]], %[[S]], %[[H]], %{{.*}}] : memref<2x8x4x16xf32>, vector<16xf32>
+// TILE4:               vector.store %[[ROW]], %[[D]][%[[N]], %[[H]], %[[S]], %{{.*}}] : memref<2x4x8x16xf32>, vector<16xf32>
+// TILE4:         linalg.transpose ins(%{{.*}} : memref<4x8x16xf32>) outs(%{{.*}} : memref<16x8x4xf32>) permutation = [2, 1, 0]
+// TILE4-NOT:     linalg.transpose
+// TILE4:         return
+func.func @transposes_in_runs(%a: memref<32x4x16xf32>, %b: memref<4x16x32xf32>,
+                              %c: memref<2x8x4x16xf32>, %d: memref<2x4x8x16xf32>,
+                              %e: memref<4x8x16xf32>, %f: memref<16x8x4xf32>) {
+  linalg.transpose ins(%a : memref<32x4x16xf32>) outs(%b : memref<4x16x32xf32>) permutation = [1, 2, 0]
+  linalg.transpose ins(%c : memref<2x8x4x16xf32>) outs(%d : memref<2x4x8x16xf32>) permutation = [0, 2, 1, 3]
+  linalg.transpose ins(%e : memref<4x8x16xf32>) outs(%f : memref<16x8x4xf32>) permutation = [2, 1, 0]
+  return
+}

@@ -31,6 +31,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <numeric>
+
 #define DEBUG_TYPE "blkrew-prepare-loops"
 
 namespace mlir::blkrew {
@@ -292,6 +294,61 @@ vectorizeTranspose(RewriterBase &rewriter, linalg::TransposeOp op, int64_t tile,
   strip(fullRows, rows, 0, fullCols);
   rewriter.eraseOp(op);
   return success();
+}
+
+/// Rewrites a static `linalg.transpose` whose dimensions move in runs
+/// (dimensions adjacent and in order in the output that are so in the
+/// input too, as in a linear layer's `[s, b, d] -> [b, d, s]` or the split
+/// of attention's heads) as the transpose of those runs, each collapsed to
+/// one dimension (`memref.collapse_shape` on both sides): the 2-D
+/// transposes and the row copies below then take it, where LLVM vectorized
+/// the nest with gathers. Returns the new op, or `op` when no run is longer
+/// than one dimension or a side cannot be collapsed.
+static linalg::TransposeOp collapseTranspose(RewriterBase &rewriter,
+                                             linalg::TransposeOp op) {
+  auto inType = dyn_cast<MemRefType>(op.getInput().getType());
+  auto outType = dyn_cast<MemRefType>(op.getInit().getType());
+  if (!inType || !outType || !inType.hasStaticShape())
+    return op;
+  ArrayRef<int64_t> perm = op.getPermutation();
+  // Runs of output dimensions whose input dimensions follow one another.
+  SmallVector<ReassociationIndices> outGroups;
+  for (auto [i, d] : llvm::enumerate(perm)) {
+    if (i > 0 && d == perm[i - 1] + 1)
+      outGroups.back().push_back(i);
+    else
+      outGroups.push_back({static_cast<int64_t>(i)});
+  }
+  if (outGroups.size() == perm.size())
+    return op;
+  // The same runs in the input's order; the collapsed permutation.
+  SmallVector<int64_t> order(outGroups.size());
+  std::iota(order.begin(), order.end(), 0);
+  llvm::sort(order, [&](int64_t a, int64_t b) {
+    return perm[outGroups[a].front()] < perm[outGroups[b].front()];
+  });
+  SmallVector<ReassociationIndices> inGroups;
+  SmallVector<int64_t> collapsedPerm(outGroups.size());
+  for (auto [rank, g] : llvm::enumerate(order)) {
+    ReassociationIndices group;
+    for (int64_t i : outGroups[g])
+      group.push_back(perm[i]);
+    inGroups.push_back(group);
+    collapsedPerm[g] = rank;
+  }
+  if (!memref::CollapseShapeOp::isGuaranteedCollapsible(inType, inGroups) ||
+      !memref::CollapseShapeOp::isGuaranteedCollapsible(outType, outGroups))
+    return op;
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  Value in =
+      memref::CollapseShapeOp::create(rewriter, loc, op.getInput(), inGroups);
+  Value out =
+      memref::CollapseShapeOp::create(rewriter, loc, op.getInit(), outGroups);
+  auto collapsed =
+      linalg::TransposeOp::create(rewriter, loc, in, out, collapsedPerm);
+  rewriter.eraseOp(op);
+  return collapsed;
 }
 
 /// `op` when it broadcasts a per-channel bias into the NCHW buffer `out`,
@@ -984,6 +1041,8 @@ struct BlkRewPrepareLoopsPass
     SmallVector<linalg::TransposeOp> transposeOps;
     getOperation().walk(
         [&](linalg::TransposeOp op) { transposeOps.push_back(op); });
+    for (linalg::TransposeOp &op : transposeOps)
+      op = collapseTranspose(rewriter, op);
     SmallVector<Operation *> transposes;
     // One inside a loop (a kernel's panel packing) stays on its thread.
     for (linalg::TransposeOp op : transposeOps)
@@ -1012,9 +1071,11 @@ struct BlkRewPrepareLoopsPass
     // rows: as scalar loops LLVM fully unrolls the short rows and then
     // cannot vectorize them, not knowing that source and destination are
     // apart.
+    // A transpose that keeps the last dimension in place (attention's
+    // split and merge of heads) is one too.
     SmallVector<std::pair<linalg::LinalgOp, int64_t>> rowCopies;
     getOperation().walk([&](Operation *op) {
-      if (!isa<linalg::GenericOp, linalg::CopyOp>(op))
+      if (!isa<linalg::GenericOp, linalg::CopyOp, linalg::TransposeOp>(op))
         return;
       auto linalgOp = cast<linalg::LinalgOp>(op);
       if (int64_t length = rowCopyLength(linalgOp))

@@ -574,7 +574,14 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       loaded as rows, transposed by `vector.transpose` lowered to shuffles
       right here (the 16x16 unpack-and-permute sequence for 16, one
       shuffle otherwise) and stored as rows; the strips past the last full
-      block stay transposes of subviews. A 256x1024 transpose went from
+      block stay transposes of subviews. A static transpose of higher rank
+      whose dimensions move in runs (adjacent and in order on both sides:
+      `[s, b, d] -> [b, d, s]`, attention's split and merge of heads) is
+      first rewritten as the transpose of the runs, each collapsed to one
+      dimension (`memref.collapse_shape` of both sides): a 2-D one is then
+      taken here, one that keeps the last dimension in place moves rows
+      (below). A pruned two-layer transformer encoder with a 1000-word
+      head at 4 x 64 tokens went from 5.30 ms to 3.92 ms (torch 7.74 ms). A 256x1024 transpose went from
       0.54 ms to 0.20 ms (torch's `copy_` of the transposed view: 0.45 ms
       in the same run), a 90%-pruned 1024x1024 `nn.Linear` at batch 256
       from 1.31 ms to 0.82 ms (its kernel alone: 0.54 ms).
@@ -583,8 +590,8 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       library's generic `memrefCopy`, one element at a time with index
       arithmetic. It becomes `linalg.copy`, a loop nest like any other.
       Contiguous copies stay `memref.copy` (a `memcpy`).
-    * Row copies: a `linalg.copy` or a `linalg.generic` that only moves its
-      one input (im2col patches, padded interiors), whose innermost loop
+    * Row copies: a `linalg.copy`, `linalg.transpose` or `linalg.generic`
+      that only moves its one input (im2col patches, padded interiors), whose innermost loop
       runs along the last, unit-stride dimension of both operands (the
       input indexed `e + d` there, `e` free of that loop). As scalar loops,
       LLVM fully unrolls their short rows and then cannot vectorize them:
