@@ -1,5 +1,4 @@
-//===- ArenaAliasScopes.cpp - Tell LLVM which arena views are apart -*- C++
-//-*-===//
+//===- ArenaAliasScopes.cpp - Arena views told apart for LLVM ---*- C++ -*-===//
 //
 // Part of the blkrew project, under the Apache License v2.0 with LLVM
 // Exceptions.

@@ -7,8 +7,10 @@
 //
 // Prepares the dense ops that convert-linalg-to-loops turns into plain
 // loops for LLVM's vectorizers: strided memref.copy becomes linalg.copy
-// (loops, not the runner library's element-by-element memrefCopy), and
-// NCHW depthwise convolutions get a contiguous innermost loop. Also
+// (loops, not the runner library's element-by-element memrefCopy),
+// transposes and row copies move vector rows and blocks, NCHW depthwise
+// convolutions get a contiguous innermost loop, element-wise ops merge
+// adjacent loops, and reduction sums may be reassociated. Also
 // blkrew-fold-depthwise-padding, which runs earlier (before the arena is
 // planned) and shares the depthwise helpers: depthwise convolutions read
 // their zero padding implicitly instead of from a padded copy.
