@@ -99,6 +99,24 @@ func.func @sliced_weight(%x: tensor<3x4xf32>, %c: tensor<3x2xf32>) -> tensor<3x2
 
 // -----
 
+// nn.Conv1d: the 2-D convolution of height 1, then packed as one (stride
+// and dilation get a 1 in front). Filter rows [[1, 0], [0, 0]] and
+// [[0, 0], [0, 2]] keep columns 0 and 3 of their 2 x 4 GEMM view.
+// CHECK-LABEL: func.func @conv1d(
+// CHECK-DAG:     arith.constant dense<[0, 3]> : tensor<2xi32>
+// CHECK-NOT:     linalg.conv_1d_ncw_fcw
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] {{.*}} : tensor<1x2x6xf32> into tensor<1x2x1x6xf32>
+// CHECK:         blkrew.bsr_matmul <block = [2, 2], scheme = column>
+// CHECK:         tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<1x2x1x3xf32> into tensor<1x2x3xf32>
+func.func @conv1d(%x: tensor<1x2x6xf32>, %c: tensor<1x2x3xf32>) -> tensor<1x2x3xf32> {
+  %w = arith.constant dense<[[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 2.0]]]> : tensor<2x2x2xf32>
+  %y = linalg.conv_1d_ncw_fcw {dilations = dense<1> : vector<1xi64>, strides = dense<2> : vector<1xi64>}
+      ins(%x, %w : tensor<1x2x6xf32>, tensor<2x2x2xf32>) outs(%c : tensor<1x2x3xf32>) -> tensor<1x2x3xf32>
+  return %y : tensor<1x2x3xf32>
+}
+
+// -----
+
 // A weight that is not constant is not rewritten; a dense constant weight is
 // packed whole (blkrew.dense), or left alone with pack-dense=false.
 // CHECK-LABEL: func.func @untouched(

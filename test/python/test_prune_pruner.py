@@ -410,3 +410,31 @@ def test_attention_projections_pruned_per_gate_and_compiled():
         "v_proj_weight",
         "out_proj.weight",
     }
+
+
+def test_conv1d_pruned_and_compiled_as_kernels():
+    """nn.Conv1d is pruned in its [F, C*k] view (the first one skipped like a
+    first Conv2d) and compiles to block-sparse kernels, the 2-D convolution
+    of height 1, not to linalg loops."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv1d(4, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv1d(16, 32, 5, stride=2, padding=2),
+        nn.ReLU(),
+        nn.Conv1d(32, 32, 3, dilation=2, padding=2),
+    )
+    p = blkrew.ReweightedPruner(net, blkrew.BlockPruneConfig(compression=4.0))
+    rows = {r["name"]: r for r in p.layer_stats()}
+    assert "first convolution" in rows["0.weight"]["reason"]
+    assert {t.name for t in p.targets} == {"2.weight", "4.weight"}
+    masks = p.hard_prune()
+    assert masks["2.weight"].shape == (32, 16, 5)
+    p.remove()
+    net.eval()
+    x = torch.randn(2, 4, 40)
+    compiled = blkrew.compile(net, x, block=(8, 4))
+    assert compiled.layers["convolutions"] == 0
+    assert compiled.layers["sparse_matmuls"] == 2
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), net(x), rtol=1e-4, atol=1e-5)

@@ -253,7 +253,7 @@ def _layers_summary(ir: str) -> dict:
         "reordered_matmuls": sum("perm = [" in k for k in kernels),
         "dense_packed_matmuls": len(dense),
         "dense_matmuls": len(re.findall(r"linalg\.(?:batch_)?matmul ", ir)),
-        "convolutions": len(re.findall(r"linalg\.(?:depthwise_)?conv_2d\w*", ir)),
+        "convolutions": len(re.findall(r"linalg\.(?:depthwise_)?conv_[12]d\w*", ir)),
     }
 
 

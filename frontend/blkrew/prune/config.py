@@ -2,7 +2,7 @@
 
 A :class:`BlockPruneConfig` holds the model-wide defaults and per-layer
 overrides. :func:`resolve_layers` turns it into one :class:`LayerSettings` per
-prunable weight: the ``weight`` of ``nn.Linear``/``nn.Conv2d``, every
+prunable weight: the ``weight`` of ``nn.Linear``/``nn.Conv1d``/``nn.Conv2d``, every
 ``weight_ih_l*``/``weight_hh_l*`` (and ``_reverse``, and LSTM ``weight_hr_l*``)
 of ``nn.GRU``/``nn.LSTM``, and the input projections of
 ``nn.MultiheadAttention``: ``in_proj_weight`` (query, key and value stacked,
@@ -36,7 +36,7 @@ Overrides take precedence over these defaults: ``overrides={"fc1": {"skip":
 True}, "Conv2d": {"block": (4, 4)}, nn.GRU: {"compression": 4.0},
 "rnn.weight_ih_l0": {"skip": False}}``. A key is a module name (as in
 ``model.named_modules()``), a prunable parameter's full name, a module type, or
-a type's name (``"Linear"``, ``"Conv2d"``, ``"GRU"``, ``"LSTM"``,
+a type's name (``"Linear"``, ``"Conv1d"``, ``"Conv2d"``, ``"GRU"``, ``"LSTM"``,
 ``"MultiheadAttention"``). Precedence:
 type < module name < parameter name.
 """
@@ -66,6 +66,7 @@ SCHEMES = ("column", "row", "bcr")
 METHODS = ("reweighted", "group_lasso", "magnitude")
 PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (
     nn.Linear,
+    nn.Conv1d,
     nn.Conv2d,
     nn.GRU,
     nn.LSTM,
@@ -208,7 +209,8 @@ class BlockPruneConfig:
             hard prune by group norm).
         lam: regularization strength (per layer via ``overrides``).
         eps: the reweighting epsilon.
-        skip_first_conv: leave the model's first ``nn.Conv2d`` dense.
+        skip_first_conv: leave the model's first convolution (``nn.Conv1d``
+            or ``nn.Conv2d``) dense.
         skip_classifier: leave the model's last ``nn.Linear`` dense.
         skip_rnn_input: leave ``weight_ih_l0`` (and ``_reverse``) of the
             model's first GRU/LSTM dense: it reads the raw input features.
@@ -367,7 +369,8 @@ def resolve_layers(model: nn.Module, cfg: BlockPruneConfig) -> list[LayerSetting
             f"type name ({', '.join(_TYPE_NAMES)})"
         )
 
-    first_conv = next((n for n, m in modules if isinstance(m, nn.Conv2d)), None)
+    convs = (nn.Conv1d, nn.Conv2d)
+    first_conv = next((n for n, m in modules if isinstance(m, convs)), None)
     first_rnn = next((n for n, m in modules if isinstance(m, nn.RNNBase)), None)
     classifier = next(
         (n for n, m in reversed(modules) if isinstance(m, nn.Linear)), None
@@ -409,7 +412,7 @@ def resolve_layers(model: nn.Module, cfg: BlockPruneConfig) -> list[LayerSetting
             _apply(s, cfg.overrides[name], f"for {name!r}")
         if full in cfg.overrides:
             _apply(s, cfg.overrides[full], f"for {full!r}")
-        if isinstance(mod, nn.Conv2d) and mod.groups > 1 and not s["forced"]:
+        if isinstance(mod, convs) and mod.groups > 1 and not s["forced"]:
             kind = "depthwise" if mod.groups == mod.in_channels else "grouped"
             s["skip"] = True
             s["reason"] = (

@@ -38,9 +38,14 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
       filter is `W[F, C*KH*KW]`, the patches a strided copy
       `B[C*KH*KW, N*OH*OW]`, the accumulator viewed as `[F, N*OH*OW]`.
       Depthwise and grouped convolutions stay dense.
+    * `linalg.conv_1d_ncw_fcw` with a constant filter (`nn.Conv1d`): first
+      rewritten as the 2-D convolution of height 1 (unit-height input,
+      filter and output; strides and dilations `[1, s]`), then as above.
 
     Weights may be `dense<...>` or `dense_resource<...>` f32 constants (the
-    latter is how torch-mlir stores parameters).
+    latter is how torch-mlir stores parameters), or static slices of them
+    (`tensor.extract_slice`: cross-attention's query and key/value parts of
+    one packed projection).
 
     #### Input invariant
 
