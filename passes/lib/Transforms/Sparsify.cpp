@@ -363,23 +363,37 @@ struct SparsifyBroadcastBatchMatmul
 /// filter is the matrix W[F, C*KH*KW]; the input patches form
 /// B[C*KH*KW, N*OH*OW]; `W x B` is the output with the batch after the
 /// filters, transposed back to NCHW (reshaped, at batch 1).
+/// A convolution's input, filter and init with their types, when it is on
+/// tensors and its input and init are static f32.
+struct ConvOperands {
+  Value input, filter, init;
+  RankedTensorType inType, fType, outType;
+};
+static FailureOr<ConvOperands> getConvOperands(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics())
+    return failure();
+  Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
+  Value init = op.getDpsInits()[0];
+  auto inType = dyn_cast<RankedTensorType>(input.getType());
+  auto fType = dyn_cast<RankedTensorType>(filter.getType());
+  auto outType = dyn_cast<RankedTensorType>(init.getType());
+  if (!inType || !fType || !outType || !inType.hasStaticShape() ||
+      !outType.hasStaticShape() || !inType.getElementType().isF32() ||
+      !outType.getElementType().isF32())
+    return failure();
+  return ConvOperands{input, filter, init, inType, fType, outType};
+}
+
 struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
   SparsifyConv2D(MLIRContext *ctx, const SparsifyOptions &options)
       : OpRewritePattern(ctx), options(options) {}
 
   LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.hasPureTensorSemantics())
-      return rewriter.notifyMatchFailure(op, "not on tensors");
-    Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
-    Value init = op.getDpsInits()[0];
-    auto inType = dyn_cast<RankedTensorType>(input.getType());
-    auto fType = dyn_cast<RankedTensorType>(filter.getType());
-    auto outType = dyn_cast<RankedTensorType>(init.getType());
-    if (!inType || !fType || !outType || !inType.hasStaticShape() ||
-        !outType.hasStaticShape() || !inType.getElementType().isF32() ||
-        !outType.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "not static f32");
+    FailureOr<ConvOperands> operands = getConvOperands(op);
+    if (failed(operands))
+      return rewriter.notifyMatchFailure(op, "not static f32 tensors");
+    auto [input, filter, init, inType, fType, outType] = *operands;
     std::optional<PackedWeight> packed = packConstant(filter, options);
     if (!packed)
       return rewriter.notifyMatchFailure(op, "filter is not a constant");
@@ -468,17 +482,10 @@ struct Conv1DAsConv2D : public OpRewritePattern<linalg::Conv1DNcwFcwOp> {
 
   LogicalResult matchAndRewrite(linalg::Conv1DNcwFcwOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.hasPureTensorSemantics())
-      return rewriter.notifyMatchFailure(op, "not on tensors");
-    Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
-    Value init = op.getDpsInits()[0];
-    auto inType = dyn_cast<RankedTensorType>(input.getType());
-    auto fType = dyn_cast<RankedTensorType>(filter.getType());
-    auto outType = dyn_cast<RankedTensorType>(init.getType());
-    if (!inType || !fType || !outType || !inType.hasStaticShape() ||
-        !outType.hasStaticShape() || !inType.getElementType().isF32() ||
-        !outType.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "not static f32");
+    FailureOr<ConvOperands> operands = getConvOperands(op);
+    if (failed(operands))
+      return rewriter.notifyMatchFailure(op, "not static f32 tensors");
+    auto [input, filter, init, inType, fType, outType] = *operands;
     std::optional<SmallVector<float>> weights = readConstantF32(filter, 3);
     if (!weights)
       return rewriter.notifyMatchFailure(op, "filter is not a constant");
