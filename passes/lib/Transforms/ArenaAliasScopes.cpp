@@ -26,6 +26,7 @@
 #include "llvm/ADT/STLExtras.h"
 
 #include <map>
+#include <set>
 
 #define DEBUG_TYPE "blkrew-arena-alias-scopes"
 
@@ -177,7 +178,7 @@ struct BlkRewArenaAliasScopesPass
       Extent extent;
     };
     SmallVector<Access> accesses;
-    llvm::StringMap<std::map<Extent, unsigned>> extents;
+    llvm::StringMap<std::set<Extent>> extents;
     module.walk([&](LLVM::AliasAnalysisOpInterface op) {
       Value ptr;
       Type accessed;
@@ -217,7 +218,7 @@ struct BlkRewArenaAliasScopesPass
       }
       if (!extent)
         return;
-      extents[address->arena].try_emplace(*extent, 0);
+      extents[address->arena].insert(*extent);
       accesses.push_back({op, address->arena, *extent});
     });
 
@@ -229,13 +230,12 @@ struct BlkRewArenaAliasScopesPass
       auto domain =
           LLVM::AliasScopeDomainAttr::get(ctx, StringAttr::get(ctx, arena));
       SmallVector<std::pair<Extent, Attribute>> scopes;
-      for (auto &entry : byExtent) {
+      for (Extent extent : byExtent) {
         std::string name;
         llvm::raw_string_ostream(name)
-            << "[" << entry.first.first << ", " << entry.first.second << ")";
-        scopes.push_back(
-            {entry.first,
-             LLVM::AliasScopeAttr::get(domain, StringAttr::get(ctx, name))});
+            << "[" << extent.first << ", " << extent.second << ")";
+        scopes.push_back({extent, LLVM::AliasScopeAttr::get(
+                                      domain, StringAttr::get(ctx, name))});
       }
       auto &arenaTags = tags[arena];
       for (auto &[extent, scope] : scopes) {
