@@ -356,9 +356,11 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       int64_t tileWidth = u * vectorWidth;
       int64_t rowBytes = rhsTy.getDimSize(0) * elemBytes;
       int64_t tiles = staticN / tileWidth;
-      int64_t fit = std::max<int64_t>(1, panelBytes / rowBytes / tileWidth);
-      if (rhsTranspose)
-        fit = 1; // one tile per panel
+      // Tiles per panel: one for a transposed rhs (above).
+      int64_t fit =
+          rhsTranspose
+              ? 1
+              : std::max<int64_t>(1, panelBytes / rowBytes / tileWidth);
       // Panels of equal width, so the last is not a sliver.
       if (tiles > fit)
         panel =
