@@ -117,6 +117,75 @@ func.func @conv1d(%x: tensor<1x2x6xf32>, %c: tensor<1x2x3xf32>) -> tensor<1x2x3x
 
 // -----
 
+// A grouped convolution (2 groups of 1 input and 2 output channels): the
+// ungrouped convolution with the block-diagonal filter [[1, 0], [2, 0],
+// [0, 3], [0, 4]], whose row groups keep one column each.
+// CHECK-LABEL: func.func @grouped_conv(
+// CHECK-DAG:     arith.constant dense<[0, 1, 2]> : tensor<3xi32>
+// CHECK-DAG:     arith.constant dense<[0, 1]> : tensor<2xi32>
+// CHECK-DAG:     arith.constant dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>
+// CHECK-NOT:     linalg.conv_2d_ngchw_gfchw
+// CHECK:         blkrew.bsr_matmul <block = [2, 2], scheme = column>
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2], [3], [4]] {{.*}} into tensor<1x2x2x3x3xf32>
+func.func @grouped_conv(%x: tensor<1x2x3x3xf32>, %c: tensor<1x4x3x3xf32>) -> tensor<1x2x2x3x3xf32> {
+  %w = arith.constant dense<[[[[1.0]]], [[[2.0]]], [[[3.0]]], [[[4.0]]]]> : tensor<4x1x1x1xf32>
+  %wg = tensor.expand_shape %w [[0, 1], [2], [3], [4]] output_shape [2, 2, 1, 1, 1] : tensor<4x1x1x1xf32> into tensor<2x2x1x1x1xf32>
+  %xg = tensor.expand_shape %x [[0], [1, 2], [3], [4]] output_shape [1, 2, 1, 3, 3] : tensor<1x2x3x3xf32> into tensor<1x2x1x3x3xf32>
+  %cg = tensor.expand_shape %c [[0], [1, 2], [3], [4]] output_shape [1, 2, 2, 3, 3] : tensor<1x4x3x3xf32> into tensor<1x2x2x3x3xf32>
+  %y = linalg.conv_2d_ngchw_gfchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%xg, %wg : tensor<1x2x1x3x3xf32>, tensor<2x2x1x1x1xf32>) outs(%cg : tensor<1x2x2x3x3xf32>) -> tensor<1x2x2x3x3xf32>
+  return %y : tensor<1x2x2x3x3xf32>
+}
+
+// -----
+
+// A transposed convolution's filter, as torch-mlir builds it: a gather
+// from the constant weight (its two channel dimensions swapped, each tap
+// flipped), evaluated at compile time. Flipped, input channel 0's nonzero
+// sits at tap (1, 1) (flat column 3) and channel 1's at (0, 0) (column 4).
+// A gather from a value that is not constant stays.
+// CHECK-LABEL: func.func @transposed_conv_filter(
+// CHECK-DAG:     arith.constant dense<[3, 4]> : tensor<2xi32>
+// CHECK-DAG:     arith.constant dense<{{\[}}[1.000000e+00, 0.000000e+00], [2.000000e+00, 0.000000e+00]]> : tensor<2x2xf32>
+// CHECK-NOT:     tensor.extract
+// CHECK:         blkrew.bsr_matmul <block = [2, 2], scheme = column>
+// CHECK:         tensor.extract %arg2
+// CHECK:         linalg.conv_2d_nchw_fchw
+func.func @transposed_conv_filter(%x: tensor<1x2x3x3xf32>, %c: tensor<1x1x2x2xf32>, %v: tensor<2x1x2x2xf32>) -> (tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>) {
+  %c1 = arith.constant 1 : index
+  %cst = arith.constant dense<[[[[1.0, 0.0], [0.0, 0.0]]], [[[0.0, 0.0], [0.0, 2.0]]]]> : tensor<2x1x2x2xf32>
+  %e = tensor.empty() : tensor<1x2x2x2xf32>
+  %flip = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                          iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x2x2x2xf32>) {
+  ^bb0(%out: f32):
+    %f = linalg.index 0 : index
+    %ch = linalg.index 1 : index
+    %h = linalg.index 2 : index
+    %w = linalg.index 3 : index
+    %fh = arith.subi %c1, %h : index
+    %fw = arith.subi %c1, %w : index
+    %x0 = tensor.extract %cst[%ch, %f, %fh, %fw] : tensor<2x1x2x2xf32>
+    linalg.yield %x0 : f32
+  } -> tensor<1x2x2x2xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %flip : tensor<1x2x3x3xf32>, tensor<1x2x2x2xf32>) outs(%c : tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32>
+  %vflip = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                           iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x2x2x2xf32>) {
+  ^bb0(%out: f32):
+    %f = linalg.index 0 : index
+    %ch = linalg.index 1 : index
+    %h = linalg.index 2 : index
+    %w = linalg.index 3 : index
+    %x0 = tensor.extract %v[%ch, %f, %h, %w] : tensor<2x1x2x2xf32>
+    linalg.yield %x0 : f32
+  } -> tensor<1x2x2x2xf32>
+  %z = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %vflip : tensor<1x2x3x3xf32>, tensor<1x2x2x2xf32>) outs(%c : tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32>
+  return %y, %z : tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>
+}
+
+// -----
+
 // A weight that is not constant is not rewritten; a dense constant weight is
 // packed whole (blkrew.dense), or left alone with pack-dense=false.
 // CHECK-LABEL: func.func @untouched(

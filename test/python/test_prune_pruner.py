@@ -252,13 +252,22 @@ def test_defaults_skip_first_conv_classifier_rnn_input_and_depthwise():
     dw = [r for r in stats if "depthwise" in r["reason"]]
     assert dw and all(not r["pruned"] and r["kind"] == "Conv2d" for r in dw)
     assert any(r["gemm"][1] > 9 for r in stats if r["name"] in pm.masks)  # 1x1 convs
-    # an override can force a grouped conv in, pruned per group
-    conv = nn.Sequential(nn.Conv2d(8, 8, 3, groups=2), nn.Conv2d(8, 16, 1))
-    pg = blkrew.ReweightedPruner(
-        conv, _cfg(block=(4, 4), compression=2.0, overrides={"0": {"skip": False}})
+    # a grouped conv (not depthwise) is pruned per group: the compiler runs
+    # it as a block-diagonal convolution; an override forces a depthwise in
+    conv = nn.Sequential(
+        nn.Conv2d(4, 8, 1),
+        nn.Conv2d(8, 8, 3, groups=2),
+        nn.Conv2d(8, 8, 3, groups=8),
+        nn.Conv2d(8, 16, 1),
     )
-    masks = pg.hard_prune()
-    assert masks["0.weight"].shape == (8, 4, 3, 3)
+    pg = blkrew.ReweightedPruner(conv, _cfg(block=(4, 4), compression=2.0))
+    assert {t.name for t in pg.targets} == {"0.weight", "1.weight", "3.weight"}
+    pd = blkrew.ReweightedPruner(
+        conv, _cfg(block=(4, 4), compression=2.0, overrides={"2": {"skip": False}})
+    )
+    masks = pd.hard_prune()
+    assert masks["1.weight"].shape == (8, 4, 3, 3)
+    assert masks["2.weight"].shape == (8, 1, 3, 3)
 
 
 def test_overrides_by_name_type_and_parameter():

@@ -2,6 +2,7 @@
 equals PyTorch, for block-pruned FC layers; the IR shows which layers were
 rewritten."""
 
+import re
 import warnings
 
 import numpy as np
@@ -83,3 +84,63 @@ def test_fully_pruned_layer():
     np.testing.assert_allclose(
         got, np.broadcast_to(model.bias.detach().numpy(), (2, 9)), rtol=1e-5, atol=1e-5
     )
+
+
+class GroupedAndTransposed(nn.Module):
+    """A grouped convolution, then two transposed ones (the 2 x 2 stride-2
+    upsampling of a U-Net decoder, and a 3 x 3 one with output padding)."""
+
+    def __init__(self):
+        super().__init__()
+        self.grouped = nn.Conv2d(8, 32, 3, padding=1, groups=4)
+        self.up = nn.ConvTranspose2d(32, 16, 2, stride=2)
+        self.up3 = nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, x):
+        return self.up3(torch.relu(self.up(torch.relu(self.grouped(x)))))
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_grouped_and_transposed_convs_become_kernels(batch, tmp_path):
+    """A grouped convolution is the ungrouped one with a block-diagonal
+    filter, packed sparse; a transposed convolution's filter (a flip of the
+    constant weight) is read at compile time. None stays a linalg
+    convolution (their loops ran 9x and 6x slower than PyTorch)."""
+    torch.manual_seed(2)
+    model = GroupedAndTransposed().eval()
+    x = torch.randn(batch, 8, 6, 6)
+    compiled = blkrew.compile(model, x, workdir=tmp_path)
+    layers = compiled.layers
+    assert layers["convolutions"] == 0
+    assert layers["sparse_matmuls"] == 1  # the grouped one: density 1/4
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_pruned_grouped_conv_keeps_its_groups_kept_columns(tmp_path):
+    """The pruner prunes a grouped convolution per group; in the
+    block-diagonal filter each 8-filter block keeps its group's kept
+    columns only (8 filters a group: the blocks do not straddle groups)."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(32, 64, 3, padding=1, groups=8), nn.ReLU())
+    pruner = blkrew.ReweightedPruner(
+        model, blkrew.BlockPruneConfig(compression=4.0, skip_first_conv=False)
+    )
+    pruner.hard_prune()
+    pruner.remove()
+    model.eval()
+    x = torch.randn(1, 32, 8, 8)
+    compiled = blkrew.compile(model, x, workdir=tmp_path)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+    assert compiled.layers["sparse_matmuls"] == 1
+    # The packed values hold the kept weights and no zeros of other groups.
+    (kernel,) = [
+        line
+        for line in blkrew.run_blkrew_opt(import_linalg(model, x), [SPARSIFY]).split(
+            "\n"
+        )
+        if "blkrew.bsr_matmul" in line
+    ]
+    stored = int(re.search(r"tensor<(\d+)x8xf32>", kernel).group(1)) * 8
+    assert stored == int((model[0].weight != 0).sum()) == 64 * 4 * 9 // 4

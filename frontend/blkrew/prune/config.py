@@ -26,11 +26,14 @@ config's block, scheme and compression, except
   features away from whole blocks of hidden units; on the digits GRU, 8x on
   ``weight_ih_l0`` alone costs ~4 points while 8x on ``weight_hh_l0`` costs
   none (see ``docs/pruning.md``). Deeper layers' ``weight_ih_l{k}`` are pruned;
-* **grouped and depthwise convolutions** (``groups > 1``): their GEMM is block
-  diagonal (one small GEMM per group), which the blkrew compiler's im2col path
-  does not cover, and a depthwise filter has only ``kh*kw`` weights. They are
-  skipped with that reason unless an override sets ``skip=False``, in which
-  case each filter is pruned in the per-group view ``W[F, C/groups*kh*kw]``.
+* **depthwise convolutions** (``groups`` equal to the input channels): a
+  filter has only ``kh*kw`` weights, and the compiler runs them with a kernel
+  of their own that has no use for zeros. They are skipped with that reason
+  unless an override sets ``skip=False``, in which case each filter is pruned
+  in the per-group view ``W[F, kh*kw]``. Other grouped convolutions are
+  pruned in that per-group view ``W[F, C/groups*kh*kw]``: the compiler runs
+  them as the ungrouped convolution with a block-diagonal filter, whose
+  blocks keep the kept columns of their group.
 
 Overrides take precedence over these defaults: ``overrides={"fc1": {"skip":
 True}, "Conv2d": {"block": (4, 4)}, nn.GRU: {"compression": 4.0},
@@ -412,12 +415,16 @@ def resolve_layers(model: nn.Module, cfg: BlockPruneConfig) -> list[LayerSetting
             _apply(s, cfg.overrides[name], f"for {name!r}")
         if full in cfg.overrides:
             _apply(s, cfg.overrides[full], f"for {full!r}")
-        if isinstance(mod, convs) and mod.groups > 1 and not s["forced"]:
-            kind = "depthwise" if mod.groups == mod.in_channels else "grouped"
+        if (
+            isinstance(mod, convs)
+            and mod.groups > 1
+            and mod.groups == mod.in_channels
+            and not s["forced"]
+        ):
             s["skip"] = True
             s["reason"] = (
-                f"{kind} convolution (groups={mod.groups}): block-diagonal GEMM, "
-                "not covered by the compiler's im2col path; an override with "
+                f"depthwise convolution (groups={mod.groups}): kh*kw weights per "
+                "filter, run by a kernel of its own; an override with "
                 "skip=False prunes it in the per-group view"
             )
         if not s["skip"] and s["compression"] == 1.0:

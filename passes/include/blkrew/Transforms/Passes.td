@@ -37,15 +37,24 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
       dilation; padding is a separate `tensor.pad`), through im2col: the
       filter is `W[F, C*KH*KW]`, the patches a strided copy
       `B[C*KH*KW, N*OH*OW]`, the accumulator viewed as `[F, N*OH*OW]`.
-      Depthwise and grouped convolutions stay dense.
+      Depthwise convolutions stay linalg (a kernel of their own later).
     * `linalg.conv_1d_ncw_fcw` with a constant filter (`nn.Conv1d`): first
       rewritten as the 2-D convolution of height 1 (unit-height input,
       filter and output; strides and dilations `[1, s]`), then as above.
+    * `linalg.conv_2d_ngchw_gfchw` with a constant filter (a grouped
+      convolution): first rewritten as the ungrouped 2-D convolution on the
+      merged channels, its filter block diagonal (output channels of group
+      `g` see the input channels of group `g` only; zeros elsewhere), then
+      as above: at a density of `1/groups` it packs as a sparse weight.
 
     Weights may be `dense<...>` or `dense_resource<...>` f32 constants (the
-    latter is how torch-mlir stores parameters), or static slices of them
-    (`tensor.extract_slice`: cross-attention's query and key/value parts of
-    one packed projection).
+    latter is how torch-mlir stores parameters), reshapes or static slices
+    of them (`tensor.extract_slice`: cross-attention's query and key/value
+    parts of one packed projection), or a `linalg.generic` that gathers
+    from them: no inputs, its body index arithmetic on `linalg.index` and
+    a yielded `tensor.extract` of a constant (the flipped filter
+    torch-mlir builds for a transposed convolution), evaluated at compile
+    time.
 
     #### Input invariant
 
