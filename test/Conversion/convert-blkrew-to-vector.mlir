@@ -548,6 +548,40 @@ func.func @window_offsets(%rp: memref<3xi32>, %v: memref<6x2xf32>,
 
 // -----
 
+// One image of a batch (a subview at a dynamic offset, contiguous) takes
+// the offsets too; an image whose rows are not contiguous does not (its
+// column index is split into channel and tap instead).
+// CHECK-LABEL: func.func @window_offsets_subview(
+// CHECK-SAME:    %[[IMG:[^:]*]]: memref<2x4x10xf32, strided<[40, 10, 1], offset: ?>>
+// CHECK:         memref.get_global @__blkrew_rhs_offsets
+// CHECK:         memref.collapse_shape %[[IMG]] {{\[\[}}0, 1, 2]] : memref<2x4x10xf32, strided<[40, 10, 1], offset: ?>> into memref<80xf32, strided<[1], offset: ?>>
+// CHECK-LABEL: func.func @window_gapped_rows(
+// CHECK-NOT:     __blkrew_rhs_offsets
+// CHECK-NOT:     memref.collapse_shape
+// CHECK:         arith.divui
+// CHECK:         return
+memref.global "private" constant @ci : memref<6xi32> = dense<[0, 4, 9, 17, 3, 10]>
+func.func @window_offsets_subview(%rp: memref<3xi32>, %v: memref<6x2xf32>,
+    %img: memref<2x4x10xf32, strided<[40, 10, 1], offset: ?>>,
+    %c: memref<3x16xf32, strided<[16, 1], offset: ?>>) {
+  %ci = memref.get_global @ci : memref<6xi32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x10xf32, strided<[40, 10, 1], offset: ?>>)
+      outs(%c : memref<3x16xf32, strided<[16, 1], offset: ?>>)
+  return
+}
+func.func @window_gapped_rows(%rp: memref<3xi32>, %v: memref<6x2xf32>,
+    %img: memref<2x4x10xf32, strided<[80, 10, 1], offset: ?>>,
+    %c: memref<3x16xf32>) {
+  %ci = memref.get_global @ci : memref<6xi32>
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 2], scheme = column> window [3, 3]
+      ins(%rp, %ci, %v, %img : memref<3xi32>, memref<6xi32>, memref<6x2xf32>, memref<2x4x10xf32, strided<[80, 10, 1], offset: ?>>)
+      outs(%c : memref<3x16xf32>)
+  return
+}
+
+// -----
+
 // Constant col_idx and a static rhs without a window: the offsets are
 // k * N, the rhs is read as 1-D. With prefetching, the offsets end in
 // prefetch-distance zeros, so the prefetch reads the offset that many

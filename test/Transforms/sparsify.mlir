@@ -2,6 +2,7 @@
 // RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2 max-density=0.2 pack-dense=false" | FileCheck %s --check-prefix=STRICT
 // RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2 max-density=0.2" | FileCheck %s --check-prefix=DENSE
 // RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=1 block-cols=2" | FileCheck %s --check-prefix=ROWS1
+// RUN: blkrew-opt %s -split-input-file -blkrew-sparsify="block-rows=2 block-cols=2 image-loop-min-pixels=4" | FileCheck %s --check-prefix=IMAGES
 
 // Constant weight on the left: one bsr_matmul, weight packed in 2-row
 // groups (group 0 keeps columns 0 and 3, group 1 keeps column 1).
@@ -271,12 +272,47 @@ func.func @conv_pointwise_strided(%x: tensor<1x4x3x3xf32>, %c: tensor<1x2x2x2xf3
 // CHECK:         %[[E:.*]] = tensor.expand_shape %[[Y]] {{\[}}[0], [1, 2, 3]]
 // CHECK:         %[[R:.*]] = linalg.transpose ins(%[[E]] : tensor<2x2x2x2xf32>) {{.*}} permutation = [1, 0, 2, 3]
 // CHECK:         return %[[R]]
+// With image-loop-min-pixels (2 x 2 outputs are enough here), image by
+// image instead: each product reads its image's patches and writes its
+// output in place, no transposes.
+// IMAGES-LABEL: func.func @conv_batch2(
+// IMAGES-SAME:    %[[X:.*]]: tensor<2x2x5x5xf32>, %[[C:.*]]: tensor<2x2x2x2xf32>)
+// IMAGES-NOT:     linalg.transpose
+// IMAGES:         %[[R:.*]] = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[C]]) -> (tensor<2x2x2x2xf32>)
+// IMAGES:           %[[XN:.*]] = tensor.extract_slice %[[X]][%[[N]], 0, 0, 0] [1, 2, 5, 5] [1, 1, 1, 1]
+// IMAGES:           %[[CN:.*]] = tensor.extract_slice %[[ACC]][%[[N]], 0, 0, 0] [1, 2, 2, 2] [1, 1, 1, 1]
+// IMAGES:           linalg.generic {{.*}} ins(%[[XN]] : tensor<1x2x5x5xf32>)
+// IMAGES:           %[[CM:.*]] = tensor.collapse_shape %[[CN]] {{\[}}[0, 1], [2, 3]] : tensor<1x2x2x2xf32> into tensor<2x4xf32>
+// IMAGES:           %[[Y:.*]] = blkrew.bsr_matmul {{.*}} outs(%[[CM]] : tensor<2x4xf32>)
+// IMAGES:           %[[YE:.*]] = tensor.expand_shape %[[Y]]
+// IMAGES:           %[[U:.*]] = tensor.insert_slice %[[YE]] into %[[ACC]][%[[N]], 0, 0, 0] [1, 2, 2, 2] [1, 1, 1, 1]
+// IMAGES:           scf.yield %[[U]]
+// IMAGES-NOT:     linalg.transpose
+// IMAGES:         } {blkrew.image_loop}
+// IMAGES:         return %[[R]]
 func.func @conv_batch2(%x: tensor<2x2x5x5xf32>, %c: tensor<2x2x2x2xf32>) -> tensor<2x2x2x2xf32> {
   %w = arith.constant dense<[[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]],
                              [[[3.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]]> : tensor<2x2x3x3xf32>
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
       ins(%x, %w : tensor<2x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%c : tensor<2x2x2x2xf32>) -> tensor<2x2x2x2xf32>
   return %y : tensor<2x2x2x2xf32>
+}
+
+// A 1x1 convolution stays one batched product (its batched form copies no
+// patches), and so does one with fewer output pixels than the minimum.
+// IMAGES-LABEL: func.func @conv_batch2_kept_batched(
+// IMAGES-NOT:     scf.for
+// IMAGES-COUNT-2: blkrew.bsr_matmul
+// IMAGES-NOT:     scf.for
+func.func @conv_batch2_kept_batched(%x: tensor<2x4x3x3xf32>, %c: tensor<2x2x3x3xf32>, %x5: tensor<2x2x5x5xf32>, %c1: tensor<2x2x1x1xf32>) -> (tensor<2x2x3x3xf32>, tensor<2x2x1x1xf32>) {
+  %w = arith.constant dense<[[[[1.0]], [[2.0]], [[0.0]], [[0.0]]], [[[3.0]], [[4.0]], [[0.0]], [[0.0]]]]> : tensor<2x4x1x1xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x4x3x3xf32>, tensor<2x4x1x1xf32>) outs(%c : tensor<2x2x3x3xf32>) -> tensor<2x2x3x3xf32>
+  %w3 = arith.constant dense<[[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]],
+                              [[[3.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]]> : tensor<2x2x3x3xf32>
+  %z = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<3> : tensor<2xi64>}
+      ins(%x5, %w3 : tensor<2x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%c1 : tensor<2x2x1x1xf32>) -> tensor<2x2x1x1xf32>
+  return %y, %z : tensor<2x2x3x3xf32>, tensor<2x2x1x1xf32>
 }
 
 // -----

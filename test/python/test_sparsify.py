@@ -144,3 +144,32 @@ def test_pruned_grouped_conv_keeps_its_groups_kept_columns(tmp_path):
     ]
     stored = int(re.search(r"tensor<(\d+)x8xf32>", kernel).group(1)) * 8
     assert stored == int((model[0].weight != 0).sum()) == 64 * 4 * 9 // 4
+
+
+class BatchedConvs(nn.Module):
+    """A stride-1 and a stride-2 3 x 3 convolution (image by image on the
+    CPU targets), then a 1 x 1 one (one batched product)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 16, 3, padding=1)
+        self.b = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.c = nn.Conv2d(32, 24, 1)
+
+    def forward(self, x):
+        return self.c(torch.relu(self.b(torch.relu(self.a(x)))))
+
+
+@pytest.mark.parametrize("target", ["host", "aarch64", "spirv"])
+def test_batched_convolutions_run_image_by_image(target, tmp_path):
+    """At a batch above 1 the CPU targets loop over the images of a
+    convolution larger than 1 x 1: each product reads its image (stride 1:
+    in place) and writes its output in NCHW. SPIR-V keeps one batched
+    product (its export takes no host loops)."""
+    torch.manual_seed(4)
+    model = BatchedConvs().eval()
+    x = torch.randn(3, 3, 8, 8)
+    compiled = blkrew.compile(model, x, target=target, workdir=tmp_path)
+    assert compiled.layers["image_loops"] == (0 if target == "spirv" else 2)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)

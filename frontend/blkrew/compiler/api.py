@@ -64,6 +64,11 @@ def _flatten_outputs(out) -> list[torch.Tensor]:
 # int32: mobile GPUs have no 64-bit integers, and an index into a weight
 # fits 32 bits. Callers may pass int64 or int32 tensors.
 INTEGER_DTYPES = (torch.int64, torch.int32)
+# On the CPU targets a convolution (larger than 1x1) at a batch above 1 runs
+# image by image where an output image has at least this many pixels
+# (blkrew-sparsify image-loop-min-pixels; docs/compile.md). The SPIR-V
+# export takes no host loops.
+IMAGE_LOOP_MIN_PIXELS = 16
 
 
 class _Int32Inputs(torch.nn.Module):
@@ -245,7 +250,8 @@ _ARENA = re.compile(r"^@__blkrew_arena_\w+ = private global \[(\d+) x i8\]", re.
 def _layers_summary(ir: str) -> dict:
     """Counts of what blkrew-sparsify did, read from the sparsified IR:
     sparse kernels, dense layers run by the same kernel (``blkrew.dense``),
-    and what stayed linalg (matmuls, convolutions)."""
+    what stayed linalg (matmuls, convolutions), and the convolutions run
+    image by image (``image_loops``)."""
     kernels = re.findall(r"blkrew\.bsr_matmul .*", ir)
     dense = [k for k in kernels if "{blkrew.dense}" in k]
     return {
@@ -254,6 +260,7 @@ def _layers_summary(ir: str) -> dict:
         "dense_packed_matmuls": len(dense),
         "dense_matmuls": len(re.findall(r"linalg\.(?:batch_)?matmul ", ir)),
         "convolutions": len(re.findall(r"linalg\.(?:depthwise_)?conv_[12]d\w*", ir)),
+        "image_loops": ir.count("{blkrew.image_loop}"),
     }
 
 
@@ -492,7 +499,8 @@ def compile(  # noqa: A001 - the public name is part of the API
     start = time.perf_counter()
     sparsify = (
         f"--blkrew-sparsify=block-rows={p} block-cols={q} max-density={max_density} "
-        f"pack-dense={str(pack_dense).lower()}"
+        f"pack-dense={str(pack_dense).lower()} "
+        f"image-loop-min-pixels={0 if target == 'spirv' else IMAGE_LOOP_MIN_PIXELS}"
     )
     sparse_ir = _run_opt(
         imported, [sparsify, *(["--blkrew-reorder"] if reorder else [])], out_dir

@@ -168,6 +168,10 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // it sees, and a static result is computed in place.
   addPipeline(pm, "buffer-results-to-out-params{hoist-static-allocs=true "
                   "modify-public-functions=true}");
+  // The buffers a loop body allocates (a strided convolution's patches,
+  // image by image) out of the loop, where the arena plan takes them.
+  addPipeline(pm,
+              "func.func(buffer-loop-hoisting),canonicalize,cse,canonicalize");
   // Depthwise convolutions read their input's zero padding implicitly:
   // the padded copy goes. Before the arena is planned, so that the input
   // stays live until the convolution reads it.

@@ -34,7 +34,7 @@ inline constexpr llvm::StringLiteral kArenaViewsAttrName = "blkrew.arena_views";
 /// Patterns rewriting constant-weight matmuls to blkrew.bsr_matmul.
 void populateSparsifyPatterns(RewritePatternSet &patterns, int64_t blockRows,
                               int64_t blockCols, double maxDensity,
-                              bool packDense);
+                              bool packDense, int64_t imageLoopMinPixels = 0);
 
 #define GEN_PASS_REGISTRATION
 #include "blkrew/Transforms/Passes.h.inc"

@@ -38,6 +38,12 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
       filter is `W[F, C*KH*KW]`, the patches a strided copy
       `B[C*KH*KW, N*OH*OW]`, the accumulator viewed as `[F, N*OH*OW]`.
       Depthwise convolutions stay linalg (a kernel of their own later).
+      With `image-loop-min-pixels` > 0, one larger than 1x1 at a batch
+      above 1 whose output images have at least that many pixels becomes
+      an `scf.for` over the images (marked `blkrew.image_loop`), each
+      iteration the batch-1 product of one image's slice into its slice of
+      the output, in NCHW: no transposes, and the patches of one image
+      only (read in place at stride 1 by `blkrew-fold-im2col`).
     * `linalg.conv_1d_ncw_fcw` with a constant filter (`nn.Conv1d`): first
       rewritten as the 2-D convolution of height 1 (unit-height input,
       filter and output; strides and dilations `[1, s]`), then as above.
@@ -76,11 +82,18 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
            "Above this fraction of stored values a layer counts as dense">,
     Option<"packDense", "pack-dense", "bool", /*default=*/"true",
            "Run dense constant-weight layers through the same kernel, every "
-           "column kept (marked blkrew.dense); false leaves them to linalg">
+           "column kept (marked blkrew.dense); false leaves them to linalg">,
+    Option<"imageLoopMinPixels", "image-loop-min-pixels", "int64_t",
+           /*default=*/"0",
+           "Run a convolution at a batch above 1 image by image (scf.for), "
+           "each product in NCHW, where an output image has at least this "
+           "many pixels (0: never; for the CPU, the SPIR-V export takes no "
+           "host loops)">
   ];
   let dependentDialects = ["::mlir::blkrew::BlkRewDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -166,8 +167,9 @@ mlir::blkrew::RhsAccess::RhsAccess(OpBuilder &b, Location loc, BsrMatmulOp op,
                                 arith::ConstantIndexOp::create(b, loc, kw - 1));
     }
   }
-  if (!precomputeOffsets || !rhsTy.hasStaticShape() ||
-      !rhsTy.getLayout().isIdentity() ||
+  // Contiguous at any offset: one image of a batch is a subview.
+  if (!precomputeOffsets ||
+      !memref::isStaticShapeAndContiguousRowMajor(rhsTy) ||
       rhsTy.getNumElements() > std::numeric_limits<int32_t>::max())
     return;
   std::optional<SmallVector<int64_t>> cols = constantGlobalInts(colIdx, op);
