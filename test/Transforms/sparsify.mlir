@@ -298,6 +298,43 @@ func.func @conv_batch2(%x: tensor<2x2x5x5xf32>, %c: tensor<2x2x2x2xf32>) -> tens
   return %y : tensor<2x2x2x2xf32>
 }
 
+// A bias broadcast that fills the output first is applied after the patch
+// copy, right before the product (where the kernel folds it); in the
+// image loop, to each image's slice.
+// CHECK-LABEL: func.func @conv_bias(
+// CHECK-SAME:    %[[X:.*]]: tensor<1x2x5x5xf32>, %[[B:.*]]: tensor<2xf32>)
+// CHECK:         linalg.generic {{.*}} ins(%[[X]] : tensor<1x2x5x5xf32>)
+// CHECK:         %[[BC:.*]] = linalg.broadcast ins(%[[B]] : tensor<2xf32>) outs(%{{.*}} : tensor<1x2x2x2xf32>) dimensions = [0, 2, 3]
+// CHECK:         %[[ACC:.*]] = tensor.collapse_shape %[[BC]]
+// CHECK:         blkrew.bsr_matmul {{.*}} outs(%[[ACC]] : tensor<2x4xf32>)
+// IMAGES-LABEL: func.func @conv_bias_batch2(
+// IMAGES-SAME:    %[[X:.*]]: tensor<2x2x5x5xf32>, %[[B:.*]]: tensor<2xf32>)
+// IMAGES-NOT:     linalg.broadcast
+// IMAGES:         scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// IMAGES:           %[[CN:.*]] = tensor.extract_slice %[[ACC]][%[[N]], 0, 0, 0]
+// IMAGES:           linalg.generic
+// IMAGES:           %[[BC:.*]] = linalg.broadcast ins(%[[B]] : tensor<2xf32>) outs(%[[CN]] : tensor<1x2x2x2xf32>) dimensions = [0, 2, 3]
+// IMAGES:           %[[CM:.*]] = tensor.collapse_shape %[[BC]]
+// IMAGES:           blkrew.bsr_matmul {{.*}} outs(%[[CM]] : tensor<2x4xf32>)
+func.func @conv_bias(%x: tensor<1x2x5x5xf32>, %b: tensor<2xf32>) -> tensor<1x2x2x2xf32> {
+  %w = arith.constant dense<[[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]],
+                             [[[3.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]]> : tensor<2x2x3x3xf32>
+  %e = tensor.empty() : tensor<1x2x2x2xf32>
+  %c = linalg.broadcast ins(%b : tensor<2xf32>) outs(%e : tensor<1x2x2x2xf32>) dimensions = [0, 2, 3]
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%c : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  return %y : tensor<1x2x2x2xf32>
+}
+func.func @conv_bias_batch2(%x: tensor<2x2x5x5xf32>, %b: tensor<2xf32>) -> tensor<2x2x2x2xf32> {
+  %w = arith.constant dense<[[[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]],
+                             [[[3.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]]> : tensor<2x2x3x3xf32>
+  %e = tensor.empty() : tensor<2x2x2x2xf32>
+  %c = linalg.broadcast ins(%b : tensor<2xf32>) outs(%e : tensor<2x2x2x2xf32>) dimensions = [0, 2, 3]
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x2x5x5xf32>, tensor<2x2x3x3xf32>) outs(%c : tensor<2x2x2x2xf32>) -> tensor<2x2x2x2xf32>
+  return %y : tensor<2x2x2x2xf32>
+}
+
 // A 1x1 convolution stays one batched product (its batched form copies no
 // patches), and so does one with fewer output pixels than the minimum.
 // IMAGES-LABEL: func.func @conv_batch2_kept_batched(
