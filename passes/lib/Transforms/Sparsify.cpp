@@ -504,6 +504,45 @@ static FailureOr<ConvOperands> getConvOperands(linalg::LinalgOp op) {
   return ConvOperands{input, filter, init, inType, fType, outType};
 }
 
+/// A convolution's operands and its constant filter's values (row-major),
+/// for the patterns that rewrite it as another convolution.
+struct ConstantFilterConv {
+  ConvOperands operands;
+  SmallVector<float> weights;
+};
+static FailureOr<ConstantFilterConv>
+getConstantFilterConv(linalg::LinalgOp op, PatternRewriter &rewriter) {
+  FailureOr<ConvOperands> operands = getConvOperands(op);
+  if (failed(operands))
+    return rewriter.notifyMatchFailure(op, "not static f32 tensors");
+  std::optional<SmallVector<float>> weights =
+      readConstantF32(operands->filter, operands->fType.getRank());
+  if (!weights)
+    return rewriter.notifyMatchFailure(op, "filter is not a constant");
+  return ConstantFilterConv{*operands, std::move(*weights)};
+}
+
+namespace {
+/// A pattern that rewrites a convolution with a constant filter as another
+/// one (which SparsifyConv2D then packs).
+template <typename OpTy>
+struct ConstantFilterConvPattern : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const final {
+    FailureOr<ConstantFilterConv> conv = getConstantFilterConv(op, rewriter);
+    if (failed(conv))
+      return failure();
+    return rewriteConv(op, conv->operands, conv->weights, rewriter);
+  }
+
+  virtual LogicalResult rewriteConv(OpTy op, const ConvOperands &operands,
+                                    ArrayRef<float> weights,
+                                    PatternRewriter &rewriter) const = 0;
+};
+} // namespace
+
 struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
   SparsifyConv2D(MLIRContext *ctx, const SparsifyOptions &options)
       : OpRewritePattern(ctx), options(options) {}
@@ -683,18 +722,15 @@ struct SparsifyConv2D : public OpRewritePattern<linalg::Conv2DNchwFchwOp> {
 /// 2-D convolution of height 1 that SparsifyConv2D packs: the input, the
 /// filter and the output get a unit height, the strides and dilations a 1
 /// in front. Left to linalg, its loops ran 10x slower than PyTorch.
-struct Conv1DAsConv2D : public OpRewritePattern<linalg::Conv1DNcwFcwOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct Conv1DAsConv2D
+    : public ConstantFilterConvPattern<linalg::Conv1DNcwFcwOp> {
+  using ConstantFilterConvPattern::ConstantFilterConvPattern;
 
-  LogicalResult matchAndRewrite(linalg::Conv1DNcwFcwOp op,
-                                PatternRewriter &rewriter) const override {
-    FailureOr<ConvOperands> operands = getConvOperands(op);
-    if (failed(operands))
-      return rewriter.notifyMatchFailure(op, "not static f32 tensors");
-    auto [input, filter, init, inType, fType, outType] = *operands;
-    std::optional<SmallVector<float>> weights = readConstantF32(filter, 3);
-    if (!weights)
-      return rewriter.notifyMatchFailure(op, "filter is not a constant");
+  LogicalResult rewriteConv(linalg::Conv1DNcwFcwOp op,
+                            const ConvOperands &operands,
+                            ArrayRef<float> weights,
+                            PatternRewriter &rewriter) const override {
+    auto [input, filter, init, inType, fType, outType] = operands;
     Location loc = op.getLoc();
     Type f32 = rewriter.getF32Type();
     SmallVector<ReassociationIndices> unitHeight = {{0}, {1}, {2, 3}};
@@ -708,16 +744,15 @@ struct Conv1DAsConv2D : public OpRewritePattern<linalg::Conv1DNcwFcwOp> {
         rewriter, loc, withHeight(outType), init, unitHeight);
     RankedTensorType f4Type = withHeight(fType);
     Value filter4 = arith::ConstantOp::create(
-        rewriter, loc, f4Type,
-        DenseElementsAttr::get(f4Type, ArrayRef<float>(*weights)));
+        rewriter, loc, f4Type, DenseElementsAttr::get(f4Type, weights));
     int64_t stride = *op.getStrides().getValues<int64_t>().begin();
     int64_t dilation = *op.getDilations().getValues<int64_t>().begin();
-    auto conv = linalg::Conv2DNchwFchwOp::create(
+    auto conv2d = linalg::Conv2DNchwFchwOp::create(
         rewriter, loc, TypeRange{init4.getType()}, ValueRange{input4, filter4},
         ValueRange{init4}, rewriter.getI64VectorAttr({1, stride}),
         rewriter.getI64VectorAttr({1, dilation}));
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-        op, outType, conv->getResult(0), unitHeight);
+        op, outType, conv2d->getResult(0), unitHeight);
     return success();
   }
 };
@@ -730,18 +765,14 @@ struct Conv1DAsConv2D : public OpRewritePattern<linalg::Conv1DNcwFcwOp> {
 /// grouped convolution's work and no more. Left to linalg, its loops ran 9x
 /// slower than PyTorch.
 struct GroupedConvAsConv2D
-    : public OpRewritePattern<linalg::Conv2DNgchwGfchwOp> {
-  using OpRewritePattern::OpRewritePattern;
+    : public ConstantFilterConvPattern<linalg::Conv2DNgchwGfchwOp> {
+  using ConstantFilterConvPattern::ConstantFilterConvPattern;
 
-  LogicalResult matchAndRewrite(linalg::Conv2DNgchwGfchwOp op,
-                                PatternRewriter &rewriter) const override {
-    FailureOr<ConvOperands> operands = getConvOperands(op);
-    if (failed(operands))
-      return rewriter.notifyMatchFailure(op, "not static f32 tensors");
-    auto [input, filter, init, inType, fType, outType] = *operands;
-    std::optional<SmallVector<float>> weights = readConstantF32(filter, 5);
-    if (!weights)
-      return rewriter.notifyMatchFailure(op, "filter is not a constant");
+  LogicalResult rewriteConv(linalg::Conv2DNgchwGfchwOp op,
+                            const ConvOperands &operands,
+                            ArrayRef<float> weights,
+                            PatternRewriter &rewriter) const override {
+    auto [input, filter, init, inType, fType, outType] = operands;
     int64_t groups = fType.getDimSize(0), fg = fType.getDimSize(1);
     int64_t cg = fType.getDimSize(2);
     int64_t taps = fType.getDimSize(3) * fType.getDimSize(4);
@@ -754,7 +785,7 @@ struct GroupedConvAsConv2D
         for (int64_t c = 0; c < cg; ++c)
           for (int64_t t = 0; t < taps; ++t)
             diagonal[((g * fg + f) * groups * cg + g * cg + c) * taps + t] =
-                (*weights)[((g * fg + f) * cg + c) * taps + t];
+                weights[((g * fg + f) * cg + c) * taps + t];
     Location loc = op.getLoc();
     SmallVector<ReassociationIndices> merged = {{0}, {1, 2}, {3}, {4}};
     Value input4 =
@@ -766,11 +797,11 @@ struct GroupedConvAsConv2D
     Value filter4 = arith::ConstantOp::create(
         rewriter, loc, f4Type,
         DenseElementsAttr::get(f4Type, ArrayRef<float>(diagonal)));
-    auto conv = linalg::Conv2DNchwFchwOp::create(
+    auto conv2d = linalg::Conv2DNchwFchwOp::create(
         rewriter, loc, TypeRange{init4.getType()}, ValueRange{input4, filter4},
         ValueRange{init4}, op.getStrides(), op.getDilations());
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
-        op, outType, conv->getResult(0), merged);
+        op, outType, conv2d->getResult(0), merged);
     return success();
   }
 };
