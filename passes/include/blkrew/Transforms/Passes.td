@@ -43,7 +43,10 @@ def BlkRewSparsify : Pass<"blkrew-sparsify", "func::FuncOp"> {
       an `scf.for` over the images (marked `blkrew.image_loop`), each
       iteration the batch-1 product of one image's slice into its slice of
       the output, in NCHW: no transposes, and the patches of one image
-      only (read in place at stride 1 by `blkrew-fold-im2col`).
+      only (read in place at stride 1 by `blkrew-fold-im2col`). A bias
+      broadcast or fill that produces the convolution's init is applied
+      again right before the product (after its patch copy; in the loop,
+      to each image's slice), where the CPU kernel folds it.
     * `linalg.conv_1d_ncw_fcw` with a constant filter (`nn.Conv1d`): first
       rewritten as the 2-D convolution of height 1 (unit-height input,
       filter and output; strides and dilations `[1, s]`), then as above.
