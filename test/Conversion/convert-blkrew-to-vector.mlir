@@ -1133,6 +1133,39 @@ func.func @transpose_into_argument(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: m
 
 // -----
 
+// A 3-D linear layer's operands, in the arena: the input is a reshape of
+// a view, and the transposed temporary is reached again only through a
+// reshape that a later op overwrites whole. The transpose is still folded
+// into the panels: a reshape spans its source's bytes (apart from the
+// kernel's output, another view), and the overwrite through the reshape
+// leaves the temporary dead after the kernel.
+memref.global "private" @arena_reshaped : memref<1280xi8>
+// PANEL-LABEL: func.func @panels_from_reshaped_transpose(
+// PANEL-NOT:     linalg.transpose ins(%{{.*}} : memref<22x4xf32>) outs(%{{.*}} : memref<4x22xf32>)
+// PANEL:         memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+// PANEL:         linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<4x2x11xf32>)
+// PANEL-NEXT:    return
+func.func @panels_from_reshaped_transpose(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>) {
+  %arena = memref.get_global @arena_reshaped : memref<1280xi8>
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %c896 = arith.constant 896 : index
+  %x3 = memref.view %arena[%c0][] : memref<1280xi8> to memref<2x11x4xf32>
+  %t = memref.view %arena[%c512][] : memref<1280xi8> to memref<4x22xf32>
+  %c = memref.view %arena[%c896][] : memref<1280xi8> to memref<4x22xf32>
+  %x = memref.collapse_shape %x3 [[0, 1], [2]] : memref<2x11x4xf32> into memref<22x4xf32>
+  %t3 = memref.expand_shape %t [[0], [1, 2]] output_shape [4, 2, 11] : memref<4x22xf32> into memref<4x2x11xf32>
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column>
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%c : memref<4x22xf32>)
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%t3 : memref<4x2x11xf32>)
+  return
+}
+
+// -----
+
 // A whole linear layer: x[N, K] transposed in, the product into a
 // temporary that only its destination is set by (overwrite), transposed
 // out into y[N, M]. Each panel's tiles store into an M x panel output

@@ -213,6 +213,9 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // Slabs of a group over chunks of its kept columns whose rhs slices and
   // values fill half a 32 KiB L1, so the later slabs read them from L1.
   constexpr int64_t kSlabChunkBytes = 16 * 1024;
+  // A linear layer's 3-D input and output transposes (reshape propagation
+  // made them 3-D) as the 2-D ones of its operands, which the kernel folds.
+  addPipeline(pm, "func.func(blkrew-collapse-transposes),cse");
   pm.addPass(createConvertBlkRewToVector(ConvertBlkRewToVectorOptions{
       width, /*maxUnrollRows=*/32, options.tileVectors, accumulators, prefetch,
       weightPrefetch, panelBytes, options.parallel, options.parallelMinFmas,

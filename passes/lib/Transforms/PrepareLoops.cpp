@@ -40,6 +40,7 @@
 namespace mlir::blkrew {
 #define GEN_PASS_DEF_BLKREWFOLDDEPTHWISEPADDING
 #define GEN_PASS_DEF_BLKREWPREPARELOOPS
+#define GEN_PASS_DEF_BLKREWCOLLAPSETRANSPOSES
 #include "blkrew/Transforms/Passes.h.inc"
 } // namespace mlir::blkrew
 
@@ -343,10 +344,17 @@ static linalg::TransposeOp collapseTranspose(RewriterBase &rewriter,
     return op;
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  Value in =
-      memref::CollapseShapeOp::create(rewriter, loc, op.getInput(), inGroups);
-  Value out =
-      memref::CollapseShapeOp::create(rewriter, loc, op.getInit(), outGroups);
+  // The collapse of an expand by the same groups is its source (the buffer
+  // a kernel reads or writes whole).
+  auto collapse = [&](Value v, ArrayRef<ReassociationIndices> groups) {
+    auto expand = v.getDefiningOp<memref::ExpandShapeOp>();
+    if (expand && expand.getReassociationIndices() == groups)
+      return expand.getSrc();
+    return memref::CollapseShapeOp::create(rewriter, loc, v, groups)
+        .getResult();
+  };
+  Value in = collapse(op.getInput(), inGroups);
+  Value out = collapse(op.getInit(), outGroups);
   auto collapsed =
       linalg::TransposeOp::create(rewriter, loc, in, out, collapsedPerm);
   rewriter.eraseOp(op);
@@ -1019,6 +1027,18 @@ struct BlkRewFoldDepthwisePaddingPass
           rewriter, conv,
           worthThreads(cast<linalg::LinalgOp>(conv.getOperation()), parallel,
                        parallelMinIterations));
+  }
+};
+
+struct BlkRewCollapseTransposesPass
+    : public impl::BlkRewCollapseTransposesBase<BlkRewCollapseTransposesPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::TransposeOp> transposes;
+    getOperation().walk(
+        [&](linalg::TransposeOp op) { transposes.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::TransposeOp op : transposes)
+      (void)collapseTranspose(rewriter, op);
   }
 };
 

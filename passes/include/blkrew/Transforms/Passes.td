@@ -587,6 +587,39 @@ def BlkRewVectorizeMatmuls
                            "::mlir::vector::VectorDialect"];
 }
 
+def BlkRewCollapseTransposes
+    : Pass<"blkrew-collapse-transposes", "func::FuncOp"> {
+  let summary = "Transposes whose dimensions move in runs as transposes of "
+                "the runs";
+  let description = [{
+    On buffers, before `convert-blkrew-to-vector`: a static
+    `linalg.transpose` whose dimensions move in runs (adjacent and in
+    order on both sides) becomes the transpose of those runs, each
+    collapsed to one dimension (`memref.collapse_shape` of both sides), as
+    `blkrew-prepare-loops` does for its vector blocks. A linear layer on a
+    3-D input (`[B, T, D]`, a transformer's) reaches its kernel through
+    the transpose `[B, T, D] -> [D, B, T]` of the input and leaves through
+    `[M, B, T] -> [B, T, M]`, which reshape propagation made 3-D: the
+    kernel reads the collapse of one and writes the collapse of the other.
+    Collapsed (and CSE'd) first, they are the 2-D transposes of the
+    kernel's operands that `convert-blkrew-to-vector` folds into its
+    panels, so neither whole transpose is left.
+
+    ```mlir
+    linalg.transpose ins(%x : memref<4x64x256xf32>)
+        outs(%t : memref<256x4x64xf32>) permutation = [2, 0, 1]
+    // becomes
+    %a = memref.collapse_shape %x [[0, 1], [2]]
+        : memref<4x64x256xf32> into memref<256x256xf32>
+    %b = memref.collapse_shape %t [[0], [1, 2]]
+        : memref<256x4x64xf32> into memref<256x256xf32>
+    linalg.transpose ins(%a : memref<256x256xf32>)
+        outs(%b : memref<256x256xf32>) permutation = [1, 0]
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
   let summary = "Shape the dense ops that become plain loops for LLVM's "
                 "vectorizers";

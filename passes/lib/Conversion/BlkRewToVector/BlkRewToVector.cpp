@@ -81,21 +81,35 @@ static constexpr int64_t kBalanceChunks = 24;
 static constexpr int64_t kFmaChains = 8;
 
 /// Whether what `buffer` holds is dead once `op` has read it: a temporary
-/// (an arena view or an allocation, not seen through any other view) that
-/// the ops after `op` in its block overwrite whole, free, or leave alone
-/// before any of them reads it.
+/// (an arena view or an allocation, seen through no view but reshapes of
+/// all of it) that the ops after `op` in its block overwrite whole, free,
+/// or leave alone before any of them reads it.
 static bool isDeadAfter(Operation *op, Value buffer) {
   if (!buffer.getDefiningOp<memref::ViewOp>() &&
       !buffer.getDefiningOp<memref::AllocOp>())
     return false;
-  if (llvm::any_of(buffer.getUsers(), [](Operation *user) {
-        return isa<ViewLikeOpInterface>(user);
-      }))
-    return false;
+  // The buffer and its reshapes (a 3-D linear layer's operands are read
+  // and written through them); a view of a part and the answer is no.
+  SmallPtrSet<Value, 4> whole = {buffer};
+  SmallVector<Value> worklist = {buffer};
+  while (!worklist.empty()) {
+    for (Operation *user : worklist.pop_back_val().getUsers()) {
+      if (!isa<ViewLikeOpInterface>(user))
+        continue;
+      if (!isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user))
+        return false;
+      if (whole.insert(user->getResult(0)).second)
+        worklist.push_back(user->getResult(0));
+    }
+  }
+  auto isWhole = [&](Value v) { return whole.contains(v); };
   for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
+    // A reshape touches no memory.
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))
+      continue;
     bool uses = false;
     next->walk([&](Operation *nested) {
-      uses |= llvm::is_contained(nested->getOperands(), buffer);
+      uses |= llvm::any_of(nested->getOperands(), isWhole);
     });
     if (!uses)
       continue;
@@ -103,15 +117,15 @@ static bool isDeadAfter(Operation *op, Value buffer) {
       return true;
     // A kernel that only stores its output.
     if (auto kernel = dyn_cast<BsrMatmulOp>(next))
-      return kernel.getInit() == buffer && kernel.getOverwrite() &&
-             !llvm::is_contained(kernel.getDpsInputs(), buffer);
+      return isWhole(kernel.getInit()) && kernel.getOverwrite() &&
+             !llvm::any_of(kernel.getDpsInputs(), isWhole);
     // A linalg op writing every element without reading any.
     auto linalgOp = dyn_cast<linalg::LinalgOp>(next);
     if (!linalgOp || linalgOp.getNumDpsInits() != 1 ||
-        llvm::is_contained(linalgOp.getDpsInputs(), buffer))
+        llvm::any_of(linalgOp.getDpsInputs(), isWhole))
       return false;
     OpOperand *out = linalgOp.getDpsInitOperand(0);
-    return out->get() == buffer && !linalgOp.payloadUsesValueFromOperand(out) &&
+    return isWhole(out->get()) && !linalgOp.payloadUsesValueFromOperand(out) &&
            linalgOp.getMatchingIndexingMap(out).isPermutation();
   }
   return true;
@@ -126,6 +140,11 @@ struct Extent {
   std::optional<std::pair<int64_t, int64_t>> bytes;
 };
 static Extent getExtent(Value v) {
+  // A reshape spans all of its source's bytes (a 3-D linear layer's
+  // operands are reshapes of arena views).
+  while (isa_and_present<memref::ExpandShapeOp, memref::CollapseShapeOp>(
+      v.getDefiningOp()))
+    v = v.getDefiningOp()->getOperand(0);
   std::optional<std::pair<int64_t, int64_t>> bytes;
   if (auto view = v.getDefiningOp<memref::ViewOp>()) {
     auto type = cast<MemRefType>(view.getType());
