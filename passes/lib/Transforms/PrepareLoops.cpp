@@ -361,6 +361,17 @@ static linalg::TransposeOp collapseTranspose(RewriterBase &rewriter,
   return collapsed;
 }
 
+/// collapseTranspose on every `linalg.transpose` under `root`; returns the
+/// transposes as they are after it.
+static SmallVector<linalg::TransposeOp>
+collapseTransposes(RewriterBase &rewriter, Operation *root) {
+  SmallVector<linalg::TransposeOp> transposes;
+  root->walk([&](linalg::TransposeOp op) { transposes.push_back(op); });
+  for (linalg::TransposeOp &op : transposes)
+    op = collapseTranspose(rewriter, op);
+  return transposes;
+}
+
 /// `op` when it broadcasts a per-channel bias into the NCHW buffer `out`,
 /// else null.
 static linalg::BroadcastOp channelBias(Operation *op, Value out) {
@@ -1033,12 +1044,8 @@ struct BlkRewFoldDepthwisePaddingPass
 struct BlkRewCollapseTransposesPass
     : public impl::BlkRewCollapseTransposesBase<BlkRewCollapseTransposesPass> {
   void runOnOperation() override {
-    SmallVector<linalg::TransposeOp> transposes;
-    getOperation().walk(
-        [&](linalg::TransposeOp op) { transposes.push_back(op); });
     IRRewriter rewriter(&getContext());
-    for (linalg::TransposeOp op : transposes)
-      (void)collapseTranspose(rewriter, op);
+    (void)collapseTransposes(rewriter, getOperation());
   }
 };
 
@@ -1060,11 +1067,8 @@ struct BlkRewPrepareLoopsPass
     // 2-D transposes: vector blocks, each vector.transpose lowered to
     // shuffles now (16x16 by the AVX-512 sequence of unpacks and lane
     // permutes; other sizes as one shuffle), not element by element.
-    SmallVector<linalg::TransposeOp> transposeOps;
-    getOperation().walk(
-        [&](linalg::TransposeOp op) { transposeOps.push_back(op); });
-    for (linalg::TransposeOp &op : transposeOps)
-      op = collapseTranspose(rewriter, op);
+    SmallVector<linalg::TransposeOp> transposeOps =
+        collapseTransposes(rewriter, getOperation());
     SmallVector<Operation *> transposes;
     // One inside a loop (a kernel's panel packing) stays on its thread.
     for (linalg::TransposeOp op : transposeOps)
