@@ -101,3 +101,75 @@ module {
     llvm.return %v : f32
   }
 }
+
+// -----
+
+// A dynamic index into a memref bounds the access by the bytes the memref
+// spans. Views: L = [0, 1024), an earlier large temporary, and two later
+// small ones inside it, S = [0, 64) and T = [64, 1024). By its start alone
+// an index into S or T may touch all of L; through their descriptors
+// (16 and 2 x 120 f32, strides 120 and 1), S's is [0, 64) and T's [64, 1024),
+// apart. A dynamic GEP between the descriptor and the arena, or an offset
+// that is not a constant, leaves the union of the views.
+// CHECK-DAG:   #[[S:.*]] = #llvm.alias_scope<{{.*}}description = "[0, 64)">
+// CHECK-DAG:   #[[T:.*]] = #llvm.alias_scope<{{.*}}description = "[64, 1024)">
+// CHECK-DAG:   #[[L:.*]] = #llvm.alias_scope<{{.*}}description = "[0, 1024)">
+// CHECK-LABEL: llvm.func @bounded(
+// CHECK:         llvm.load %{{.*}} {alias_scopes = [#[[S]]], noalias_scopes = [#[[T]]]} : !llvm.ptr -> f32
+// CHECK:         llvm.store %{{.*}} {alias_scopes = [#[[T]]], noalias_scopes = [#[[S]]]} : f32, !llvm.ptr
+// CHECK:         llvm.load %{{.*}} {alias_scopes = [#[[L]]]} : !llvm.ptr -> f32
+// CHECK:         llvm.load %{{.*}} {alias_scopes = [#[[L]]]} : !llvm.ptr -> f32
+module attributes {blkrew.arena_views = {__blkrew_arena_bounded = array<i64: 0, 1024, 0, 64, 64, 960>}} {
+  llvm.mlir.global private @__blkrew_arena_bounded() {alignment = 64 : i64} : !llvm.array<1024 x i8> {
+    %0 = llvm.mlir.undef : !llvm.array<1024 x i8>
+    llvm.return %0 : !llvm.array<1024 x i8>
+  }
+  llvm.func @bounded(%i: i64, %off: i64) {
+    %arena = llvm.mlir.addressof @__blkrew_arena_bounded : !llvm.ptr
+    %c0 = llvm.mlir.constant(0 : index) : i64
+    %c1 = llvm.mlir.constant(1 : index) : i64
+    %c2 = llvm.mlir.constant(2 : index) : i64
+    %c16 = llvm.mlir.constant(16 : index) : i64
+    %c120 = llvm.mlir.constant(120 : index) : i64
+    %poison1 = llvm.mlir.poison : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %poison2 = llvm.mlir.poison : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    // S: memref<16xf32> at byte 0.
+    %s0 = llvm.insertvalue %arena, %poison1[0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %s1 = llvm.insertvalue %arena, %s0[1] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %s2 = llvm.insertvalue %c0, %s1[2] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %s3 = llvm.insertvalue %c16, %s2[3, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %s4 = llvm.insertvalue %c1, %s3[4, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %sp = llvm.extractvalue %s4[1] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %ps = llvm.getelementptr %sp[%i] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    %a = llvm.load %ps : !llvm.ptr -> f32
+    // T: memref<2x120xf32> at byte 64.
+    %tb = llvm.getelementptr %arena[64] : (!llvm.ptr) -> !llvm.ptr, i8
+    %t0 = llvm.insertvalue %arena, %poison2[0] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %t1 = llvm.insertvalue %tb, %t0[1] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %t2 = llvm.insertvalue %c0, %t1[2] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %t3 = llvm.insertvalue %c2, %t2[3, 0] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %t4 = llvm.insertvalue %c120, %t3[4, 0] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %t5 = llvm.insertvalue %c120, %t4[3, 1] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %t6 = llvm.insertvalue %c1, %t5[4, 1] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %tp = llvm.extractvalue %t6[1] : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    %pt = llvm.getelementptr %tp[%i] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    llvm.store %a, %pt : f32, !llvm.ptr
+    // S's descriptor, but its pointer moved by a dynamic index.
+    %moved = llvm.getelementptr %arena[%i] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+    %m1 = llvm.insertvalue %moved, %s0[1] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %m2 = llvm.insertvalue %c0, %m1[2] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %m3 = llvm.insertvalue %c16, %m2[3, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %m4 = llvm.insertvalue %c1, %m3[4, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %mp = llvm.extractvalue %m4[1] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %pm = llvm.getelementptr %mp[%i] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    %b = llvm.load %pm : !llvm.ptr -> f32
+    // S with a dynamic offset.
+    %d2 = llvm.insertvalue %off, %s1[2] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %d3 = llvm.insertvalue %c16, %d2[3, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %d4 = llvm.insertvalue %c1, %d3[4, 0] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %dp = llvm.extractvalue %d4[1] : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>
+    %pd = llvm.getelementptr %dp[%i] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    %c = llvm.load %pd : !llvm.ptr -> f32
+    llvm.return
+  }
+}

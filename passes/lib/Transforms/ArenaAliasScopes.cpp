@@ -16,6 +16,14 @@
 // metadata). Views that overlap, which the plan allows for temporaries that
 // are never live at once, stay may-alias.
 //
+// A dynamic index is bounded by the memref it indexes: when the address is
+// one index into the aligned pointer of a descriptor whose offset, sizes and
+// strides are constants, the access touches only the bytes that memref
+// spans (an access outside it is undefined). Without this, an index into a
+// small temporary that starts where a larger, earlier one did was given the
+// larger one's bytes: a softmax's row maxima, read in the loop that writes
+// its exponentials, kept that loop from vectorizing.
+//
 //===----------------------------------------------------------------------===//
 
 #include "blkrew/Transforms/Passes.h"
@@ -49,6 +57,9 @@ struct ArenaAddress {
   StringRef arena;
   int64_t base = 0;
   bool dynamic = false;
+  /// For a dynamic address: the bytes past `base` it may touch, from the
+  /// descriptor it indexes; std::nullopt when unknown.
+  std::optional<Extent> within;
 };
 } // namespace
 
@@ -99,23 +110,84 @@ static Value insertedValue(Value container, ArrayRef<int64_t> position) {
   return {};
 }
 
-/// Follows `ptr` back through GEPs and memref descriptors to the address
-/// of a global; std::nullopt when it comes from anything else.
-static std::optional<ArenaAddress> traceAddress(Value ptr,
+/// A constant inserted at `position` into the descriptor `container`.
+static std::optional<int64_t> insertedConstant(Value container,
+                                               ArrayRef<int64_t> position) {
+  Value value = insertedValue(container, position);
+  APInt constant;
+  if (!value || !matchPattern(value, m_ConstantInt(&constant)))
+    return std::nullopt;
+  return constant.getSExtValue();
+}
+
+/// The bytes past its aligned pointer that an access of `accessBytes` at an
+/// in-bounds index (in elements of `elementBytes`) of the memref
+/// `descriptor` may touch; std::nullopt unless its offset, sizes and
+/// strides are constants.
+static std::optional<Extent>
+descriptorBytes(Value descriptor, int64_t elementBytes, int64_t accessBytes) {
+  auto type = dyn_cast<LLVM::LLVMStructType>(descriptor.getType());
+  if (!type || (type.getBody().size() != 3 && type.getBody().size() != 5))
+    return std::nullopt;
+  int64_t rank = 0;
+  if (type.getBody().size() == 5) {
+    auto sizes = dyn_cast<LLVM::LLVMArrayType>(type.getBody()[3]);
+    if (!sizes)
+      return std::nullopt;
+    rank = sizes.getNumElements();
+  }
+  std::optional<int64_t> offset = insertedConstant(descriptor, {2});
+  if (!offset || *offset < 0)
+    return std::nullopt;
+  int64_t last = *offset;
+  for (int64_t d = 0; d < rank; ++d) {
+    std::optional<int64_t> size = insertedConstant(descriptor, {3, d});
+    std::optional<int64_t> stride = insertedConstant(descriptor, {4, d});
+    if (!size || !stride || *size <= 0 || *stride < 0)
+      return std::nullopt;
+    last += (*size - 1) * *stride;
+  }
+  return Extent{*offset * elementBytes, last * elementBytes + accessBytes};
+}
+
+/// Follows `ptr`, the address of an access of `accessBytes`, back through
+/// GEPs and memref descriptors to the address of a global; std::nullopt
+/// when it comes from anything else.
+static std::optional<ArenaAddress> traceAddress(Value ptr, int64_t accessBytes,
                                                 const DataLayout &layout) {
   ArenaAddress address;
+  // The GEPs met before the first descriptor, the last of them.
+  int geps = 0;
+  LLVM::GEPOp nearest;
+  bool pastDescriptor = false;
   while (Operation *def = ptr.getDefiningOp()) {
     if (auto gep = dyn_cast<LLVM::GEPOp>(def)) {
+      if (!pastDescriptor) {
+        ++geps;
+        nearest = gep;
+      }
       if (std::optional<int64_t> offset = constantOffset(gep, layout)) {
         address.base += *offset;
       } else {
         // Only the constant GEPs between the arena and the last dynamic
-        // one say where the view is.
+        // one say where the view is; a dynamic one past the descriptor
+        // moves what it bounds.
         address.dynamic = true;
         address.base = 0;
+        if (pastDescriptor)
+          address.within.reset();
       }
       ptr = gep.getBase();
     } else if (auto extract = dyn_cast<LLVM::ExtractValueOp>(def)) {
+      // The aligned pointer of the descriptor a single GEP indexes.
+      if (!pastDescriptor && extract.getPosition() == ArrayRef<int64_t>{1}) {
+        pastDescriptor = true;
+        if (geps == 1 && nearest.getIndices().size() == 1)
+          address.within = descriptorBytes(
+              extract.getContainer(),
+              static_cast<int64_t>(layout.getTypeSize(nearest.getElemType())),
+              accessBytes);
+      }
       ptr = insertedValue(extract.getContainer(), extract.getPosition());
       if (!ptr)
         return std::nullopt;
@@ -193,7 +265,9 @@ struct BlkRewArenaAliasScopesPass
       }
       if (op.getAliasScopesOrNull() || op.getNoAliasScopesOrNull())
         return;
-      std::optional<ArenaAddress> address = traceAddress(ptr, layout);
+      auto accessBytes = static_cast<int64_t>(layout.getTypeSize(accessed));
+      std::optional<ArenaAddress> address =
+          traceAddress(ptr, accessBytes, layout);
       if (!address)
         return;
       auto arena = views.find(address->arena);
@@ -202,9 +276,7 @@ struct BlkRewArenaAliasScopesPass
       std::optional<Extent> extent;
       if (!address->dynamic) {
         // A constant address: exactly the bytes accessed.
-        extent = Extent{address->base,
-                        address->base +
-                            static_cast<int64_t>(layout.getTypeSize(accessed))};
+        extent = Extent{address->base, address->base + accessBytes};
       } else {
         // A dynamic index into the view that starts at (or holds) `base`:
         // anywhere in the views that hold it.
@@ -214,6 +286,15 @@ struct BlkRewArenaAliasScopesPass
           extent = extent ? Extent{std::min(extent->first, view.first),
                                    std::max(extent->second, view.second)}
                           : view;
+        }
+        // Within them, the bytes of the memref it indexes.
+        if (extent && address->within) {
+          Extent bound{address->base + address->within->first,
+                       address->base + address->within->second};
+          Extent both{std::max(extent->first, bound.first),
+                      std::min(extent->second, bound.second)};
+          if (both.first < both.second)
+            extent = both;
         }
       }
       if (!extent)
