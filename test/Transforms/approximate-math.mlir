@@ -1,4 +1,5 @@
 // RUN: blkrew-opt %s -blkrew-approximate-math -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: blkrew-opt %s -blkrew-approximate-math=exp=true -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=EXP
 
 // erf becomes rational polynomials in |x| (fma chains, the interval picked
 // by selects) with the sign copied back: only ops both targets lower.
@@ -22,6 +23,25 @@ func.func @erf_f32(%x: f32) -> f32 {
 func.func @erfc_vector(%x: vector<8xf32>) -> vector<8xf32> {
   %y = math.erfc %x : vector<8xf32>
   return %y : vector<8xf32>
+}
+
+// -----
+
+// exp is kept by default; with exp=true an f32 one becomes upstream's
+// polynomial (a range reduction, an fma chain, the exponent built in the
+// bits), inline for LLVM to vectorize, while an f64 one stays a libm call.
+// CHECK-LABEL: func.func @exp(
+// CHECK:         math.exp {{.*}} : vector<8xf32>
+// CHECK:         math.exp {{.*}} : f64
+// EXP-LABEL:   func.func @exp(
+// EXP-NOT:       math.exp {{.*}} : vector<8xf32>
+// EXP:           math.fma
+// EXP:           arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
+// EXP:           math.exp {{.*}} : f64
+func.func @exp(%x: vector<8xf32>, %d: f64) -> (vector<8xf32>, f64) {
+  %y = math.exp %x : vector<8xf32>
+  %e = math.exp %d : f64
+  return %y, %e : vector<8xf32>, f64
 }
 
 // -----

@@ -32,10 +32,16 @@ namespace mlir::blkrew {
 namespace {
 struct BlkRewApproximateMathPass
     : public impl::BlkRewApproximateMathBase<BlkRewApproximateMathPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populatePolynomialApproximateErfPattern(patterns);
     populatePolynomialApproximateErfcPattern(patterns);
+    if (exp)
+      populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+        return name == math::ExpOp::getOperationName();
+      });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // What the patterns do not cover (f64 erf, say) would only fail later,
