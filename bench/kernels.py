@@ -255,11 +255,14 @@ def measure(name, sparsity, block, fma, repeat, workdir, threads_list=THREADS):
                     except (RuntimeError, NotImplementedError):
                         continue  # torch has no CPU kernel for this format
                     fns[fmt] = lambda ws=ws: ws @ x
+                # A fixed order: each cold call follows the other
+                # contenders, not a hot call on its own operands.
                 t = interleaved_ms(
                     fns,
                     repeat,
                     warm=warm,
                     settle_s=SETTLE_S if threads > 1 else 0.0,
+                    shuffle=False,
                 )
             t_blkrew, t_dense, t_onednn = t["blkrew"], t["dense"], t["onednn"]
             formats = [f for f in ("csr", "bsr") if f in t]

@@ -6,8 +6,8 @@ same model unpruned ("dense": every layer through the same kernels with all
 columns kept), torch eager on the pruned model, and oneDNN
 (TorchScript ``optimize_for_inference``, which runs the convolutions in
 oneDNN's blocked layout) where it applies (CNNs). Medians of
-interleaved rounds (each contender once per round) at 1 and 2 threads, all
-in one run.
+interleaved rounds (each contender once per round, in shuffled order) at
+1 and 2 threads, all in one run.
 
     .venv/bin/python bench/models.py          # or: make bench-models
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable, Collection
@@ -14,11 +15,19 @@ def interleaved_ms(
     repeat: int,
     warm: Collection[str] = (),
     settle_s: float = 0.0,
+    shuffle: bool = True,
 ) -> dict:
     """Medians (ms) of `repeat` rounds in which every function runs once, in
     turn, after one warm-up call each: on a shared machine, slow phases then
-    hit all contenders alike and the ratios stay honest. A function named in
-    `warm` runs once more, untimed, right before each timed call: its time
+    hit all contenders alike and the ratios stay honest. Each round runs
+    them in a new order (shuffled, from a fixed seed), so none always runs
+    right after the same other one: the one that follows a large contender
+    (PyTorch's eager model) inherits the caches it left, and two identical
+    builds of the digits GRU measured 1.5x apart when the order was fixed
+    (rotating it keeps who follows whom); `shuffle=False` keeps the dict's
+    order, for a benchmark whose cold calls rely on which ran before them.
+    A function named in `warm` runs
+    once more, untimed, right before each timed call: its time
     is the hot-cache one, in the same rounds as the others. `settle_s`: a
     pause (busy) after each timed call, e.g. for idle OpenMP workers to stop
     spinning before the next contender is timed."""
@@ -28,8 +37,13 @@ def interleaved_ms(
     for fn in fns.values():
         fn()
     times = {name: [] for name in fns}
+    names = list(fns)
+    order = random.Random(0)
     for _ in range(repeat):
-        for name, fn in fns.items():
+        if shuffle:
+            order.shuffle(names)
+        for name in names:
+            fn = fns[name]
             if name in warm:
                 fn()
             start = time.perf_counter()

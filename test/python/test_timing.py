@@ -5,13 +5,26 @@ import pytest
 from blkrew.timing import interleaved_ms
 
 
-def test_rounds_interleave_and_warm_calls_are_untimed():
+def test_rounds_interleave_in_shuffled_orders_and_warm_calls_are_untimed():
     calls = []
-    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
-    times = interleaved_ms(fns, 3, warm={"b"})
-    assert set(times) == {"a", "b"}
-    # One warm-up each, then per round: a, then b twice (untimed, timed).
-    assert calls == ["a", "b"] + ["a", "b", "b"] * 3
+    names = ("a", "b", "c")
+    fns = {name: (lambda name=name: calls.append(name)) for name in names}
+    times = interleaved_ms(fns, 12, warm={"b"})
+    assert set(times) == set(names)
+    # One warm-up each, then per round each once and b twice (untimed, then
+    # timed, back to back).
+    assert calls[:3] == ["a", "b", "c"]
+    rounds = [calls[3 + 4 * r : 7 + 4 * r] for r in range(12)]
+    assert len(calls) == 3 + 4 * 12
+    for r in rounds:
+        assert sorted(r) == ["a", "b", "b", "c"]
+        assert r[r.index("b") + 1] == "b"
+    # The order changes: a contender does not always follow the same one.
+    firsts = {r[0] for r in rounds}
+    assert len(firsts) > 1
+    calls.clear()
+    interleaved_ms(fns, 2, shuffle=False)
+    assert calls == ["a", "b", "c"] * 3
 
 
 def test_warm_must_name_a_function():
