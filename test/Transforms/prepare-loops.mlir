@@ -533,6 +533,39 @@ func.func @sums(%a: memref<4x16xf32>, %s: memref<4xf32>, %m: memref<4xf32>,
 
 // -----
 
+// A division by a value that stays the same along the innermost loop (a
+// softmax's row sum, read through a map without that loop; a value from
+// outside the op) may use its reciprocal: LLVM then divides once per row.
+// One by a value that changes along it stays exact.
+// CHECK-LABEL: func.func @divisions(
+// CHECK:         arith.divf %{{[^ ]*}}, %{{[^ ]*}} fastmath<arcp> : f32
+// CHECK:         arith.divf %{{[^ ]*}}, %{{[^ ]*}} fastmath<arcp> : f32
+// CHECK:         arith.divf %{{[^ ]*}}, %{{[^ ]*}} : f32
+// CHECK-NEXT:    linalg.yield
+func.func @divisions(%a: memref<4x16xf32>, %s: memref<4xf32>, %c: f32,
+                     %t: memref<16x4xf32>, %b: memref<4x16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>,
+                                   affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %s : memref<4x16xf32>, memref<4xf32>) outs(%b : memref<4x16xf32>) {
+  ^bb0(%x: f32, %sum: f32, %y: f32):
+    %r = arith.divf %x, %sum : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j, i)>,
+                                   affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %t : memref<4x16xf32>, memref<16x4xf32>) outs(%b : memref<4x16xf32>) {
+  ^bb0(%x: f32, %d: f32, %y: f32):
+    %q = arith.divf %x, %c : f32
+    %r = arith.divf %q, %d : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // Transposes whose dimensions move in runs are the transposes of the runs:
 // [32, 4, 16] -> [4, 16, 32] is a 32 x 64 transpose (vector blocks), and
 // one that keeps the last dimension in place moves rows (attention's split

@@ -10,7 +10,8 @@
 // (loops, not the runner library's element-by-element memrefCopy),
 // transposes and row copies move vector rows and blocks, NCHW depthwise
 // convolutions get a contiguous innermost loop, element-wise ops merge
-// adjacent loops, and reduction sums may be reassociated. Also
+// adjacent loops, reduction sums may be reassociated and divisions by a
+// row's value use its reciprocal. Also
 // blkrew-fold-depthwise-padding, which runs earlier (before the arena is
 // planned) and shares the depthwise helpers: depthwise convolutions read
 // their zero padding implicitly instead of from a padded copy.
@@ -1021,6 +1022,32 @@ static void allowReassociation(linalg::GenericOp op) {
   }
 }
 
+/// Marks `arcp` the float divisions whose divisor is the same all along the
+/// innermost loop: an operand read through a map that does not use that
+/// loop (a softmax's row sum), or a value from outside the op. LLVM's LICM
+/// then takes the divisor's reciprocal once, before the loop, and
+/// multiplies by it, as PyTorch's softmax does; a quotient may differ from
+/// the correctly rounded one by an ulp.
+static void allowReciprocal(linalg::GenericOp op) {
+  if (op.getNumLoops() == 0)
+    return;
+  unsigned innermost = op.getNumLoops() - 1;
+  auto invariant = [&](Value v) {
+    if (!op.getRegion().isAncestor(v.getParentRegion()))
+      return true; // from outside the op
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner() != op.getBody())
+      return false;
+    OpOperand *operand = op.getMatchingOpOperand(arg);
+    return op.isDpsInput(operand) &&
+           !op.getMatchingIndexingMap(operand).isFunctionOfDim(innermost);
+  };
+  op.getBody()->walk([&](arith::DivFOp div) {
+    if (invariant(div.getRhs()))
+      div.setFastmath(div.getFastmath() | arith::FastMathFlags::arcp);
+  });
+}
+
 namespace mlir::blkrew {
 namespace {
 struct BlkRewFoldDepthwisePaddingPass
@@ -1167,6 +1194,8 @@ struct BlkRewPrepareLoopsPass
     }
     // Sums (a softmax's, a layer norm's, a mean): in vector lanes.
     getOperation().walk([](linalg::GenericOp op) { allowReassociation(op); });
+    // Divisions by a row's value (a softmax's): by its reciprocal.
+    getOperation().walk([](linalg::GenericOp op) { allowReciprocal(op); });
     // The other large ops (element-wise chains, padding fills, pooling):
     // their first parallel loop longer than 1 becomes an scf.parallel over
     // slices, each slice the same op on subviews, so the loops inside
