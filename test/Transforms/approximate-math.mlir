@@ -1,5 +1,5 @@
 // RUN: blkrew-opt %s -blkrew-approximate-math -split-input-file -verify-diagnostics | FileCheck %s
-// RUN: blkrew-opt %s -blkrew-approximate-math=exp=true -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=EXP
+// RUN: blkrew-opt %s -blkrew-approximate-math=guard-exp=true -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=EXP
 
 // erf becomes rational polynomials in |x| (fma chains, the interval picked
 // by selects) with the sign copied back: only ops both targets lower.
@@ -27,17 +27,23 @@ func.func @erfc_vector(%x: vector<8xf32>) -> vector<8xf32> {
 
 // -----
 
-// exp is kept by default; with exp=true an f32 one becomes upstream's
-// polynomial (a range reduction, an fma chain, the exponent built in the
-// bits), inline for LLVM to vectorize, while an f64 one stays a libm call.
+// exp is kept by default; with guard-exp=true an f32 one whose result
+// would be below 2^-126 is 0 without a call (glibc's vector expf leaves its
+// fast path for any lane there), the call seeing the input raised to that
+// bound; an f64 one stays as it was.
 // CHECK-LABEL: func.func @exp(
 // CHECK:         math.exp {{.*}} : vector<8xf32>
 // CHECK:         math.exp {{.*}} : f64
 // EXP-LABEL:   func.func @exp(
-// EXP-NOT:       math.exp {{.*}} : vector<8xf32>
-// EXP:           math.fma
-// EXP:           arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
-// EXP:           math.exp {{.*}} : f64
+// EXP-SAME:      %[[X:[^:]*]]: vector<8xf32>
+// EXP:           %[[LO:.*]] = arith.constant dense<-87.3365{{[0-9]*}}> : vector<8xf32>
+// EXP:           %[[IN:.*]] = arith.maximumf %[[X]], %[[LO]] : vector<8xf32>
+// EXP:           %[[E:.*]] = math.exp %[[IN]] : vector<8xf32>
+// EXP:           %[[UNDER:.*]] = arith.cmpf olt, %[[X]], %[[LO]] : vector<8xf32>
+// EXP:           %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// EXP:           %[[R:.*]] = arith.select %[[UNDER]], %[[ZERO]], %[[E]]
+// EXP:           %[[D:.*]] = math.exp %{{.*}} : f64
+// EXP:           return %[[R]], %[[D]]
 func.func @exp(%x: vector<8xf32>, %d: f64) -> (vector<8xf32>, f64) {
   %y = math.exp %x : vector<8xf32>
   %e = math.exp %d : f64

@@ -275,7 +275,8 @@ def BlkRewHalfWeights : Pass<"blkrew-half-weights", "func::FuncOp"> {
 }
 
 def BlkRewApproximateMath : Pass<"blkrew-approximate-math"> {
-  let summary = "Approximate the math ops no target lowers (erf, erfc), and exp";
+  let summary = "Approximate the math ops no target lowers (erf, erfc); "
+                "keep exp on the vector library's fast path";
   let description = [{
     `math.erf` and `math.erfc` (GELU's exact form imports as
     `x * 0.5 * (1 + erf(x / sqrt(2)))`) have no LLVM intrinsic and no
@@ -289,16 +290,15 @@ def BlkRewApproximateMath : Pass<"blkrew-approximate-math"> {
     in a lowering. Runs on any op (both pipelines run it first on the
     module).
 
-    With `exp=true` (the CPU pipeline runs it so once more, after
-    `math-expand-ops` has written tanh and friends with exp), f32
-    `math.exp` becomes upstream's polynomial too: a range reduction, an fma
-    chain and the exponent built in the bits, inline, so LLVM vectorizes it
-    with the loop around it. The vector library's expf leaves its fast path
-    for any lane out of range, and a causal softmax's masked scores (-inf)
-    sent most of its vectors down the lane-by-lane one. Against exp in
-    f64 on [-87, 88.5] the polynomial is within 8.2e-8 (libmvec's expf:
-    2.1e-7); results below 2^-126 become 0 rather than subnormals. f64 exp
-    is left to libm.
+    With `guard-exp=true` (the CPU pipeline runs it so once more, after
+    `math-expand-ops` has written tanh and friends with exp), each f32
+    `math.exp(x)` becomes `x < -87.33654 ? 0 : exp(max(x, -87.33654))`:
+    below that, exp's result is under 2^-126, and glibc's vector `expf`
+    (libmvec) leaves its fast path for the whole vector when one lane is
+    there, about 6x the time per call. A causal softmax's masked scores
+    (-inf) sent most of its vectors there. Results are libmvec's, except
+    that those below 2^-126 become 0 (the max propagates NaN; inputs
+    above 87.34, where exp nears overflow, still take the slow path).
 
     ```mlir
     %y = math.erf %x : f32
@@ -307,8 +307,9 @@ def BlkRewApproximateMath : Pass<"blkrew-approximate-math"> {
     ```
   }];
   let options = [
-    Option<"exp", "exp", "bool", /*default=*/"false",
-           "Also approximate f32 math.exp">,
+    Option<"guardExp", "guard-exp", "bool", /*default=*/"false",
+           "Take f32 math.exp's results below 2^-126 as 0 without calling "
+           "it (see the description)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
