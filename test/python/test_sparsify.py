@@ -117,6 +117,24 @@ def test_grouped_and_transposed_convs_become_kernels(batch, tmp_path):
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_grouped_conv1d_takes_the_grouped_pattern(batch, tmp_path):
+    """A grouped nn.Conv1d imports as the 2-D grouped convolution (a unit
+    height) and takes the same block-diagonal pattern: one sparse kernel, no
+    linalg convolution left, and at batch 2 one loop over the images."""
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Conv1d(16, 32, 3, padding=1, groups=4), nn.ReLU())
+    model.eval()
+    x = torch.randn(batch, 16, 40)
+    compiled = blkrew.compile(model, x, workdir=tmp_path)
+    layers = compiled.layers
+    assert layers["convolutions"] == 0
+    assert layers["sparse_matmuls"] == 1
+    assert layers["image_loops"] == (1 if batch > 1 else 0)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
 def test_pruned_grouped_conv_keeps_its_groups_kept_columns(tmp_path):
     """The pruner prunes a grouped convolution per group; in the
     block-diagonal filter each 8-filter block keeps its group's kept
