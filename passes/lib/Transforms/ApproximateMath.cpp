@@ -8,7 +8,9 @@
 // Rewrites the math ops that neither the LLVM nor the SPIR-V lowering
 // handles (erf and erfc: no LLVM intrinsic, no GLSL.std.450 instruction) as
 // upstream's polynomial approximations, in plain arith ops that both
-// targets lower and LLVM vectorizes.
+// targets lower and LLVM vectorizes. With guard-exp (the CPU pipeline), an
+// f32 exp whose result would be below 2^-126 is 0 without the call, which
+// keeps glibc's vector expf on its fast path.
 //
 //===----------------------------------------------------------------------===//
 
