@@ -72,6 +72,34 @@ def test_exp_is_vectorized_on_the_host(fn, tmp_path):
         )
 
 
+class LayerNormThenSoftmax(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(1024)
+
+    def forward(self, x):
+        return torch.softmax(self.norm(x), dim=-1)
+
+
+def test_row_chains_run_a_tile_of_rows_at_a_time(tmp_path):
+    """A layer norm and a softmax over 1024 rows of 1024 (4 MiB each: half
+    the L2 or more of any core with up to 8 MiB of it) run a few rows at a
+    time (blkrew-fuse-rows): their temporaries are a tile's, not whole
+    tensors, so the arena holds less than one such tensor; and the results
+    match PyTorch's."""
+    rows = 1024
+    torch.manual_seed(5)
+    model = LayerNormThenSoftmax().eval()
+    with torch.no_grad():
+        model.norm.weight.uniform_(0.5, 1.5)
+        model.norm.bias.uniform_(-0.5, 0.5)
+    x = torch.randn(rows, 1024) * 3
+    compiled = compile(model, x, workdir=tmp_path)
+    assert compiled.manifest["arena_bytes"] < rows * 1024 * 4
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-7)
+
+
 def activation_mlp():
     """A block-pruned MLP through the activations and normalizations the
     import lowers in its own ways."""

@@ -542,6 +542,46 @@ def BlkRewFuseElementwise : Pass<"blkrew-fuse-elementwise"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def BlkRewFuseRows : Pass<"blkrew-fuse-rows", "func::FuncOp"> {
+  let summary = "Run a row reduction's chain (a softmax) a few rows at a time";
+  let description = [{
+    A softmax is four ops over the whole tensor (row maxima, exponentials,
+    row sums, division), each its own loop nest reading what the previous
+    one left: beyond the L2, four trips to memory where PyTorch makes one.
+    This pass takes each all-parallel `linalg.generic` (on tensors, static
+    shapes) whose chain of `linalg.generic` / `linalg.fill` producers holds
+    a reduction over the innermost loop, tiles it along its rows (the
+    innermost loop whole, the one around it by about `tile-bytes` of its
+    result, the others by 1) and fuses the chain into the tile (upstream's
+    `tileConsumerAndFuseProducersUsingSCF`). Only producers whose every
+    user is in the chain move, so nothing is computed both inside and
+    outside; an op that two others in the tile read is computed once per
+    tile for each (`cse` after this pass merges the copies). Results under
+    `min-bytes` are left alone: they stay in cache between the ops.
+
+    ```mlir
+    %m = linalg.generic {reduction} ins(%x) ...     // row maxima
+    %e = linalg.generic ins(%x, %m) ...             // exp(x - max)
+    %s = linalg.generic {reduction} ins(%e) ...     // row sums
+    %y = linalg.generic ins(%e, %s) ...             // e / sum
+    // becomes
+    %y = scf.for %i = 0 to 256 step 1 iter_args(%acc = %init) {
+      // the four ops on rows [%i, %i + 1) of %x
+    }
+    ```
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"262144",
+           "Leave chains whose last result is smaller than this">,
+    Option<"tileBytes", "tile-bytes", "int64_t", /*default=*/"4096",
+           "Bytes of the last op's result per tile (whole rows, at least "
+           "one)">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def BlkRewVectorizeMatmuls
     : Pass<"blkrew-vectorize-matmuls", "func::FuncOp"> {
   let summary = "Register tiles for the dense products of two activations";
