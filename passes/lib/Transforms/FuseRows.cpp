@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -186,12 +187,16 @@ struct BlkRewFuseRowsPass
           last->getResult(0), tiled->replacements.lookup(last->getResult(0)));
       erased.insert(last);
       rewriter.eraseOp(last);
-      // The fused producers' originals, now unused.
-      // (Slices of them that the fusion left dead keep some alive until
-      // the canonicalization after this pass.)
+      // The fused producers' originals, now unused but for slices of them
+      // that the fusion left dead: none is then a candidate again.
       for (bool progress = true; progress;) {
         progress = false;
         for (Operation *op : llvm::to_vector(chain)) {
+          llvm::SmallSetVector<Operation *, 4> users(op->user_begin(),
+                                                     op->user_end());
+          for (Operation *user : users)
+            if (!chain.contains(user) && isOpTriviallyDead(user))
+              rewriter.eraseOp(user);
           if (!op->use_empty())
             continue;
           chain.remove(op);
