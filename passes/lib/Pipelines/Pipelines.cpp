@@ -135,6 +135,7 @@ verifyCPUPipelineOptions(const blkrew::CPUPipelineOptions &options,
 void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   VectorUnit unit = getVectorUnit(options.target);
+  bool arm = options.target == CPUTarget::AArch64;
   int64_t width = options.vectorWidth > 0 ? options.vectorWidth : unit.width;
   // Three quarters of the registers hold the tile; the rest the rhs
   // vectors and the broadcast weight (8 x 48 on AVX-512 ran FC 1024 at 90%
@@ -165,10 +166,9 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // drops the slices the fusion left dead, cse merges the copies of an op
   // that two others in the tile read. Smaller ones stay in the L2 between
   // ops: tiling them measured no faster (causal attention's 512 KiB of
-  // scores 0.95-1.03x; 1 MiB softmax 1.07-1.11x, layer norm 2.2-2.6x, on a
+  // scores 0.97-1.03x; 1 MiB softmax 1.00-1.11x, layer norm 2.1-2.6x, on a
   // 2 MiB L2). AArch64: half a Cortex-A76's 512 KiB (not measured on one).
-  bool armTarget = options.target == CPUTarget::AArch64;
-  int64_t rowsMinBytes = armTarget ? 256 * 1024 : getHostL2Bytes() / 2;
+  int64_t rowsMinBytes = arm ? 256 * 1024 : getHostL2Bytes() / 2;
   addPipeline(pm, "func.func(blkrew-fuse-rows{min-bytes=" +
                       std::to_string(rowsMinBytes) + "}),canonicalize,cse");
   // Tensors to buffers; identity layouts at the boundary so the runtime
@@ -206,7 +206,6 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   // 1.08-1.12x faster, the VGG-16 conv shapes (N = 16 and 64) and the
   // GRU gates 1.03-1.20x, pruned VGG-16 and ResNet-18 1.02x; at 75% and
   // on MobileNetV2 and the digits GRU no change; 32 and 64 were no better.
-  bool arm = options.target == CPUTarget::AArch64;
   int64_t prefetch = options.prefetchDistance >= 0 ? options.prefetchDistance
                      : arm                         ? 0
                                                    : 16;
