@@ -1,5 +1,9 @@
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-fuse-rows{min-bytes=0 tile-bytes=64}),canonicalize,cse)" -split-input-file | FileCheck %s
 // RUN: blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-fuse-rows))" -split-input-file | FileCheck %s --check-prefix=SMALL
+// RUN: not blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-fuse-rows{tile-bytes=0}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not blkrew-opt %s -pass-pipeline="builtin.module(func.func(blkrew-fuse-rows{min-bytes=-1}))" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+
+// BADOPT: blkrew-fuse-rows: min-bytes must be >= 0 and tile-bytes >= 1
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>

@@ -120,6 +120,11 @@ struct BlkRewFuseRowsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (minBytes < 0 || tileBytes < 1) {
+      getOperation().emitError("blkrew-fuse-rows: min-bytes must be >= 0 and "
+                               "tile-bytes >= 1");
+      return signalPassFailure();
+    }
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op.hasPureTensorSemantics() &&

@@ -572,10 +572,10 @@ def BlkRewFuseRows : Pass<"blkrew-fuse-rows", "func::FuncOp"> {
   }];
   let options = [
     Option<"minBytes", "min-bytes", "int64_t", /*default=*/"262144",
-           "Leave chains whose last result is smaller than this">,
+           "Leave chains whose last result is smaller than this (>= 0)">,
     Option<"tileBytes", "tile-bytes", "int64_t", /*default=*/"4096",
-           "Bytes of the last op's result per tile (whole rows, at least "
-           "one)">
+           "Bytes of the last op's result per tile (>= 1; whole rows, at "
+           "least one)">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
