@@ -115,6 +115,49 @@ def test_out_is_written_and_returned(host_mlp):
         compiled(shared.view(3, 40), out=shared[:30].view(3, 10))
 
 
+class _TwoInTwoOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = pruned_mlp(7)[0]
+
+    def forward(self, a, b):
+        return self.fc(a) + b, (a * 2.0).relu()
+
+
+def test_repeated_calls_take_the_fast_path_and_keep_its_checks(tmp_path):
+    """After the first call, a call whose tensors are all contiguous CPU
+    float32 of the compiled shapes skips the checked path (one pass over
+    them, only the runner's pointers reset); every other call still goes
+    through the checks, conversions and errors of the checked one."""
+    model = _TwoInTwoOut().eval()
+    a, b = torch.randn(4, 40), torch.randn(4, 32)
+    compiled = compile(model, (a, b), workdir=tmp_path)
+    assert compiled._fast_runner is None
+    compiled(a, b)
+    assert compiled._fast_runner is not None
+    outs = (torch.empty(4, 32), torch.empty(4, 40))
+    for seed in range(3):
+        gen = torch.Generator().manual_seed(seed)
+        a, b = torch.randn(4, 40, generator=gen), torch.randn(4, 32, generator=gen)
+        want = model(a, b)
+        for got in (compiled(a, b), compiled(a, b, out=outs)):
+            for g, w in zip(got, want, strict=True):
+                torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+        # A transposed input is copied by the checked path; the fast path
+        # picks up again on the next call.
+        torch.testing.assert_close(
+            compiled(a.t().contiguous().t(), b)[1], want[1], rtol=1e-4, atol=1e-4
+        )
+    with pytest.raises(ValueError, match="must not share memory with an input"):
+        compiled(a, b, out=(b, torch.empty(4, 40)))
+    with pytest.raises(ValueError, match=r"must have shape \[4, 32\]"):
+        compiled(a, torch.randn(4, 33))
+    with pytest.raises(TypeError, match="must be float32"):
+        compiled(a, b.double())
+    with pytest.raises(TypeError, match="needs 2 tensor"):
+        compiled(a, b, out=outs[0])
+
+
 def test_input_that_requires_grad_is_read_as_is(host_mlp):
     """A contiguous input is passed without a copy, autograd flag or not;
     the runner repoints its descriptors on each call."""

@@ -657,6 +657,14 @@ class CompiledModule:
         self.output_specs = [TensorSpec(tuple(s)) for s in self.manifest["outputs"]]
         self._runner = None
         self._profiler = None
+        # The shapes of a call's tensors (inputs, then outputs) on the fast
+        # path of __call__: host models with float32 inputs only.
+        self._fast_shapes = None
+        self._fast_runner = None  # the host runner, once a call has set it up
+        if all(s.dtype == "float32" for s in self.input_specs):
+            self._fast_shapes = [
+                s.shape for s in (*self.input_specs, *self.output_specs)
+            ]
 
     @property
     def device_name(self) -> str | None:
@@ -752,12 +760,51 @@ class CompiledModule:
                 )
         return outputs
 
+    def _fast_pointers(self, inputs, outputs) -> list[int] | None:
+        """The data pointers of ``inputs`` and ``outputs`` when every one is
+        a contiguous CPU float32 tensor of its compiled shape and no output
+        overlaps an input (the common call), else None: the checked path
+        then converts what it can and says what is wrong. One pass, few
+        calls into torch, and the runner only repoints its descriptors: the
+        digits GRU at batch 1 (a 4 us kernel) ran 1.09x faster per call than
+        through the checked path, 1.28-1.31x with ``out=``."""
+        ptrs = []
+        for t, shape in zip((*inputs, *outputs), self._fast_shapes, strict=True):
+            if not (
+                isinstance(t, torch.Tensor)
+                and t.dtype is torch.float32
+                and t.shape == shape
+                and t.is_contiguous()
+                and t.is_cpu
+            ):
+                return None
+            ptrs.append(t.data_ptr())
+        n = len(inputs)
+        for i in range(n, len(ptrs)):
+            start, end = ptrs[i], ptrs[i] + outputs[i - n].nbytes
+            for j in range(n):
+                if ptrs[j] < end and start < ptrs[j] + inputs[j].nbytes:
+                    return None
+        return ptrs
+
     def __call__(self, *inputs: torch.Tensor, out=None):
         """Runs the compiled model. ``out``: the output tensor (a sequence of
         them for several outputs) to write into instead of new ones,
         contiguous CPU float32 of the compiled shape; returned. Reusing it
         saves allocating, and on Linux faulting in, the outputs on every
         call."""
+        if self._fast_runner is not None and len(inputs) == len(self.input_specs):
+            if out is None:
+                outputs = [torch.empty(s.shape) for s in self.output_specs]
+            elif isinstance(out, torch.Tensor):
+                outputs = [out]
+            else:
+                outputs = list(out)
+            if len(outputs) == len(self.output_specs):
+                ptrs = self._fast_pointers(inputs, outputs)
+                if ptrs is not None:
+                    self._fast_runner.run_pointers(ptrs)
+                    return outputs[0] if len(outputs) == 1 else tuple(outputs)
         inputs = self._check_inputs(inputs)
         outputs = None if out is None else self._check_outputs(out)
         for y in outputs or ():
@@ -791,6 +838,8 @@ class CompiledModule:
                 torch.empty(s.shape, dtype=torch.float32) for s in self.output_specs
             ]
         self._runner.run(inputs, outputs)
+        if self.target == "host" and self._fast_shapes is not None:
+            self._fast_runner = self._runner
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def profile(self, *inputs: torch.Tensor) -> list[dict]:

@@ -63,6 +63,23 @@ class HostRunner:
         self._key = None  # (rank, dtype) of each argument of the last call
         self._descs = self._refs = None
 
+    def run_pointers(self, pointers: list[int]) -> None:
+        """Runs on the memory at ``pointers`` (inputs, then outputs): the
+        caller has checked that it holds contiguous tensors of the shapes,
+        strides and dtypes of the last ``run``, so only the pointers change."""
+        with self.lock:
+            for desc, ptr in zip(self._descs, pointers, strict=True):
+                desc.allocated = desc.aligned = ptr
+            if self.threads is None:
+                self.fn(*self._refs)
+                return
+            previous = self._get_threads()
+            self._set_threads(self.threads)
+            try:
+                self.fn(*self._refs)
+            finally:
+                self._set_threads(previous)
+
     def run(self, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> None:
         tensors = (*inputs, *outputs)
         # The descriptors are kept and, while shapes, strides and dtypes
