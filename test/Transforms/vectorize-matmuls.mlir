@@ -5,12 +5,15 @@
 // BADOPT: blkrew-vectorize-matmuls: rows, vector-width, tile-vectors and depth must be >= 1
 
 // A product of two activations in 2 x 4 register tiles over 2 steps of the
-// reduction: per tile, the lhs's 2 x 2 slice, the rhs's 2 x 4 rows and
-// the result's tile are read, and each step is an outer product: an lhs
-// element broadcast times an rhs row, accumulated by vector.fma.
+// reduction: each step reads the lhs's 2 x 2 slice and the rhs's 2 x 4
+// rows and is an outer product, an lhs element broadcast times an rhs
+// row, accumulated by vector.fma. The result tile stays in registers
+// through the reduction's loop: its rows are read before the loop,
+// carried through it and written after it.
 // CHECK-LABEL: func.func @full(
 // CHECK-SAME:    %[[A:[^:]*]]: memref<16x32xf32>, %[[B:[^:]*]]: memref<32x64xf32>, %[[C:[^:]*]]: memref<16x64xf32>)
 // CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG:     %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : index
@@ -18,23 +21,70 @@
 // CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
 // CHECK:         scf.for %[[I:.*]] = %[[C0]] to %[[C16]] step %[[C2]] {
 // CHECK:           scf.for %[[J:.*]] = %[[C0]] to %[[C64]] step %[[C4]] {
-// CHECK:             scf.for %[[K:.*]] = %[[C0]] to %[[C32]] step %[[C2]] {
+// CHECK:             %[[SC:.*]] = memref.subview %[[C]][%[[I]], %[[J]]] [2, 4] [1, 1]
+// CHECK:             %[[R0:.*]] = vector.transfer_read %[[SC]][%[[C0]], %[[C0]]]{{.*}} : {{.*}}, vector<4xf32>
+// CHECK:             %[[R1:.*]] = vector.transfer_read %[[SC]][%[[C1]], %[[C0]]]{{.*}} : {{.*}}, vector<4xf32>
+// CHECK:             %[[ROWS:.*]]:2 = scf.for %[[K:.*]] = %[[C0]] to %[[C32]] step %[[C2]] iter_args(%[[ACC0:.*]] = %[[R0]], %[[ACC1:.*]] = %[[R1]])
 // CHECK:               %[[SA:.*]] = memref.subview %[[A]][%[[I]], %[[K]]] [2, 2] [1, 1]
 // CHECK:               %[[SB:.*]] = memref.subview %[[B]][%[[K]], %[[J]]] [2, 4] [1, 1]
-// CHECK:               %[[SC:.*]] = memref.subview %[[C]][%[[I]], %[[J]]] [2, 4] [1, 1]
 // CHECK:               %[[VA:.*]] = vector.transfer_read %[[SA]]{{.*}} : {{.*}}, vector<2x2xf32>
 // CHECK:               %[[VB:.*]] = vector.transfer_read %[[SB]]{{.*}} : {{.*}}, vector<2x4xf32>
-// CHECK:               %[[VC:.*]] = vector.transfer_read %[[SC]]{{.*}} : {{.*}}, vector<2x4xf32>
+// CHECK-NOT:           %[[SC]]
 // CHECK:               %[[ROW:.*]] = vector.extract %[[VB]][0] : vector<4xf32> from vector<2x4xf32>
 // CHECK:               %[[EL:.*]] = vector.extract %[[VA]][0, 0] : f32 from vector<2x2xf32>
 // CHECK:               %[[BC:.*]] = vector.broadcast %[[EL]] : f32 to vector<4xf32>
-// CHECK:               %[[ACC:.*]] = vector.extract %[[VC]][0] : vector<4xf32> from vector<2x4xf32>
-// CHECK:               vector.fma %[[BC]], %[[ROW]], %[[ACC]] : vector<4xf32>
+// CHECK:               vector.fma %[[BC]], %[[ROW]], %[[ACC0]] : vector<4xf32>
 // CHECK-COUNT-3:       vector.fma
-// CHECK:               vector.transfer_write %{{.*}}, %[[SC]]
+// CHECK-NOT:           %[[SC]]
+// CHECK:               scf.yield
+// CHECK:             vector.transfer_write %[[ROWS]]#0, %[[SC]][%[[C0]], %[[C0]]]
+// CHECK:             vector.transfer_write %[[ROWS]]#1, %[[SC]][%[[C1]], %[[C0]]]
 // CHECK-NOT:     linalg.matmul
 // CHECK:         return
 func.func @full(%a: memref<16x32xf32>, %b: memref<32x64xf32>, %c: memref<16x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32>)
+  return
+}
+
+// -----
+
+// A result filled right before the product (a zero init, as torch-mlir
+// writes every matmul) is not filled as a whole: each tile's rows start
+// the reduction loop as the fill value, so the result is written once.
+// CHECK-LABEL: func.func @filled(
+// CHECK-SAME:    %{{[^:]*}}: memref<2x16x32xf32>, %{{[^:]*}}: memref<2x32x64xf32>, %[[C:[^:]*]]: memref<2x16x64xf32>)
+// CHECK:         %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK-NOT:     linalg.fill
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             scf.for
+// CHECK-NOT:           vector.transfer_write
+// CHECK:               %[[ROWS:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]])
+// CHECK:               vector.transfer_write %[[ROWS]]#0
+// CHECK:               vector.transfer_write %[[ROWS]]#1
+// CHECK-NOT:     linalg.fill
+// CHECK:         return
+func.func @filled(%a: memref<2x16x32xf32>, %b: memref<2x32x64xf32>, %c: memref<2x16x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x16x64xf32>)
+  linalg.batch_matmul ins(%a, %b : memref<2x16x32xf32>, memref<2x32x64xf32>) outs(%c : memref<2x16x64xf32>)
+  return
+}
+
+// -----
+
+// A fill with something in between that reads the result buffer stays
+// where it is, and the tiles read their start from it.
+// CHECK-LABEL: func.func @fill_read_before(
+// CHECK:         linalg.fill
+// CHECK:         memref.copy
+// CHECK:         scf.for
+// CHECK:           vector.transfer_read
+// CHECK:         return
+func.func @fill_read_before(%a: memref<16x32xf32>, %b: memref<32x64xf32>, %c: memref<16x64xf32>, %d: memref<16x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x64xf32>)
+  memref.copy %c, %d : memref<16x64xf32> to memref<16x64xf32>
   linalg.matmul ins(%a, %b : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32>)
   return
 }
@@ -51,7 +101,7 @@ func.func @full(%a: memref<16x32xf32>, %b: memref<32x64xf32>, %c: memref<16x64xf
 // PART-DAG:     %[[C40:.*]] = arith.constant 40 : index
 // PART:         scf.for %{{.*}} to %[[C8]] step
 // PART:           scf.for %{{.*}} to %[[C40]] step %[[C8]] {
-// PART:             scf.for %{{.*}} to %[[C16]] step %[[C8]] {
+// PART:             scf.for %{{.*}} to %[[C16]] step %[[C8]] iter_args(
 // PART:               vector.transfer_read {{.*}} vector<4x8xf32>
 // PART:               vector.transfer_read {{.*}} vector<8x8xf32>
 // PART-COUNT-32:      vector.fma {{.*}} : vector<8xf32>

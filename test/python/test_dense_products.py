@@ -2,7 +2,8 @@
 a plain `a @ b`) have no constant operand, so they are no blkrew kernel:
 blkrew-vectorize-matmuls gives them register tiles. Differential against
 PyTorch on shapes the tiles divide and shapes they do not (peeled last
-tiles), on the host (1 and 2 threads) and AArch64 (qemu)."""
+tiles, a reduction shorter than one tile's depth), on the host (1 and 2
+threads) and AArch64 (qemu)."""
 
 import pytest
 import torch
@@ -28,8 +29,8 @@ class Product(nn.Module):
 @pytest.mark.parametrize("target", ["host", "aarch64"])
 @pytest.mark.parametrize(
     "batch,seq,dim",
-    [(2, 16, 32), (3, 10, 20), (1, 37, 9)],
-    ids=["tiles-divide", "partial-tiles", "narrow"],
+    [(2, 16, 32), (3, 10, 20), (1, 37, 9), (2, 12, 4)],
+    ids=["tiles-divide", "partial-tiles", "narrow", "shallow"],
 )
 def test_attention_products_match_torch(target, batch, seq, dim, tmp_path):
     torch.manual_seed(0)

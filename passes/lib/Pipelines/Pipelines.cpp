@@ -249,7 +249,7 @@ void mlir::blkrew::buildCPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(
       createBlkRewVectorizeMatmuls(BlkRewVectorizeMatmulsOptions{
           std::min<int64_t>(8, std::max<int64_t>(1, accumulators / 2)), width,
-          /*tileVectors=*/2, /*depth=*/16}));
+          /*tileVectors=*/2, /*depth=*/8}));
   // Their 2-D tile transfers as one 1-D transfer per row (the kernels
   // above load and store 1-D vectors already).
   addPipeline(pm, "func.func(convert-vector-to-scf{full-unroll=true})");
