@@ -1223,6 +1223,35 @@ func.func @linear_panels(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x
 
 // -----
 
+// The output transpose's destination is an arena view the planner put
+// after the kernel (nn.MultiheadAttention's output projection): the view
+// moves before the kernel, which writes y's rows through it.
+// PANEL-LABEL: func.func @late_destination(
+// PANEL-SAME:    %[[ARENA:[^:]*]]: memref<512xi8>)
+// PANEL:         %[[Y:.*]] = memref.view %[[ARENA]]
+// PANEL:         scf.for %[[LO:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// PANEL:           %[[YROWS:.*]] = memref.subview %[[Y]][%[[LO]], 0] [4, 4] [1, 1]
+// PANEL:           linalg.transpose ins(%{{.*}} : memref<4x4xf32, strided<[4, 1]>>) outs(%[[YROWS]] : {{.*}}) permutation = [1, 0]
+// PANEL-NOT:     linalg.transpose ins(%{{.*}} : memref<4x22xf32>)
+// PANEL:         return
+func.func @late_destination(%rp: memref<3xi32>, %ci: memref<?xi32>, %v: memref<128x2xf32>,
+                            %x: memref<22x4xf32>, %arena: memref<512xi8>) {
+  %t = memref.alloc() : memref<4x22xf32>
+  %o = memref.alloc() : memref<4x22xf32>
+  linalg.transpose ins(%x : memref<22x4xf32>) outs(%t : memref<4x22xf32>) permutation = [1, 0]
+  blkrew.bsr_matmul #blkrew.layout<block = [2, 1], scheme = column> overwrite
+      ins(%rp, %ci, %v, %t : memref<3xi32>, memref<?xi32>, memref<128x2xf32>, memref<4x22xf32>)
+      outs(%o : memref<4x22xf32>)
+  %c0 = arith.constant 0 : index
+  %y = memref.view %arena[%c0][] : memref<512xi8> to memref<22x4xf32>
+  linalg.transpose ins(%o : memref<4x22xf32>) outs(%y : memref<22x4xf32>) permutation = [1, 0]
+  memref.dealloc %t : memref<4x22xf32>
+  memref.dealloc %o : memref<4x22xf32>
+  return
+}
+
+// -----
+
 // The tiles would load init (no overwrite): the output transpose stays.
 // PANEL-LABEL: func.func @accumulate_then_transpose(
 // PANEL:         memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>

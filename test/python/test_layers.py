@@ -371,3 +371,19 @@ def test_transformer_encoder_layer(target, tmp_path):
     with torch.no_grad():
         want = model(x)
     torch.testing.assert_close(compiled(x), want, rtol=1e-5, atol=1e-5)
+
+
+def test_multihead_attention_output_projection_writes_in_place(tmp_path):
+    """nn.MultiheadAttention at batch 2: the output projection's kernel
+    writes y[N, M] straight into the transpose's destination, whose arena
+    view the planner had put after the kernel. It failed to compile
+    ("operand #0 does not dominate this use") until the view moved before
+    the kernel; both outputs (values and averaged weights) against torch."""
+    torch.manual_seed(0)
+    model = nn.MultiheadAttention(128, 4, batch_first=True).eval()
+    x = torch.randn(2, 64, 128)
+    compiled = compile(model, (x, x, x), threads=1, workdir=tmp_path)
+    with torch.no_grad():
+        want = model(x, x, x)
+    for got, expected in zip(compiled(x, x, x), want, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

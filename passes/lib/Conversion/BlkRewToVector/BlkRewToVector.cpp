@@ -211,6 +211,23 @@ static linalg::TransposeOp findInitTranspose(BsrMatmulOp op) {
   return transpose;
 }
 
+/// Whether `v` can be used right before `op`: defined before it, or by
+/// ops without memory effects after it in its block (the arena view and
+/// reshapes that the planner put right before the op reading them), which
+/// then move before `op`, with what they take.
+static bool availableBefore(Value v, Operation *op) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != op->getBlock() || def->isBeforeInBlock(op))
+    return true;
+  if (def == op || def->getNumRegions() || !isMemoryEffectFree(def) ||
+      !llvm::all_of(def->getOperands(), [&](Value operand) {
+        return availableBefore(operand, op);
+      }))
+    return false;
+  def->moveBefore(op);
+  return true;
+}
+
 /// The OpenMP runtime's thread count for the next parallel region
 /// (`omp_get_max_threads`, declared in `op`'s module if it is not yet), as
 /// an index.
@@ -408,6 +425,11 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       rhsTranspose = {};
     if (initTranspose &&
         mayAlias(written, rhsTranspose ? rhsTranspose.getInput() : rhs))
+      initTranspose = {};
+    // The kernel writes the transpose's destination: the planner may have
+    // placed its view after the kernel (nn.MultiheadAttention's output
+    // projection at batch 2 failed to compile).
+    if (initTranspose && !availableBefore(initTranspose.getInit(), op))
       initTranspose = {};
     // With panels, the kernels read only the packed copies.
     RhsAccess access(rewriter, loc, op, rhs, colIdx,
