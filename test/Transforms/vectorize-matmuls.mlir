@@ -73,6 +73,34 @@ func.func @filled(%a: memref<2x16x32xf32>, %b: memref<2x32x64xf32>, %c: memref<2
 
 // -----
 
+// The fill as blkrew-prepare-loops leaves it: a generic broadcasting the
+// scalar into a 1-D reshape of the result buffer. It moves into the tiles
+// as well.
+// CHECK-LABEL: func.func @filled_flat(
+// CHECK-SAME:    %{{[^:]*}}: memref<16x32xf32>, %{{[^:]*}}: memref<32x64xf32>, %[[C:[^:]*]]: memref<16x64xf32>, %[[F:[^:]*]]: f32)
+// CHECK-NOT:     linalg.generic
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             %[[Z0:.*]] = vector.broadcast %[[F]] : f32 to vector<4xf32>
+// CHECK:             %[[Z1:.*]] = vector.broadcast %[[F]] : f32 to vector<4xf32>
+// CHECK:             scf.for {{.*}} iter_args(%{{.*}} = %[[Z0]], %{{.*}} = %[[Z1]])
+// CHECK-NOT:     linalg.generic
+// CHECK:         return
+#flat = affine_map<(d0) -> (d0)>
+#scalar = affine_map<(d0) -> ()>
+func.func @filled_flat(%a: memref<16x32xf32>, %b: memref<32x64xf32>, %c: memref<16x64xf32>, %f: f32) {
+  %flat = memref.collapse_shape %c [[0, 1]] : memref<16x64xf32> into memref<1024xf32>
+  linalg.generic {indexing_maps = [#scalar, #flat], iterator_types = ["parallel"]}
+      ins(%f : f32) outs(%flat : memref<1024xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%a, %b : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32>)
+  return
+}
+
+// -----
+
 // A fill with something in between that reads the result buffer stays
 // where it is, and the tiles read their start from it.
 // CHECK-LABEL: func.func @fill_read_before(

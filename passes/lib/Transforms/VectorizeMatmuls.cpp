@@ -109,17 +109,36 @@ static int64_t batchLoops(linalg::LinalgOp op) {
   return batch;
 }
 
-/// The `linalg.fill` of `op`'s result buffer right before it (nothing in
-/// between touching memory), or null.
-static linalg::FillOp fillBefore(linalg::LinalgOp op) {
-  Value init = op.getDpsInits()[0];
+/// `v` seen through reshapes, which view all of what they reshape.
+static Value throughReshapes(Value v) {
+  while (isa_and_present<memref::CollapseShapeOp, memref::ExpandShapeOp>(
+      v.getDefiningOp()))
+    v = v.getDefiningOp()->getOperand(0);
+  return v;
+}
+
+/// The fill of `op`'s whole result buffer right before it (nothing in
+/// between touching memory) and the value it fills with: a `linalg.fill`,
+/// or the generic that broadcasts a scalar that `blkrew-prepare-loops`
+/// makes of one (on a reshape of the buffer). Null when there is none.
+static std::pair<Operation *, Value> fillBefore(linalg::LinalgOp op) {
+  Value init = throughReshapes(op.getDpsInits()[0]);
   for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (auto fill = dyn_cast<linalg::FillOp>(prev))
-      return fill.hasPureBufferSemantics() && fill.getDpsInits()[0] == init
-                 ? fill
-                 : linalg::FillOp();
-    if (!isMemoryEffectFree(prev))
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(prev);
+    if (!linalgOp && isMemoryEffectFree(prev))
+      continue;
+    if (!linalgOp || !linalgOp.hasPureBufferSemantics() ||
+        linalgOp.getNumDpsInits() != 1 ||
+        throughReshapes(linalgOp.getDpsInits()[0]) != init)
       return {};
+    if (auto fill = dyn_cast<linalg::FillOp>(prev))
+      return {fill, fill.getInputs()[0]};
+    auto generic = dyn_cast<linalg::GenericOp>(prev);
+    std::optional<Value> value =
+        generic ? linalg::isaFillOpInterface(generic) : std::nullopt;
+    if (!value)
+      return {};
+    return {generic, *value};
   }
   return {};
 }
@@ -304,14 +323,15 @@ struct BlkRewVectorizeMatmulsPass
           tiled->loops.size() == static_cast<size_t>(batch) + 3
               ? dyn_cast<scf::ForOp>(tiled->loops.back().getOperation())
               : scf::ForOp();
-      linalg::FillOp fill = depthLoop ? fillBefore(op) : linalg::FillOp();
+      auto [fill, fillValue] =
+          depthLoop ? fillBefore(op) : std::pair<Operation *, Value>();
       if (fill) {
         moveLoopInvariantCode(
             cast<LoopLikeOpInterface>(depthLoop.getOperation()));
         if (tiled->tiledOps.size() != 1 ||
             !depthLoop.isDefinedOutsideOfLoop(
                 tiled->tiledOps[0]->getOperand(2)))
-          fill = {};
+          fill = nullptr;
       }
       // Each tile as a 2-D linalg.matmul on views without the unit batch
       // dimensions: what the vectorizer turns into one contraction.
@@ -339,8 +359,9 @@ struct BlkRewVectorizeMatmulsPass
         }
         if (fill) {
           rewriter.setInsertionPoint(depthLoop);
-          auto tileFill = linalg::FillOp::create(
-              rewriter, fill.getLoc(), fill.getInputs(), ValueRange{views[2]});
+          auto tileFill = linalg::FillOp::create(rewriter, fill->getLoc(),
+                                                 ValueRange{fillValue},
+                                                 ValueRange{views[2]});
           tileFill->setAttr(kTileAttr, rewriter.getUnitAttr());
         }
         rewriter.setInsertionPoint(tile);
