@@ -1,6 +1,7 @@
 """blkrew.compile end to end on small models: host (in-process) and AArch64
 (qemu), artifacts, save/load and the run-time checks."""
 
+import gc
 import json
 import shutil
 import threading
@@ -45,6 +46,27 @@ def test_mlp_matches_torch(batch, target, tmp_path):
     for _ in range(2):  # the same compiled module is reusable
         x = torch.randn(batch, 40)
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_default_workdir_goes_with_the_module(tmp_path):
+    """Without a workdir, compile writes into a new temporary folder that is
+    removed once the module is garbage-collected (saved copies stay); a
+    given workdir is the caller's and stays."""
+    model = pruned_mlp(5)
+    x = torch.randn(2, 40)
+    compiled = compile(model, x)
+    directory = compiled.directory
+    assert (directory / "model.so").is_file()
+    saved = compiled.save(tmp_path / "kept")
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+    del compiled
+    gc.collect()
+    assert not directory.exists()
+    torch.testing.assert_close(load(saved)(x), model(x), rtol=1e-4, atol=1e-4)
+    given = compile(model, x, workdir=tmp_path / "given")
+    del given
+    gc.collect()
+    assert (tmp_path / "given" / "model.so").is_file()
 
 
 def test_save_and_load(host_mlp, tmp_path):

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import time
 import warnings
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,7 +393,9 @@ def compile(  # noqa: A001 - the public name is part of the API
             keep f32 weights: there the multiply-adds set the time and
             extending each weight cost more than the halved bytes saved. A
             weight beyond f16's range is an error. CPU targets only.
-        workdir: where the artifacts go (a new temporary folder by default).
+        workdir: where the artifacts go. By default a new temporary folder,
+            removed once the returned module is garbage-collected (or Python
+            exits): pass a folder, or ``save()`` the module, to keep them.
         progress: called as ``progress(op, choice)`` as tuning settles each
             kernel (the CLI prints them).
     """
@@ -613,7 +616,12 @@ def compile(  # noqa: A001 - the public name is part of the API
         "files": {name: _sha256(out_dir / name) for name in [*files, "imported.mlir"]},
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return CompiledModule(out_dir)
+    compiled = CompiledModule(out_dir)
+    if workdir is None:
+        # The temporary folder lives as long as the module that runs from
+        # it (its library, or its AArch64 executable, is read from there).
+        weakref.finalize(compiled, shutil.rmtree, str(out_dir), True)
+    return compiled
 
 
 class CompiledModule:
