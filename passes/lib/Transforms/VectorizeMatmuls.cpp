@@ -375,7 +375,8 @@ struct BlkRewVectorizeMatmulsPass
         rewriter.eraseOp(fill);
       for (LoopLikeOpInterface loop : tiled->loops)
         loop->setAttr(kPeelAttr, rewriter.getUnitAttr());
-      tiled->loops.back()->setAttr(kReductionAttr, rewriter.getUnitAttr());
+      if (depthLoop)
+        depthLoop->setAttr(kReductionAttr, rewriter.getUnitAttr());
       rewriter.eraseOp(op);
     }
 
