@@ -1,6 +1,8 @@
 """The Python side of blkrew-opt: finding it, running it, reporting errors."""
 
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -67,15 +69,18 @@ def test_failing_pass_keeps_input_in_temp_dir():
         blkrew.run_blkrew_opt(VALID, ["--convert-blkrew-to-scf"])
     assert "run one-shot-bufferize before it" in info.value.diagnostics
     assert "--convert-blkrew-to-scf" in info.value.command
-    with open(info.value.input_path) as f:
-        assert f.read() == VALID
+    kept = Path(info.value.input_path)
+    assert kept.read_text() == VALID
+    shutil.rmtree(kept.parent)  # the test's, not a user's to look at
 
 
-def test_parse_error_is_reported():
+def test_parse_error_is_reported(tmp_path):
     with pytest.raises(
         blkrew.BlkRewOptError, match="custom op 'blkrew.nope' is unknown"
     ):
-        blkrew.run_blkrew_opt("func.func @f() { blkrew.nope return }")
+        blkrew.run_blkrew_opt(
+            "func.func @f() { blkrew.nope return }", keep_dir=tmp_path
+        )
 
 
 def test_missing_tool_says_how_to_build(monkeypatch, tmp_path):
