@@ -70,15 +70,7 @@ class HostRunner:
         with self.lock:
             for desc, ptr in zip(self._descs, pointers, strict=True):
                 desc.allocated = desc.aligned = ptr
-            if self.threads is None:
-                self.fn(*self._refs)
-                return
-            previous = self._get_threads()
-            self._set_threads(self.threads)
-            try:
-                self.fn(*self._refs)
-            finally:
-                self._set_threads(previous)
+            self._call()
 
     def run(self, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> None:
         tensors = (*inputs, *outputs)
@@ -95,12 +87,17 @@ class HostRunner:
             else:
                 for desc, t in zip(self._descs, tensors, strict=True):
                     desc.allocated = desc.aligned = t.data_ptr()
-            if self.threads is None:
-                self.fn(*self._refs)
-                return
-            previous = self._get_threads()
-            self._set_threads(self.threads)
-            try:
-                self.fn(*self._refs)
-            finally:
-                self._set_threads(previous)
+            self._call()
+
+    def _call(self) -> None:
+        """Calls the entry point on the current descriptors (under the
+        lock), with this runner's thread count for the call."""
+        if self.threads is None:
+            self.fn(*self._refs)
+            return
+        previous = self._get_threads()
+        self._set_threads(self.threads)
+        try:
+            self.fn(*self._refs)
+        finally:
+            self._set_threads(previous)

@@ -109,6 +109,18 @@ static int64_t batchLoops(linalg::LinalgOp op) {
   return batch;
 }
 
+/// The ops of type `OpT` in `func` that carry the mark `attr`, the marks
+/// removed.
+template <typename OpT>
+static SmallVector<OpT> takeMarked(func::FuncOp func, StringRef attr) {
+  SmallVector<OpT> marked;
+  func.walk([&](OpT op) {
+    if (op->removeAttr(attr))
+      marked.push_back(op);
+  });
+  return marked;
+}
+
 /// `v` seen through reshapes, which view all of what they reshape.
 static Value throughReshapes(Value v) {
   while (isa_and_present<memref::CollapseShapeOp, memref::ExpandShapeOp>(
@@ -413,13 +425,8 @@ struct BlkRewVectorizeMatmulsPass
     // contraction would lower to one reduction per element instead of
     // outer products). A tile whose shape stayed dynamic is left to
     // convert-linalg-to-loops.
-    SmallVector<linalg::LinalgOp> tiles;
-    func.walk([&](linalg::LinalgOp op) {
-      if (op->hasAttr(kTileAttr))
-        tiles.push_back(op);
-    });
-    for (linalg::LinalgOp tile : tiles) {
-      tile->removeAttr(kTileAttr);
+    for (linalg::LinalgOp tile :
+         takeMarked<linalg::LinalgOp>(func, kTileAttr)) {
       if (ShapedType::isDynamicShape(tile.getStaticLoopRanges()))
         continue;
       rewriter.setInsertionPoint(tile);
@@ -453,15 +460,8 @@ struct BlkRewVectorizeMatmulsPass
 
     // 5. The result tile in registers across the reduction's tile loop:
     // read before it, written after it, instead of once per `depth` steps.
-    SmallVector<scf::ForOp> depthLoops;
-    func.walk([&](scf::ForOp loop) {
-      if (loop->hasAttr(kReductionAttr))
-        depthLoops.push_back(loop);
-    });
-    for (scf::ForOp loop : depthLoops) {
-      loop->removeAttr(kReductionAttr);
+    for (scf::ForOp loop : takeMarked<scf::ForOp>(func, kReductionAttr))
       carryTileThroughLoop(rewriter, loop);
-    }
     RewritePatternSet cleanup(ctx);
     vector::ExtractOp::getCanonicalizationPatterns(cleanup, ctx);
     vector::InsertOp::getCanonicalizationPatterns(cleanup, ctx);
