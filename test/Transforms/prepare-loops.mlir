@@ -566,6 +566,62 @@ func.func @divisions(%a: memref<4x16xf32>, %s: memref<4xf32>, %c: f32,
 
 // -----
 
+// A row maximum that is only ever subtracted before an exp (a softmax's)
+// may return either zero (nsz): exp(x - max) is the same, and a NaN still
+// propagates. One that is read otherwise (stored as a result, here) keeps
+// its order of zeros; a buffer read again after it is rewritten (the row
+// sum reusing it) does not count against the first.
+// CHECK-LABEL: func.func @row_max(
+// CHECK:         arith.maximumf %{{[^ ]*}}, %{{[^ ]*}} fastmath<nsz> : f32
+// CHECK:         arith.subf
+// CHECK:         math.exp
+// CHECK:         arith.maximumf %{{[^ ]*}}, %{{[^ ]*}} : f32
+// CHECK-NEXT:    linalg.yield
+func.func @row_max(%a: memref<4x16xf32>, %b: memref<4x16xf32>, %out: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %arena = memref.alloc() : memref<16xi8>
+  %m = memref.view %arena[%c0][] : memref<16xi8> to memref<4xf32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x16xf32>) outs(%m : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.maximumf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>,
+                                   affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %m : memref<4x16xf32>, memref<4xf32>) outs(%b : memref<4x16xf32>) {
+  ^bb0(%x: f32, %mx: f32, %y: f32):
+    %d = arith.subf %x, %mx : f32
+    %e = math.exp %d : f32
+    linalg.yield %e : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%m : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%b : memref<4x16xf32>) outs(%m : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.addf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.fill ins(%ninf : f32) outs(%out : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x16xf32>) outs(%out : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.maximumf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %arena : memref<16xi8>
+  return
+}
+
+// -----
+
 // Transposes whose dimensions move in runs are the transposes of the runs:
 // [32, 4, 16] -> [4, 16, 32] is a 32 x 64 transpose (vector blocks), and
 // one that keeps the last dimension in place moves rows (attention's split

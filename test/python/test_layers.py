@@ -100,6 +100,36 @@ def test_row_chains_run_a_tile_of_rows_at_a_time(tmp_path):
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-7)
 
 
+class Softmax(nn.Module):
+    def forward(self, x):
+        return torch.softmax(x, dim=-1)
+
+
+@pytest.mark.parametrize("rows", [8, 512])
+def test_softmax_rows_with_zeros_infinities_and_nan(rows, tmp_path):
+    """The row maximum may return either zero (blkrew-prepare-loops marks it
+    nsz: it is only subtracted before an exp); rows of signed zeros, -inf,
+    +inf and NaN still match PyTorch's softmax, NaN where it has NaN. 512
+    rows of 1024 go through blkrew-fuse-rows' row tiles too."""
+    inf, nan = float("inf"), float("nan")
+    torch.manual_seed(3)
+    x = torch.randn(rows, 1024)
+    x[0] = 0.0
+    x[1, ::2] = -0.0
+    x[2] = -inf
+    x[3, 5] = inf
+    x[4, 7] = nan
+    x[5, :512] = -inf
+    x[6] = -0.0
+    model = Softmax().eval()
+    compiled = compile(model, x, workdir=tmp_path)
+    if rows == 8:
+        assert "call nsz" in (tmp_path / "model.ll").read_text()
+    torch.testing.assert_close(
+        compiled(x), model(x), rtol=1e-5, atol=1e-7, equal_nan=True
+    )
+
+
 def activation_mlp():
     """A block-pruned MLP through the activations and normalizations the
     import lowers in its own ways."""

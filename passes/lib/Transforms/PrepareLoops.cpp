@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -1022,6 +1023,91 @@ static void allowReassociation(linalg::GenericOp op) {
   }
 }
 
+/// Whether every read of the temporary `buffer` that `op` writes, until
+/// the buffer is written again, is the subtrahend of `x - value` whose only
+/// use is an exp (a softmax's shift by its row maximum), in the ops after
+/// `op` in its block; nothing before `op` in the block reads it.
+static bool readOnlyAsExpShift(linalg::GenericOp op, Value buffer) {
+  if (!buffer.getDefiningOp<memref::ViewOp>() &&
+      !buffer.getDefiningOp<memref::AllocOp>())
+    return false;
+  // The buffer and its reshapes (a fill writes a 1-D one).
+  SmallVector<Value> views = {buffer};
+  for (size_t i = 0; i < views.size(); ++i)
+    for (Operation *user : views[i].getUsers())
+      if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
+        views.push_back(user->getResult(0));
+  auto isView = [&](Value v) { return llvm::is_contained(views, v); };
+  Block *block = op->getBlock();
+  for (Value view : views)
+    for (Operation *user : view.getUsers())
+      if (!block->findAncestorOpInBlock(*user))
+        return false; // read or written elsewhere too
+  auto touches = [&](Operation *other) {
+    return other
+        ->walk([&](Operation *nested) {
+          return llvm::any_of(nested->getOperands(), isView)
+                     ? WalkResult::interrupt()
+                     : WalkResult::advance();
+        })
+        .wasInterrupted();
+  };
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(prev);
+    if (!touches(prev) ||
+        isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(prev))
+      continue;
+    if (!linalgOp || llvm::any_of(linalgOp.getDpsInputs(), isView))
+      return false;
+  }
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
+    if (!touches(next) ||
+        isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(next))
+      continue;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(next);
+    if (!linalgOp)
+      return false;
+    for (OpOperand *input : linalgOp.getDpsInputOperands()) {
+      if (!isView(input->get()))
+        continue;
+      if (!isa<linalg::GenericOp>(next))
+        return false;
+      BlockArgument arg = linalgOp.getMatchingBlockArgument(input);
+      for (Operation *user : arg.getUsers()) {
+        auto sub = dyn_cast<arith::SubFOp>(user);
+        if (!sub || sub.getRhs() != arg || sub.getLhs() == arg ||
+            !llvm::all_of(sub->getUsers(),
+                          [](Operation *u) { return isa<math::ExpOp>(u); }))
+          return false;
+      }
+    }
+    if (llvm::any_of(linalgOp.getDpsInits(), isView))
+      return true; // written again: what follows reads the new value
+  }
+  return true;
+}
+
+/// Marks `nsz` the maximum that folds a value into a row maximum which is
+/// only ever subtracted before an exp (a softmax's): exp(x - max) is the
+/// same for either zero as the maximum, and a NaN still propagates. LLVM
+/// then drops the sign-of-zero blends from the vector maximum (7 to 4
+/// instructions a vector on AVX-512).
+static void allowMaxOfEitherZero(linalg::GenericOp op) {
+  if (op.getNumReductionLoops() == 0)
+    return;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    BlockArgument acc = op.getMatchingBlockArgument(&init);
+    auto max = op.getMatchingYieldValue(&init)
+                   ->get()
+                   .getDefiningOp<arith::MaximumFOp>();
+    if (!max || max->getBlock() != op.getBody() ||
+        (max.getLhs() != acc && max.getRhs() != acc) ||
+        !readOnlyAsExpShift(op, init.get()))
+      continue;
+    max.setFastmath(max.getFastmath() | arith::FastMathFlags::nsz);
+  }
+}
+
 /// Marks `arcp` the float divisions whose divisor is the same all along the
 /// innermost loop: an operand read through a map that does not use that
 /// loop (a softmax's row sum), or a value from outside the op. LLVM's LICM
@@ -1196,6 +1282,8 @@ struct BlkRewPrepareLoopsPass
     getOperation().walk([](linalg::GenericOp op) { allowReassociation(op); });
     // Divisions by a row's value (a softmax's): by its reciprocal.
     getOperation().walk([](linalg::GenericOp op) { allowReciprocal(op); });
+    // A softmax's row maximum: either zero will do.
+    getOperation().walk([](linalg::GenericOp op) { allowMaxOfEitherZero(op); });
     // The other large ops (element-wise chains, padding fills, pooling):
     // their first parallel loop longer than 1 becomes an scf.parallel over
     // slices, each slice the same op on subviews, so the loops inside

@@ -767,6 +767,14 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       and multiplies by it, as PyTorch's softmax does (each quotient within
       an ulp or so of the correctly rounded one). A softmax over 256 x 1024
       took 1.10x less time; the division had been a quarter of it.
+    * A row maximum (`arith.maximumf` folding a value into a reduction's
+      accumulator) whose temporary is read, until it is written again, only
+      as the subtrahend of `x - max` feeding an exp (a softmax's shift) is
+      marked `fastmath<nsz>`: exp(x - max) is the same whichever zero the
+      maximum is, and a NaN still propagates. LLVM then drops the
+      sign-of-zero blends of the vector maximum (7 to 4 instructions a
+      vector on AVX-512): a softmax over 256 x 1024 1.045-1.049x, causal
+      attention over 512 tokens 1.026-1.033x.
 
     With `parallel`, ops whose loops run at least `parallel-min-iterations`
     times in all are split across threads (an `scf.parallel` that
