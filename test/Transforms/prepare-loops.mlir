@@ -622,6 +622,37 @@ func.func @row_max(%a: memref<4x16xf32>, %b: memref<4x16xf32>, %out: memref<4xf3
 
 // -----
 
+// A row maximum that a later op reads through its output (accumulating
+// into the buffer, not overwriting it) keeps its order of zeros.
+// CHECK-LABEL: func.func @row_max_accumulated(
+// CHECK:         arith.maximumf %{{[^ ]*}}, %{{[^ ]*}} : f32
+// CHECK-NEXT:    linalg.yield
+func.func @row_max_accumulated(%a: memref<4x16xf32>, %b: memref<4x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %arena = memref.alloc() : memref<16xi8>
+  %m = memref.view %arena[%c0][] : memref<16xi8> to memref<4xf32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x16xf32>) outs(%m : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.maximumf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%b : memref<4x16xf32>) outs(%m : memref<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.addf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %arena : memref<16xi8>
+  return
+}
+
+// -----
+
 // Transposes whose dimensions move in runs are the transposes of the runs:
 // [32, 4, 16] -> [4, 16, 32] is a 32 x 64 transpose (vector blocks), and
 // one that keeps the last dimension in place moves rows (attention's split

@@ -1004,6 +1004,19 @@ elementwiseLoopGroups(linalg::LinalgOp op, bool keepFirst) {
   return groups;
 }
 
+/// The `OpT` in `op`'s body that folds a value into the accumulator of the
+/// output `init` (`acc op x` or `x op acc`, yielded into that output), or
+/// null.
+template <typename OpT>
+static OpT foldIntoAccumulator(linalg::GenericOp op, OpOperand &init) {
+  BlockArgument acc = op.getMatchingBlockArgument(&init);
+  auto fold = op.getMatchingYieldValue(&init)->get().getDefiningOp<OpT>();
+  if (!fold || fold->getBlock() != op.getBody() ||
+      (fold.getLhs() != acc && fold.getRhs() != acc))
+    return {};
+  return fold;
+}
+
 /// Marks `reassoc` the float adds that fold a value into a reduction's
 /// accumulator (`acc + x`, yielded into the output whose block argument
 /// `acc` is): LLVM's vectorizer may then sum in vector lanes, which it
@@ -1012,67 +1025,53 @@ elementwiseLoopGroups(linalg::LinalgOp op, bool keepFirst) {
 static void allowReassociation(linalg::GenericOp op) {
   if (op.getNumReductionLoops() == 0)
     return;
-  for (OpOperand &init : op.getDpsInitsMutable()) {
-    BlockArgument acc = op.getMatchingBlockArgument(&init);
-    auto add =
-        op.getMatchingYieldValue(&init)->get().getDefiningOp<arith::AddFOp>();
-    if (!add || add->getBlock() != op.getBody() ||
-        (add.getLhs() != acc && add.getRhs() != acc))
-      continue;
-    add.setFastmath(add.getFastmath() | arith::FastMathFlags::reassoc);
-  }
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (auto add = foldIntoAccumulator<arith::AddFOp>(op, init))
+      add.setFastmath(add.getFastmath() | arith::FastMathFlags::reassoc);
 }
 
 /// Whether every read of the temporary `buffer` that `op` writes, until
-/// the buffer is written again, is the subtrahend of `x - value` whose only
+/// the buffer is overwritten, is the subtrahend of `x - value` whose only
 /// use is an exp (a softmax's shift by its row maximum), in the ops after
-/// `op` in its block; nothing before `op` in the block reads it.
+/// `op` in its block; nothing before `op` in the block (a loop's next
+/// iteration) and nothing outside the block reads it.
 static bool readOnlyAsExpShift(linalg::GenericOp op, Value buffer) {
-  if (!buffer.getDefiningOp<memref::ViewOp>() &&
-      !buffer.getDefiningOp<memref::AllocOp>())
+  std::optional<BufferViews> whole = wholeViews(buffer);
+  if (!whole)
     return false;
-  // The buffer and its reshapes (a fill writes a 1-D one).
-  SmallVector<Value> views = {buffer};
-  for (size_t i = 0; i < views.size(); ++i)
-    for (Operation *user : views[i].getUsers())
-      if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
-        views.push_back(user->getResult(0));
-  auto isView = [&](Value v) { return llvm::is_contained(views, v); };
+  auto isView = [&](Value v) { return whole->contains(v); };
   Block *block = op->getBlock();
-  for (Value view : views)
+  for (Value view : *whole)
     for (Operation *user : view.getUsers())
       if (!block->findAncestorOpInBlock(*user))
         return false; // read or written elsewhere too
-  auto touches = [&](Operation *other) {
-    return other
-        ->walk([&](Operation *nested) {
-          return llvm::any_of(nested->getOperands(), isView)
-                     ? WalkResult::interrupt()
-                     : WalkResult::advance();
-        })
-        .wasInterrupted();
-  };
   for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(prev);
-    if (!touches(prev) ||
-        isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(prev))
-      continue;
-    if (!linalgOp || llvm::any_of(linalgOp.getDpsInputs(), isView))
+    if (linalgOp &&
+        (llvm::any_of(linalgOp.getDpsInputs(), isView) ||
+         llvm::any_of(linalgOp.getDpsInitsMutable(), [&](OpOperand &out) {
+           return isView(out.get()) &&
+                  linalgOp.payloadUsesValueFromOperand(&out);
+         })))
+      return false;
+    if (!linalgOp &&
+        !isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(prev) &&
+        prev->walk([&](Operation *nested) {
+              return llvm::any_of(nested->getOperands(), isView)
+                         ? WalkResult::interrupt()
+                         : WalkResult::advance();
+            })
+            .wasInterrupted())
       return false;
   }
-  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
-    if (!touches(next) ||
-        isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(next))
-      continue;
-    auto linalgOp = dyn_cast<linalg::LinalgOp>(next);
-    if (!linalgOp)
+  return acceptsReadsBeforeOverwrite(op, *whole, [&](Operation *reader) {
+    auto generic = dyn_cast<linalg::GenericOp>(reader);
+    if (!generic || llvm::any_of(generic.getDpsInits(), isView))
       return false;
-    for (OpOperand *input : linalgOp.getDpsInputOperands()) {
+    for (OpOperand *input : generic.getDpsInputOperands()) {
       if (!isView(input->get()))
         continue;
-      if (!isa<linalg::GenericOp>(next))
-        return false;
-      BlockArgument arg = linalgOp.getMatchingBlockArgument(input);
+      BlockArgument arg = generic.getMatchingBlockArgument(input);
       for (Operation *user : arg.getUsers()) {
         auto sub = dyn_cast<arith::SubFOp>(user);
         if (!sub || sub.getRhs() != arg || sub.getLhs() == arg ||
@@ -1081,10 +1080,8 @@ static bool readOnlyAsExpShift(linalg::GenericOp op, Value buffer) {
           return false;
       }
     }
-    if (llvm::any_of(linalgOp.getDpsInits(), isView))
-      return true; // written again: what follows reads the new value
-  }
-  return true;
+    return true;
+  });
 }
 
 /// Marks `nsz` the maximum that folds a value into a row maximum which is
@@ -1096,15 +1093,9 @@ static void allowMaxOfEitherZero(linalg::GenericOp op) {
   if (op.getNumReductionLoops() == 0)
     return;
   for (OpOperand &init : op.getDpsInitsMutable()) {
-    BlockArgument acc = op.getMatchingBlockArgument(&init);
-    auto max = op.getMatchingYieldValue(&init)
-                   ->get()
-                   .getDefiningOp<arith::MaximumFOp>();
-    if (!max || max->getBlock() != op.getBody() ||
-        (max.getLhs() != acc && max.getRhs() != acc) ||
-        !readOnlyAsExpShift(op, init.get()))
-      continue;
-    max.setFastmath(max.getFastmath() | arith::FastMathFlags::nsz);
+    auto max = foldIntoAccumulator<arith::MaximumFOp>(op, init);
+    if (max && readOnlyAsExpShift(op, init.get()))
+      max.setFastmath(max.getFastmath() | arith::FastMathFlags::nsz);
   }
 }
 

@@ -768,7 +768,7 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       an ulp or so of the correctly rounded one). A softmax over 256 x 1024
       took 1.10x less time; the division had been a quarter of it.
     * A row maximum (`arith.maximumf` folding a value into a reduction's
-      accumulator) whose temporary is read, until it is written again, only
+      accumulator) whose temporary is read, until it is overwritten, only
       as the subtrahend of `x - max` feeding an exp (a softmax's shift) is
       marked `fastmath<nsz>`: exp(x - max) is the same whichever zero the
       maximum is, and a NaN still propagates. LLVM then drops the

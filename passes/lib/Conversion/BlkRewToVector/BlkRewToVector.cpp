@@ -85,50 +85,23 @@ static constexpr int64_t kFmaChains = 8;
 /// all of it) that the ops after `op` in its block overwrite whole, free,
 /// or leave alone before any of them reads it.
 static bool isDeadAfter(Operation *op, Value buffer) {
-  if (!buffer.getDefiningOp<memref::ViewOp>() &&
-      !buffer.getDefiningOp<memref::AllocOp>())
-    return false;
   // The buffer and its reshapes (a 3-D linear layer's operands are read
   // and written through them); a view of a part and the answer is no.
-  SmallPtrSet<Value, 4> whole = {buffer};
-  SmallVector<Value> worklist = {buffer};
-  while (!worklist.empty()) {
-    for (Operation *user : worklist.pop_back_val().getUsers()) {
-      if (!isa<ViewLikeOpInterface>(user))
-        continue;
-      if (!isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user))
-        return false;
-      if (whole.insert(user->getResult(0)).second)
-        worklist.push_back(user->getResult(0));
-    }
-  }
-  auto isWhole = [&](Value v) { return whole.contains(v); };
-  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
-    // A reshape touches no memory.
-    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))
-      continue;
-    bool uses = false;
-    next->walk([&](Operation *nested) {
-      uses |= llvm::any_of(nested->getOperands(), isWhole);
-    });
-    if (!uses)
-      continue;
-    if (isa<memref::DeallocOp>(next))
-      return true;
-    // A kernel that only stores its output.
-    if (auto kernel = dyn_cast<BsrMatmulOp>(next))
-      return isWhole(kernel.getInit()) && kernel.getOverwrite() &&
-             !llvm::any_of(kernel.getDpsInputs(), isWhole);
-    // A linalg op writing every element without reading any.
-    auto linalgOp = dyn_cast<linalg::LinalgOp>(next);
-    if (!linalgOp || linalgOp.getNumDpsInits() != 1 ||
-        llvm::any_of(linalgOp.getDpsInputs(), isWhole))
-      return false;
-    OpOperand *out = linalgOp.getDpsInitOperand(0);
-    return isWhole(out->get()) && !linalgOp.payloadUsesValueFromOperand(out) &&
-           linalgOp.getMatchingIndexingMap(out).isPermutation();
-  }
-  return true;
+  std::optional<BufferViews> whole = wholeViews(buffer);
+  if (!whole)
+    return false;
+  // A kernel that only stores its output overwrites it too; any read
+  // before the buffer is overwritten keeps it alive.
+  return acceptsReadsBeforeOverwrite(
+      op, *whole, /*read=*/[](Operation *) { return false; },
+      /*overwrites=*/
+      [&](Operation *next) {
+        auto kernel = dyn_cast<BsrMatmulOp>(next);
+        return kernel && whole->contains(kernel.getInit()) &&
+               kernel.getOverwrite() &&
+               !llvm::any_of(kernel.getDpsInputs(),
+                             [&](Value v) { return whole->contains(v); });
+      });
 }
 
 /// Where `v` lies: the memory it views (a function argument, an allocation,
