@@ -1,25 +1,28 @@
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1" -canonicalize -cse -split-input-file | FileCheck %s
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WIDE
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=3" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=REST
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 prefetch-distance=2" -split-input-file | FileCheck %s --check-prefix=PF
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true" -split-input-file | FileCheck %s --check-prefix=PAR
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=0 parallel-min-outputs=32" -split-input-file | FileCheck %s --check-prefix=PARALL
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=7 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=FEWOUT
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 parallel=true parallel-min-fmas=6 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=MANYFMA
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WPF
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 prefetch-distance=2 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLABPF
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 tile-vectors=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB4
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 accumulators=6 slab-chunk-bytes=96" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=CHUNK
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANEL
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=128 parallel=true parallel-min-fmas=0 parallel-min-outputs=0" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPAR
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=3 panel-bytes=128 prefetch-distance=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPF
-// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 panel-bytes=176" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=TWOPANELS
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=1" -canonicalize -cse -split-input-file | FileCheck %s
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WIDE
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=3" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=REST
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=1 prefetch-distance=2" -split-input-file | FileCheck %s --check-prefix=PF
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 max-unroll-rows=1" -split-input-file | FileCheck %s --check-prefix=FALLBACK
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 parallel=true" -split-input-file | FileCheck %s --check-prefix=PAR
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 parallel=true parallel-min-fmas=0 parallel-min-outputs=32" -split-input-file | FileCheck %s --check-prefix=PARALL
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 parallel=true parallel-min-fmas=7 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=FEWOUT
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 parallel=true parallel-min-fmas=6 parallel-min-outputs=33" -split-input-file | FileCheck %s --check-prefix=MANYFMA
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=WPF
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 accumulators=6" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 accumulators=6 prefetch-distance=2 weight-prefetch-bytes=64" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLABPF
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 accumulators=6 tile-vectors=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SLAB4
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 accumulators=6 slab-chunk-bytes=96" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=CHUNK
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=1 panel-bytes=128" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANEL
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=1 panel-bytes=128 parallel=true parallel-min-fmas=0 parallel-min-outputs=0" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPAR
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=3 panel-bytes=128 prefetch-distance=2" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=PANELPF
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="tile-chains=1 vector-width=4 tile-vectors=1 panel-bytes=176" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=TWOPANELS
+// RUN: blkrew-opt %s -convert-blkrew-to-vector="vector-width=4 tile-vectors=1 tile-chains=4" -canonicalize -cse -split-input-file | FileCheck %s --check-prefix=SETS
+// RUN: not blkrew-opt %s -convert-blkrew-to-vector="tile-chains=0" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADCHAINS
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="parallel-min-outputs=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: not blkrew-opt %s -convert-blkrew-to-vector="slab-chunk-bytes=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // BADOPT: parallel-min-fmas, parallel-min-outputs and slab-chunk-bytes non-negative
+// BADCHAINS: accumulators and tile-chains must be positive
 
 // The register tile: per row group and 4-wide slice of N, the 2 rows of the
 // group accumulate in 2 vectors carried through the loop over kept columns;
@@ -53,6 +56,31 @@
 // CHECK:             %[[M:.*]] = vector.create_mask %[[TAIL]] : vector<4xi1>
 // CHECK:             vector.maskedload %[[X]][%{{.*}}, %[[FULL]]], %[[M]]
 // CHECK:             vector.maskedstore %[[C]][%{{.*}}, %[[FULL]]], %[[M]]
+// tile-chains=4: the 2-accumulator tile runs 2 sets of them over
+// consecutive kept columns (the second from zero), the column left over
+// after the last pair into the first set; the sets are summed before the
+// stores.
+// SETS-LABEL: func.func @bsr(
+// SETS-DAG:     %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// SETS-DAG:     %[[C2:.*]] = arith.constant 2 : index
+// SETS:         %[[A0:.*]] = scf.if %{{.*}} -> (vector<4xf32>) {
+// SETS:         %[[A1:.*]] = scf.if %{{.*}} -> (vector<4xf32>) {
+// SETS:         %[[SPAN:.*]] = arith.subi %[[END:.*]], %[[BEGIN:.*]] : index
+// SETS:         %[[PAIRS:.*]] = arith.divui %[[SPAN]], %[[C2]] : index
+// SETS:         %[[EVEN:.*]] = arith.muli %[[PAIRS]], %[[C2]] : index
+// SETS:         %[[STEPPED:.*]] = arith.addi %[[BEGIN]], %[[EVEN]] : index
+// SETS:         %[[P:.*]]:4 = scf.for %[[J:.*]] = %[[BEGIN]] to %[[STEPPED]] step %[[C2]] iter_args(%[[I0:.*]] = %[[A0]], %[[I1:.*]] = %[[A1]], %[[I2:.*]] = %[[Z]], %[[I3:.*]] = %[[Z]])
+// SETS:           vector.fma %{{.*}}, %{{.*}}, %[[I0]]
+// SETS:           vector.fma %{{.*}}, %{{.*}}, %[[I1]]
+// SETS:           %[[J1:.*]] = arith.addi %[[J]], %{{.*}} : index
+// SETS:           memref.load %{{.*}}[%[[J1]]] : memref<?xi32>
+// SETS:           vector.fma %{{.*}}, %{{.*}}, %[[I2]]
+// SETS:           vector.fma %{{.*}}, %{{.*}}, %[[I3]]
+// SETS:         %[[R:.*]]:2 = scf.for %{{.*}} = %[[STEPPED]] to %[[END]] step %{{.*}} iter_args(%{{.*}} = %[[P]]#0, %{{.*}} = %[[P]]#1)
+// SETS:         %[[S0:.*]] = arith.addf %[[R]]#0, %[[P]]#2 : vector<4xf32>
+// SETS:         %[[S1:.*]] = arith.addf %[[R]]#1, %[[P]]#3 : vector<4xf32>
+// SETS:         vector.store %[[S0]]
+// SETS:         vector.store %[[S1]]
 // tile-vectors=2: 8-wide slices of N in a 2x(2*4) tile, four accumulators
 // and two rhs loads per kept column, each weight broadcast once for two
 // FMAs; then 4-wide slices, then the masked tail.

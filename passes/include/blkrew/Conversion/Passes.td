@@ -203,7 +203,12 @@ def ConvertBlkRewToVector : Pass<"convert-blkrew-to-vector", "ModuleOp"> {
     Option<"slabChunkBytes", "slab-chunk-bytes", "int64_t", /*default=*/"0",
            "A group walked in slabs takes its kept columns in chunks whose "
            "rhs slices and packed values fill at most this many bytes, all "
-           "slabs over one chunk before the next (0: no chunks)">
+           "slabs over one chunk before the next (0: no chunks)">,
+    Option<"tileChains", "tile-chains", "int64_t", /*default=*/"16",
+           "FMA chains a slab keeps in flight: a tile of fewer "
+           "accumulators runs ceil(tile-chains / accumulators) sets of "
+           "them over consecutive kept columns (within the accumulators "
+           "budget), summed before they are stored; 1: one set">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::LLVM::LLVMDialect",

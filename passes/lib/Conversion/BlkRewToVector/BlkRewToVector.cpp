@@ -227,14 +227,15 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
                     int64_t accumulators, int64_t prefetchDistance,
                     int64_t weightPrefetchBytes, int64_t panelBytes,
                     bool parallel, int64_t parallelMinFmas,
-                    int64_t parallelMinOutputs, int64_t slabChunkBytes)
+                    int64_t parallelMinOutputs, int64_t slabChunkBytes,
+                    int64_t tileChains)
       : OpConversionPattern(ctx, /*benefit=*/2), vectorWidth(vectorWidth),
         maxUnrollRows(maxUnrollRows), tileVectors(tileVectors),
         accumulators(accumulators), prefetchDistance(prefetchDistance),
         weightPrefetchBytes(weightPrefetchBytes), panelBytes(panelBytes),
         parallel(parallel), parallelMinFmas(parallelMinFmas),
-        parallelMinOutputs(parallelMinOutputs), slabChunkBytes(slabChunkBytes) {
-  }
+        parallelMinOutputs(parallelMinOutputs), slabChunkBytes(slabChunkBytes),
+        tileChains(tileChains) {}
 
   LogicalResult
   matchAndRewrite(BsrMatmulOp op, OpAdaptor adaptor,
@@ -556,62 +557,113 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       const RhsView &view = slab.view;
       const SmallVector<SmallVector<Value>> &rhsCols = slab.rhsCols;
       int64_t u = slab.u, r0 = slab.r0;
+      // Kept column j's FMAs into `iterAccs` (q*u of them).
+      auto column = [&](OpBuilder &b, Location loc, Value j,
+                        ValueRange iterAccs) -> SmallVector<Value> {
+        // Only the first slab prefetches: the later ones read the
+        // same weight lines and rhs rows after it.
+        bool firstSlab = r0 == 0;
+        if (firstSlab)
+          prefetchWeights(b, loc, j);
+        // The rhs rows are irregular (kept columns): prefetch the one
+        // `prefetchDistance` columns ahead. Past the group's last, that
+        // is the next group's (or a padding offset's) row: harmless, and
+        // cheaper than clamping, which costs 6% on FC 1024 at 90%
+        // (Xeon, AVX-512). Without padded offsets, it is clamped.
+        if (prefetch > 0 && firstSlab) {
+          Value ahead = arith::AddIOp::create(
+              b, loc, j, arith::ConstantIndexOp::create(b, loc, prefetch));
+          if (access.getPadding() < prefetch)
+            ahead = arith::MinUIOp::create(
+                b, loc, ahead, arith::SubIOp::create(b, loc, end, c1));
+          SmallVector<Value> aheadRow = access.rowPart(b, loc, ahead);
+          // One prefetch per cache line: a packed copy's slices start
+          // on a vector boundary, so where vectors are smaller than a
+          // line, every (64 / vector bytes)-th vector and the last
+          // touch all the slice's lines (AVX2, 3 vectors: 2 of the 3).
+          // The rhs itself may start anywhere: one per vector.
+          int64_t perLine =
+              view.shift && vectorBytes < 64 && 64 % vectorBytes == 0
+                  ? 64 / vectorBytes
+                  : 1;
+          for (auto [k, c] : llvm::enumerate(rhsCols))
+            if (k % perLine == 0 || k + 1 == rhsCols.size())
+              memref::PrefetchOp::create(b, loc, source,
+                                         access.indices(b, loc, aheadRow, c),
+                                         /*isWrite=*/false,
+                                         /*localityHint=*/3,
+                                         /*isDataCache=*/true);
+        }
+        SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
+        SmallVector<Value> xs;
+        for (ArrayRef<Value> c : rhsCols)
+          xs.push_back(loadSlice(b, loc, mask, source,
+                                 access.indices(b, loc, rhsRow, c)));
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < q; ++r) {
+          Value wr = loadValue(
+              b, loc, values,
+              ValueRange{j, arith::ConstantIndexOp::create(b, loc, r0 + r)},
+              elemTy);
+          Value wb = vector::BroadcastOp::create(b, loc, vecTy, wr);
+          for (int64_t k = 0; k < u; ++k)
+            next.push_back(
+                vector::FMAOp::create(b, loc, wb, xs[k], iterAccs[r * u + k]));
+        }
+        return next;
+      };
+      // A tile of few accumulators is few FMA chains: `sets` of them over
+      // consecutive kept columns, the columns left over after the last
+      // whole step into the first set, then summed. 8 chains are the
+      // minimum for two 4-cycle FMA pipes, but the tile's loop also loads a
+      // weight per row and an rhs slice per column, and with 8 it ran
+      // below that: Xeon (AVX-512), 512 x 4608 at N = 16, 87.5%, 1 thread,
+      // hot, 8 x 4 and 8 x 1 blocks (8 accumulators) 1.11-1.15x faster
+      // with 2 sets, 4 x 1 1.11x with 4; 16 x 1 (16) no faster with 2.
+      int64_t n = q * u;
+      int64_t sets =
+          std::clamp<int64_t>(llvm::divideCeil(tileChains, n), 1,
+                              std::max<int64_t>(1, accumulators / n));
+      SmallVector<Value> start(accs);
+      start.append((sets - 1) * n, zeroVec);
+      Value cs = cst(sets);
+      Value stepped =
+          sets == 1
+              ? hi
+              : arith::AddIOp::create(
+                    b, loc, lo,
+                    arith::MulIOp::create(
+                        b, loc,
+                        arith::DivUIOp::create(
+                            b, loc, arith::SubIOp::create(b, loc, hi, lo), cs),
+                        cs));
       auto loop = scf::ForOp::create(
-          b, loc, lo, hi, c1, accs,
+          b, loc, lo, stepped, cs, start,
           [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-            // Only the first slab prefetches: the later ones read the
-            // same weight lines and rhs rows after it.
-            bool firstSlab = r0 == 0;
-            if (firstSlab)
-              prefetchWeights(b, loc, j);
-            // The rhs rows are irregular (kept columns): prefetch the one
-            // `prefetchDistance` columns ahead. Past the group's last, that
-            // is the next group's (or a padding offset's) row: harmless, and
-            // cheaper than clamping, which costs 6% on FC 1024 at 90%
-            // (Xeon, AVX-512). Without padded offsets, it is clamped.
-            if (prefetch > 0 && firstSlab) {
-              Value ahead = arith::AddIOp::create(
-                  b, loc, j, arith::ConstantIndexOp::create(b, loc, prefetch));
-              if (access.getPadding() < prefetch)
-                ahead = arith::MinUIOp::create(
-                    b, loc, ahead, arith::SubIOp::create(b, loc, end, c1));
-              SmallVector<Value> aheadRow = access.rowPart(b, loc, ahead);
-              // One prefetch per cache line: a packed copy's slices start
-              // on a vector boundary, so where vectors are smaller than a
-              // line, every (64 / vector bytes)-th vector and the last
-              // touch all the slice's lines (AVX2, 3 vectors: 2 of the 3).
-              // The rhs itself may start anywhere: one per vector.
-              int64_t perLine =
-                  view.shift && vectorBytes < 64 && 64 % vectorBytes == 0
-                      ? 64 / vectorBytes
-                      : 1;
-              for (auto [k, c] : llvm::enumerate(rhsCols))
-                if (k % perLine == 0 || k + 1 == rhsCols.size())
-                  memref::PrefetchOp::create(
-                      b, loc, source, access.indices(b, loc, aheadRow, c),
-                      /*isWrite=*/false,
-                      /*localityHint=*/3,
-                      /*isDataCache=*/true);
-            }
-            SmallVector<Value> rhsRow = access.rowPart(b, loc, j);
-            SmallVector<Value> xs;
-            for (ArrayRef<Value> c : rhsCols)
-              xs.push_back(loadSlice(b, loc, mask, source,
-                                     access.indices(b, loc, rhsRow, c)));
             SmallVector<Value> next;
-            for (int64_t r = 0; r < q; ++r) {
-              Value wr = loadValue(
-                  b, loc, values,
-                  ValueRange{j, arith::ConstantIndexOp::create(b, loc, r0 + r)},
-                  elemTy);
-              Value wb = vector::BroadcastOp::create(b, loc, vecTy, wr);
-              for (int64_t k = 0; k < u; ++k)
-                next.push_back(vector::FMAOp::create(b, loc, wb, xs[k],
-                                                     iterAccs[r * u + k]));
-            }
+            for (int64_t s = 0; s < sets; ++s)
+              llvm::append_range(
+                  next,
+                  column(b, loc,
+                         s == 0 ? j : arith::AddIOp::create(b, loc, j, cst(s)),
+                         iterAccs.slice(s * n, n)));
             scf::YieldOp::create(b, loc, next);
           });
-      return SmallVector<Value>(loop.getResults());
+      SmallVector<Value> sums(loop.getResults());
+      if (sets == 1)
+        return sums;
+      auto rest = scf::ForOp::create(
+          b, loc, stepped, hi, c1, ValueRange(sums).take_front(n),
+          [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
+            scf::YieldOp::create(b, loc, column(b, loc, j, iterAccs));
+          });
+      for (int64_t k = 0; k < n; ++k) {
+        sums[k] = rest.getResult(k);
+        for (int64_t s = 1; s < sets; ++s)
+          sums[k] = arith::AddFOp::create(b, loc, sums[k], sums[s * n + k]);
+      }
+      sums.resize(n);
+      return sums;
     };
     auto closeSlab = [&](OpBuilder &b, Location loc, const Slab &slab,
                          ValueRange sums) {
@@ -1310,7 +1362,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   int64_t vectorWidth, maxUnrollRows, tileVectors, accumulators,
       prefetchDistance, weightPrefetchBytes, panelBytes;
   bool parallel;
-  int64_t parallelMinFmas, parallelMinOutputs, slabChunkBytes;
+  int64_t parallelMinFmas, parallelMinOutputs, slabChunkBytes, tileChains;
 };
 } // namespace
 
@@ -1321,7 +1373,7 @@ void mlir::blkrew::populateBlkRewToVectorConversionPatterns(
       options.tileVectors, options.accumulators, options.prefetchDistance,
       options.weightPrefetchBytes, options.panelBytes, options.parallel,
       options.parallelMinFmas, options.parallelMinOutputs,
-      options.slabChunkBytes);
+      options.slabChunkBytes, options.tileChains);
 }
 
 namespace mlir::blkrew {
@@ -1334,9 +1386,11 @@ struct ConvertBlkRewToVectorPass
     ModuleOp module = getOperation();
     if (vectorWidth <= 0 || maxUnrollRows <= 0 || tileVectors < 0 ||
         accumulators <= 0 || prefetchDistance < 0 || panelBytes < 0 ||
-        parallelMinFmas < 0 || parallelMinOutputs < 0 || slabChunkBytes < 0) {
+        parallelMinFmas < 0 || parallelMinOutputs < 0 || slabChunkBytes < 0 ||
+        tileChains <= 0) {
       module.emitError("convert-blkrew-to-vector: vector-width, "
-                       "max-unroll-rows and accumulators must be positive, "
+                       "max-unroll-rows, accumulators and tile-chains must be "
+                       "positive, "
                        "tile-vectors, prefetch-distance, panel-bytes, "
                        "parallel-min-fmas, parallel-min-outputs and "
                        "slab-chunk-bytes non-negative");
@@ -1354,7 +1408,7 @@ struct ConvertBlkRewToVectorPass
         ConvertBlkRewToVectorOptions{
             vectorWidth, maxUnrollRows, tileVectors, accumulators,
             prefetchDistance, weightPrefetchBytes, panelBytes, parallel,
-            parallelMinFmas, parallelMinOutputs, slabChunkBytes});
+            parallelMinFmas, parallelMinOutputs, slabChunkBytes, tileChains});
     // Fallback for to_dense and very tall groups.
     populateBlkRewToSCFConversionPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
