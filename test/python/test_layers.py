@@ -130,6 +130,33 @@ def test_softmax_rows_with_zeros_infinities_and_nan(rows, tmp_path):
     )
 
 
+class MaxPool(nn.Module):
+    def forward(self, x):
+        return nn.functional.max_pool2d(x, 2)
+
+
+def test_max_pool_of_zeros_infinities_and_nan(tmp_path):
+    """A max pooling's maximum may return either zero (blkrew-prepare-loops
+    marks it nsz, as PyTorch's keeps a window's first of equal values):
+    windows of signed zeros, -inf, +inf and NaN still match PyTorch, NaN
+    where it has NaN."""
+    inf, nan = float("inf"), float("nan")
+    torch.manual_seed(4)
+    x = torch.randn(1, 4, 32, 32)
+    x[0, 0, :2, :2] = torch.tensor([[-0.0, 0.0], [-0.0, -0.0]])
+    x[0, 0, 2:4, :2] = -0.0
+    x[0, 1, :2, :2] = -inf
+    x[0, 1, 2, 2] = inf
+    x[0, 2, 5, 5] = nan
+    x[0, 2, 6:8, 6:8] = torch.tensor([[-inf, nan], [0.0, -0.0]])
+    model = MaxPool().eval()
+    compiled = compile(model, x, workdir=tmp_path)
+    assert "nsz" in (tmp_path / "model.ll").read_text()
+    got, want = compiled(x), model(x)
+    torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True)
+    assert got[0, 2, 2, 2].isnan() and got[0, 2, 3, 3].isnan()
+
+
 def activation_mlp():
     """A block-pruned MLP through the activations and normalizations the
     import lowers in its own ways."""

@@ -1275,6 +1275,27 @@ struct BlkRewPrepareLoopsPass
     getOperation().walk([](linalg::GenericOp op) { allowReciprocal(op); });
     // A softmax's row maximum: either zero will do.
     getOperation().walk([](linalg::GenericOp op) { allowMaxOfEitherZero(op); });
+    // So for a max pooling's: PyTorch's keeps the first of equal values of
+    // a window, so it does not order -0 and +0 either; a NaN still
+    // propagates. The named op's body is implicit: generalized, it carries
+    // the flag.
+    SmallVector<linalg::LinalgOp> pools;
+    getOperation().walk([&](Operation *op) {
+      if (isa<linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op))
+        pools.push_back(cast<linalg::LinalgOp>(op));
+    });
+    for (linalg::LinalgOp pool : pools) {
+      rewriter.setInsertionPoint(pool);
+      FailureOr<linalg::GenericOp> generic =
+          linalg::generalizeNamedOp(rewriter, pool);
+      if (failed(generic)) {
+        pool.emitOpError("could not be generalized");
+        return signalPassFailure();
+      }
+      generic->getBody()->walk([](arith::MaximumFOp max) {
+        max.setFastmath(max.getFastmath() | arith::FastMathFlags::nsz);
+      });
+    }
     // The other large ops (element-wise chains, padding fills, pooling):
     // their first parallel loop longer than 1 becomes an scf.parallel over
     // slices, each slice the same op on subviews, so the loops inside
