@@ -220,6 +220,69 @@ static Value ompMaxThreads(OpBuilder &b, Location loc, Operation *op) {
   return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), count);
 }
 
+/// Kept column `j`'s FMAs into the accumulators `accs`: the new ones.
+using ColumnFn = function_ref<SmallVector<Value>(OpBuilder &, Location, Value j,
+                                                 ValueRange accs)>;
+
+/// Runs `column` over kept columns [lo, hi) with `sets` sets of its
+/// accumulators over consecutive columns: the first set starting from
+/// `accs`, the others from `zero`; the columns left over after the last
+/// whole step go into the first set; the sets are then summed. More
+/// independent FMA chains than one set has. `beforeStep`, where given, is
+/// emitted at the start of each step (the columns' prefetches). Returns
+/// the sums.
+static SmallVector<Value> reduceInSets(
+    OpBuilder &b, Location loc, Value lo, Value hi, int64_t sets,
+    ValueRange accs, Value zero, ColumnFn column,
+    function_ref<void(OpBuilder &, Location, Value)> beforeStep = nullptr) {
+  int64_t n = accs.size();
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  SmallVector<Value> start(accs);
+  start.append((sets - 1) * n, zero);
+  Value cs = cst(sets);
+  Value stepped =
+      sets == 1
+          ? hi
+          : arith::AddIOp::create(
+                b, loc, lo,
+                arith::MulIOp::create(
+                    b, loc,
+                    arith::DivUIOp::create(
+                        b, loc, arith::SubIOp::create(b, loc, hi, lo), cs),
+                    cs));
+  auto loop = scf::ForOp::create(
+      b, loc, lo, stepped, cs, start,
+      [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
+        if (beforeStep)
+          beforeStep(b, loc, j);
+        SmallVector<Value> next;
+        for (int64_t s = 0; s < sets; ++s)
+          llvm::append_range(
+              next,
+              column(b, loc,
+                     s == 0 ? j : arith::AddIOp::create(b, loc, j, cst(s)),
+                     iterAccs.slice(s * n, n)));
+        scf::YieldOp::create(b, loc, next);
+      });
+  SmallVector<Value> sums(loop.getResults());
+  if (sets == 1)
+    return sums;
+  auto rest = scf::ForOp::create(
+      b, loc, stepped, hi, cst(1), ValueRange(sums).take_front(n),
+      [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
+        scf::YieldOp::create(b, loc, column(b, loc, j, iterAccs));
+      });
+  for (int64_t k = 0; k < n; ++k) {
+    sums[k] = rest.getResult(k);
+    for (int64_t s = 1; s < sets; ++s)
+      sums[k] = arith::AddFOp::create(b, loc, sums[k], sums[s * n + k]);
+  }
+  sums.resize(n);
+  return sums;
+}
+
 namespace {
 struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
   BsrMatmulToVector(MLIRContext *ctx, int64_t vectorWidth,
@@ -624,46 +687,7 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       int64_t sets =
           std::clamp<int64_t>(llvm::divideCeil(tileChains, n), 1,
                               std::max<int64_t>(1, accumulators / n));
-      SmallVector<Value> start(accs);
-      start.append((sets - 1) * n, zeroVec);
-      Value cs = cst(sets);
-      Value stepped =
-          sets == 1
-              ? hi
-              : arith::AddIOp::create(
-                    b, loc, lo,
-                    arith::MulIOp::create(
-                        b, loc,
-                        arith::DivUIOp::create(
-                            b, loc, arith::SubIOp::create(b, loc, hi, lo), cs),
-                        cs));
-      auto loop = scf::ForOp::create(
-          b, loc, lo, stepped, cs, start,
-          [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-            SmallVector<Value> next;
-            for (int64_t s = 0; s < sets; ++s)
-              llvm::append_range(
-                  next,
-                  column(b, loc,
-                         s == 0 ? j : arith::AddIOp::create(b, loc, j, cst(s)),
-                         iterAccs.slice(s * n, n)));
-            scf::YieldOp::create(b, loc, next);
-          });
-      SmallVector<Value> sums(loop.getResults());
-      if (sets == 1)
-        return sums;
-      auto rest = scf::ForOp::create(
-          b, loc, stepped, hi, c1, ValueRange(sums).take_front(n),
-          [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-            scf::YieldOp::create(b, loc, column(b, loc, j, iterAccs));
-          });
-      for (int64_t k = 0; k < n; ++k) {
-        sums[k] = rest.getResult(k);
-        for (int64_t s = 1; s < sets; ++s)
-          sums[k] = arith::AddFOp::create(b, loc, sums[k], sums[s * n + k]);
-      }
-      sums.resize(n);
-      return sums;
+      return reduceInSets(b, loc, lo, hi, sets, accs, zeroVec, column);
     };
     auto closeSlab = [&](OpBuilder &b, Location loc, const Slab &slab,
                          ValueRange sums) {
@@ -871,54 +895,22 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
         int64_t sets =
             std::clamp<int64_t>(llvm::divideCeil(kFmaChains, n), 1,
                                 std::max<int64_t>(1, accumulators / n));
-        if (sets > 1) {
-          Value zeroRow = arith::ConstantOp::create(
+        Value zeroRow;
+        if (sets > 1)
+          zeroRow = arith::ConstantOp::create(
               b, loc, rowTy,
               DenseElementsAttr::get(rowTy, b.getZeroAttr(elemTy)));
-          accs.append((sets - 1) * n, zeroRow);
-        }
-        Value cs = cst(sets);
-        Value stepped = arith::AddIOp::create(
-            b, loc, begin,
-            arith::MulIOp::create(
-                b, loc,
-                arith::DivUIOp::create(
-                    b, loc, arith::SubIOp::create(b, loc, end, begin), cs),
-                cs));
-        auto loop = scf::ForOp::create(
-            b, loc, begin, stepped, cs, accs,
-            [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-              // One weight prefetch per cache line of the step's values
-              // (per column where a column's values fill a line or more).
-              int64_t perLine = std::max<int64_t>(1, 64 / valueBytes);
+        // One weight prefetch per cache line of the step's values (per
+        // column where a column's values fill a line or more).
+        int64_t perLine = std::max<int64_t>(1, 64 / valueBytes);
+        SmallVector<Value> partial = reduceInSets(
+            b, loc, begin, end, sets, accs, zeroRow, column,
+            [&](OpBuilder &b, Location loc, Value j) {
               for (int64_t s = 0; s < sets; s += perLine)
                 prefetchWeights(
                     b, loc,
                     s == 0 ? j : arith::AddIOp::create(b, loc, j, cst(s)));
-              SmallVector<Value> next;
-              for (int64_t s = 0; s < sets; ++s) {
-                Value js =
-                    s == 0 ? j : arith::AddIOp::create(b, loc, j, cst(s));
-                llvm::append_range(
-                    next, column(b, loc, js, iterAccs.slice(s * n, n)));
-              }
-              scf::YieldOp::create(b, loc, next);
             });
-        SmallVector<Value> partial(loop.getResults());
-        if (sets > 1) {
-          auto rest = scf::ForOp::create(
-              b, loc, stepped, end, c1,
-              ValueRange(loop.getResults()).take_front(n),
-              [&](OpBuilder &b, Location loc, Value j, ValueRange iterAccs) {
-                scf::YieldOp::create(b, loc, column(b, loc, j, iterAccs));
-              });
-          for (int64_t k = 0; k < n; ++k) {
-            partial[k] = rest.getResult(k);
-            for (int64_t s = 1; s < sets; ++s)
-              partial[k] =
-                  arith::AddFOp::create(b, loc, partial[k], partial[s * n + k]);
-          }
-        }
         SmallVector<Value> sums;
         for (int64_t k = 0; k < n; ++k)
           sums.push_back(applyActivation(b, loc, op, partial[k]));
