@@ -681,8 +681,10 @@ struct BsrMatmulToVector : public OpConversionPattern<BsrMatmulOp> {
       // minimum for two 4-cycle FMA pipes, but the tile's loop also loads a
       // weight per row and an rhs slice per column, and with 8 it ran
       // below that: Xeon (AVX-512), 512 x 4608 at N = 16, 87.5%, 1 thread,
-      // hot, 8 x 4 and 8 x 1 blocks (8 accumulators) 1.11-1.15x faster
-      // with 2 sets, 4 x 1 1.11x with 4; 16 x 1 (16) no faster with 2.
+      // against one set in the same rounds, cold and hot, two runs: 8 x 4
+      // and 8 x 1 blocks (8 accumulators, 2 sets) 1.12-1.13x faster, 4 x 1
+      // (4 accumulators, 4 sets) 1.08-1.11x, 4 x 4 1.07x; 16 x 1 (16
+      // accumulators, one set) unchanged.
       int64_t n = q * u;
       int64_t sets =
           std::clamp<int64_t>(llvm::divideCeil(tileChains, n), 1,
