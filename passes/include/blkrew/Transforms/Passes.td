@@ -775,6 +775,11 @@ def BlkRewPrepareLoops : Pass<"blkrew-prepare-loops", "func::FuncOp"> {
       sign-of-zero blends of the vector maximum (7 to 4 instructions a
       vector on AVX-512): a softmax over 256 x 1024 1.045-1.049x, causal
       attention over 512 tokens 1.026-1.033x.
+    * Max poolings (`linalg.pooling_nchw_max`, `linalg.pooling_nhwc_max`)
+      are generalized and their `arith.maximumf` marked `fastmath<nsz>`:
+      PyTorch's max pooling keeps a window's first of equal values, so it
+      does not order -0 and +0 either; a NaN still propagates. VGG-16's
+      first conv + pool block (64 x 32 x 32) 1.07x faster.
 
     With `parallel`, ops whose loops run at least `parallel-min-iterations`
     times in all are split across threads (an `scf.parallel` that
